@@ -1,0 +1,40 @@
+"""Trial-structured neuroscience tasks with vectorized batch generation.
+
+A task is built by name with :func:`make` and produces padded
+:class:`TrialBatch` records with (batch, time, feature) arrays, per-trial epoch
+boundaries and task variables. Durations are in ms; see ``docs/tasks.md``.
+
+Examples
+--------
+>>> from brainlike.tasks import make, names
+>>> names()[:2]
+['context_decision', 'delayed_match_to_category']
+>>> task = make("perceptual_decision", dt=100.0)
+>>> batch = task.generate(8, seed=1, conditions={"coherence": 51.2})
+>>> batch.inputs.shape, task.target_kind
+((8, 22, 3), 'class')
+>>> import numpy as np
+>>> perfect = 10.0 * np.eye(task.n_outputs)[batch.targets]
+>>> task.score(perfect, batch).accuracy
+1.0
+"""
+
+from ._core import Task, TaskScore, TrialBatch, Trials, Variable
+from ._distributions import Choice, Duration, Fixed, TruncExp, Uniform
+from ._registry import describe, make, names
+
+__all__ = [
+    "Choice",
+    "Duration",
+    "Fixed",
+    "Task",
+    "TaskScore",
+    "TrialBatch",
+    "Trials",
+    "TruncExp",
+    "Uniform",
+    "Variable",
+    "describe",
+    "make",
+    "names",
+]

@@ -1,0 +1,605 @@
+"""Engine for trial-structured tasks: records, variables, trial frames, the Task base.
+
+A task declares ordered epochs with a duration distribution each, named input
+and output channels, its task variables, and three vectorized hooks:
+
+* ``sample_conditions(rng, n, fixed)`` draws the task variables of ``n`` trials
+  (respecting the values the caller fixed);
+* ``epoch_steps(rng, n, conditions)`` (optional) gives per-trial epoch lengths
+  in steps; by default each epoch's duration is drawn from ``self.timing``;
+* ``fill(trials, conditions)`` writes inputs, targets and mask into a
+  :class:`Trials` frame using per-trial epoch masks.
+
+:meth:`Task.generate` does the rest: rng handling, the conditions override,
+epoch boundaries, padding, input noise and validation.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ._distributions import Duration, as_duration, to_steps
+
+__all__ = ["Task", "TaskScore", "TrialBatch", "Trials", "Variable"]
+
+_TARGET_KINDS = ("class", "value")
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    a.setflags(write=False)
+    return a
+
+
+def _frozen_mapping(m: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+    return MappingProxyType({k: _readonly(np.asarray(v)) for k, v in m.items()})
+
+
+# --------------------------------------------------------------------------- records
+@dataclass(frozen=True, eq=False)
+class TrialBatch:
+    """A batch of padded trials, (batch, time, feature) axis order.
+
+    Attributes
+    ----------
+    inputs : ndarray, float32, shape (B, T, n_inputs)
+        Zero beyond each trial's length.
+    targets : ndarray
+        ``(B, T)`` int64 class labels when ``target_kind == "class"`` (train
+        with cross-entropy on logits), ``(B, T, n_outputs)`` float32 values
+        when ``target_kind == "value"`` (train with MSE).
+    mask : ndarray, float32, shape (B, T)
+        Loss weights; 0 beyond each trial's length.
+    lengths : ndarray, int64, shape (B,)
+        Number of valid steps of each trial.
+    conditions : Mapping[str, ndarray]
+        One array of length B per task variable.
+    epochs : Mapping[str, ndarray]
+        Per epoch an int64 ``(B, 2)`` array of ``[start, stop)`` steps; the
+        epochs tile ``[0, length)`` in declaration order (empty epochs have
+        ``start == stop``).
+    dt : float
+        Step size in ms.
+    input_names, output_names : tuple of str
+    target_kind : {"class", "value"}
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+    lengths: np.ndarray
+    conditions: Mapping[str, np.ndarray]
+    epochs: Mapping[str, np.ndarray]
+    dt: float
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    target_kind: str
+
+    def __post_init__(self) -> None:
+        x, y, m, n = self.inputs, self.targets, self.mask, self.lengths
+        if x.ndim != 3 or x.dtype != np.float32:
+            raise ValueError(f"inputs must be float32 (B, T, I), got {x.dtype} {x.shape}")
+        b, t, i = x.shape
+        if i != len(self.input_names):
+            raise ValueError(f"inputs has {i} channels but {len(self.input_names)} input_names")
+        if self.target_kind == "class":
+            if y.shape != (b, t) or y.dtype != np.int64:
+                raise ValueError(f"class targets must be int64 {(b, t)}, got {y.dtype} {y.shape}")
+        elif self.target_kind == "value":
+            want = (b, t, len(self.output_names))
+            if y.shape != want or y.dtype != np.float32:
+                raise ValueError(f"value targets must be float32 {want}, got {y.dtype} {y.shape}")
+        else:
+            raise ValueError(f"target_kind must be one of {_TARGET_KINDS}, got {self.target_kind!r}")
+        if m.shape != (b, t) or m.dtype != np.float32:
+            raise ValueError(f"mask must be float32 {(b, t)}, got {m.dtype} {m.shape}")
+        if n.shape != (b,) or n.dtype != np.int64:
+            raise ValueError(f"lengths must be int64 ({b},), got {n.dtype} {n.shape}")
+        if b and (n.min() < 1 or n.max() != t):
+            raise ValueError(f"lengths must lie in [1, T={t}] with max == T, got {n.min()}..{n.max()}")
+        for k, v in self.conditions.items():
+            if np.shape(v) != (b,):
+                raise ValueError(f"conditions[{k!r}] must have shape ({b},), got {np.shape(v)}")
+        for k, v in self.epochs.items():
+            if np.shape(v) != (b, 2):
+                raise ValueError(f"epochs[{k!r}] must have shape ({b}, 2), got {np.shape(v)}")
+        for name in ("inputs", "targets", "mask", "lengths"):
+            object.__setattr__(self, name, _readonly(getattr(self, name)))
+        object.__setattr__(self, "conditions", _frozen_mapping(self.conditions))
+        object.__setattr__(self, "epochs", _frozen_mapping(self.epochs))
+        object.__setattr__(self, "input_names", tuple(self.input_names))
+        object.__setattr__(self, "output_names", tuple(self.output_names))
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.inputs.shape[0])
+
+    @property
+    def n_steps(self) -> int:
+        """Padded number of time steps T."""
+        return int(self.inputs.shape[1])
+
+
+@dataclass(frozen=True, eq=False)
+class TaskScore:
+    """Per-trial outcome of :meth:`Task.score`.
+
+    Attributes
+    ----------
+    decision : ndarray, int64, shape (B,)
+        The chosen class (1, 2, ...); -1 = no response (the network still
+        fixated at the scored step) or, for value tasks, no discrete choice.
+    correct : ndarray, bool, shape (B,)
+    error : ndarray or None, float64, shape (B,)
+        Value tasks only: absolute error of the scored output.
+    """
+
+    decision: np.ndarray
+    correct: np.ndarray
+    error: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        d, c = np.asarray(self.decision, np.int64), np.asarray(self.correct, bool)
+        if d.ndim != 1 or c.shape != d.shape:
+            raise ValueError(f"decision and correct must be (B,), got {d.shape} and {c.shape}")
+        object.__setattr__(self, "decision", _readonly(d))
+        object.__setattr__(self, "correct", _readonly(c))
+        if self.error is not None:
+            object.__setattr__(self, "error", _readonly(np.asarray(self.error, np.float64)))
+
+    @property
+    def accuracy(self) -> float:
+        """Fraction of correct trials (nan for an empty batch)."""
+        return float(self.correct.mean()) if self.correct.size else math.nan
+
+
+# --------------------------------------------------------------------------- variables
+@dataclass(frozen=True)
+class Variable:
+    """A task variable recorded in ``TrialBatch.conditions``.
+
+    Parameters
+    ----------
+    name : str
+    doc : str
+        One line: meaning and unit.
+    integer : bool
+        Stored as int64 (else float64).
+    low, high : float or None
+        Inclusive bounds for values passed through ``conditions``.
+    values : tuple or None
+        Allowed values for ``conditions`` (checked in addition to bounds).
+    derived : bool
+        Computed from other variables; cannot be fixed through ``conditions``.
+    """
+
+    name: str
+    doc: str
+    integer: bool = False
+    low: float | None = None
+    high: float | None = None
+    values: tuple[float, ...] | None = None
+    derived: bool = False
+
+    def check(self, value: Any, n: int) -> np.ndarray:
+        """Validate a caller-fixed value (scalar or length-n) -> array of shape (n,)."""
+        where = f"conditions[{self.name!r}]"
+        if self.derived:
+            raise ValueError(f"{where} cannot be fixed: it is derived from other variables")
+        try:
+            a = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{where} must be numeric, got {value!r}") from None
+        if a.ndim == 0:
+            a = np.full(n, float(a))
+        if a.shape != (n,):
+            raise ValueError(f"{where} must be a scalar or have length {n}, got shape {a.shape}")
+        if not np.isfinite(a).all():
+            raise ValueError(f"{where} must be finite, got {a[~np.isfinite(a)][0]}")
+        if self.integer and not np.array_equal(a, np.round(a)):
+            raise ValueError(f"{where} must be integers, got {a[a != np.round(a)][0]}")
+        if self.low is not None and (a < self.low).any():
+            raise ValueError(f"{where} must be >= {self.low}, got {a.min()}")
+        if self.high is not None and (a > self.high).any():
+            raise ValueError(f"{where} must be <= {self.high}, got {a.max()}")
+        if self.values is not None and not np.isin(a, self.values).all():
+            bad = a[~np.isin(a, self.values)][0]
+            raise ValueError(f"{where} must be one of {list(self.values)}, got {bad}")
+        return a.astype(np.int64) if self.integer else a
+
+
+# --------------------------------------------------------------------------- frame
+@dataclass(eq=False)
+class Trials:
+    """Mutable frame a task's ``fill`` writes into (B trials padded to T steps).
+
+    ``inputs`` (B, T, I) float32, ``targets`` (B, T) int64 or (B, T, O) float32
+    and ``mask`` (B, T) float32 start at zero, zero and 1-on-valid-steps.
+    ``starts``/``stops`` map each epoch to its (B,) first step / exclusive end.
+    ``rng`` is the batch's generator, for tasks whose inputs are random
+    beyond the engine's noise (draw from it in a fixed order).
+    """
+
+    dt: float
+    lengths: np.ndarray
+    starts: dict[str, np.ndarray]
+    stops: dict[str, np.ndarray]
+    input_index: Mapping[str, int]
+    output_index: Mapping[str, int]
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+    rng: np.random.Generator | None = None
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def n(self) -> int:
+        return int(self.lengths.shape[0])
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.inputs.shape[1])
+
+    @property
+    def valid(self) -> np.ndarray:
+        """(B, T) bool: step lies inside the trial."""
+        return np.arange(self.n_steps) < self.lengths[:, None]
+
+    def epoch(self, *names: str) -> np.ndarray:
+        """(B, T) bool mask of the steps in any of the named epochs."""
+        out = np.zeros((self.n, self.n_steps), dtype=bool)
+        for name in names:
+            if name not in self._cache:
+                if name not in self.starts:
+                    raise KeyError(f"unknown epoch {name!r}; epochs are {list(self.starts)}")
+                t = np.arange(self.n_steps)
+                self._cache[name] = (t >= self.starts[name][:, None]) & (t < self.stops[name][:, None])
+            out |= self._cache[name]
+        return out
+
+    def set_input(self, channel: str, value: Any, *epochs: str) -> None:
+        """Set input ``channel`` to ``value`` (scalar or (B,)) within ``epochs``."""
+        where = self.epoch(*epochs)
+        col = self.inputs[..., self.input_index[channel]]
+        col[where] = np.broadcast_to(np.reshape(value, (-1, 1)), where.shape)[where]
+
+    def set_inputs(self, channels: tuple[str, ...], values: np.ndarray, *epochs: str) -> None:
+        """Set several channels at once from ``values`` of shape (B, len(channels))."""
+        values = np.asarray(values)
+        for j, channel in enumerate(channels):
+            self.set_input(channel, values[:, j], *epochs)
+
+    def set_target(self, value: Any, *epochs: str, output: str | None = None) -> None:
+        """Set the class label (or, for value tasks, ``output``) within ``epochs``."""
+        where = self.epoch(*epochs)
+        dest = self.targets if output is None else self.targets[..., self.output_index[output]]
+        dest[where] = np.broadcast_to(np.reshape(value, (-1, 1)), where.shape)[where]
+
+
+# --------------------------------------------------------------------------- helpers
+def _check_positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False):
+    ok_type = isinstance(value, numbers.Integral if integer else numbers.Real)
+    if isinstance(value, bool) or not ok_type:
+        kind = "an int" if integer else "a real number"
+        raise TypeError(f"{name} must be {kind}, got {value!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {bound}, got {value}")
+    return int(value) if integer else float(value)
+
+
+def check_dt(dt: Any) -> float:
+    """Validate a step size in ms."""
+    return _check_positive("dt (ms)", dt)
+
+
+def check_sigma(sigma: Any) -> float:
+    """Validate an input-noise scale."""
+    return _check_positive("sigma", sigma, allow_zero=True)
+
+
+def check_values(name: str, values: Any, *, low: float, high: float) -> tuple[float, ...]:
+    """Validate a non-empty sequence of reals within [low, high]."""
+    try:
+        a = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of numbers, got {values!r}") from None
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence, got {values!r}")
+    if not np.isfinite(a).all() or (a < low).any() or (a > high).any():
+        raise ValueError(f"{name} must lie in [{low}, {high}], got {a.tolist()}")
+    return tuple(float(v) for v in a)
+
+
+def pick(fixed: Mapping[str, np.ndarray], name: str, drawn: np.ndarray) -> np.ndarray:
+    """The caller-fixed values of ``name`` if any, else the drawn ones."""
+    return fixed[name] if name in fixed else drawn
+
+
+def normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Standard normal CDF, vectorized, without scipy."""
+    z = np.asarray(z, dtype=np.float64)
+    return 0.5 * (1.0 + np.vectorize(math.erf, otypes=[np.float64])(z / math.sqrt(2.0)))
+
+
+def duration_steps_sample(dist: Duration, dt: float, n: int = 20_000) -> np.ndarray:
+    """Steps of an epoch: exact for fixed durations, else a seeded sample (for ceilings)."""
+    return np.unique(to_steps(dist.sample(np.random.default_rng(0), n), dt), return_counts=True)
+
+
+def ring_response(angles: np.ndarray, preferred: np.ndarray) -> np.ndarray:
+    """NeuroGym ring code: ``0.5 + 0.5 cos(preferred - angle)``, shape (B, n_channels)."""
+    return 0.5 + 0.5 * np.cos(np.asarray(preferred)[None, :] - np.asarray(angles)[:, None])
+
+
+def last_step_choice(out: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """argmax at each trial's last valid step; class 0 (fixate) -> -1 (no response)."""
+    last = out[np.arange(out.shape[0]), lengths - 1]
+    decision = np.argmax(last, axis=-1).astype(np.int64)
+    return np.where(decision == 0, -1, decision)
+
+
+# --------------------------------------------------------------------------- Task
+class Task:
+    """Base class of declarative trial-structured tasks.
+
+    Subclasses set the class attributes below (or instance attributes of the
+    same names in ``__init__`` when they depend on parameters), call
+    ``Task.__init__`` and implement ``sample_conditions`` and ``fill``.
+
+    Input noise: the engine adds i.i.d. Gaussian noise of std
+    ``sigma / sqrt(dt)`` (dt in ms; NeuroGym's convention) to the channels in
+    ``noise_channels`` during ``noise_epochs`` (all valid steps if None); never
+    to padding.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    citation: ClassVar[str] = ""
+    epoch_names: tuple[str, ...] = ()
+    default_timing: ClassVar[Mapping[str, Any]] = {}
+    input_names: tuple[str, ...] = ()
+    output_names: tuple[str, ...] = ()
+    target_kind: str = "class"
+    variables: tuple[Variable, ...] = ()
+    noise_channels: tuple[str, ...] = ()
+    noise_epochs: tuple[str, ...] | None = None
+
+    def __init__(self, *, dt: float, sigma: float = 0.0, timing: Mapping[str, Any] | None = None):
+        self.dt = check_dt(dt)
+        self.sigma = check_sigma(sigma)
+        if timing is not None and not isinstance(timing, Mapping):
+            raise TypeError(f"timing must be a mapping epoch -> duration, got {timing!r}")
+        timing = dict(timing or {})
+        unknown = sorted(set(timing) - set(self.epoch_names))
+        if unknown and self.default_timing:
+            raise ValueError(
+                f"timing has unknown epoch(s) {unknown}; epochs of {self.name} are "
+                f"{list(self.epoch_names)}"
+            )
+        if timing and not self.default_timing:
+            raise ValueError(f"{self.name} takes no timing parameter (its epochs are in steps)")
+        merged = {**self.default_timing, **timing}
+        self.timing: Mapping[str, Duration] = MappingProxyType(
+            {e: as_duration(merged[e], name=f"timing[{e!r}]") for e in self.default_timing}
+        )
+        self._params: dict[str, Any] = {"dt": self.dt}
+        if self.default_timing:
+            self._params["timing"] = {e: d.to_spec() for e, d in self.timing.items()}
+
+    # ---- declared properties
+    @property
+    def n_inputs(self) -> int:
+        return len(self.input_names)
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.output_names)
+
+    @property
+    def condition_names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.variables)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Constructor parameters (JSON-serializable): ``make(name, **params)`` rebuilds."""
+        return dict(self._params)
+
+    @property
+    def ceiling(self) -> float | None:
+        """Ideal-observer accuracy where computable, else None."""
+        return None
+
+    @property
+    def noise_std(self) -> float:
+        """Per-step input noise std: ``sigma / sqrt(dt)`` (dt in ms)."""
+        return self.sigma / math.sqrt(self.dt)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
+        return f"make({self.name!r}, {args})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Task):
+            return NotImplemented
+        return type(self) is type(other) and self._params == other._params
+
+    def __hash__(self) -> int:
+        return hash((type(self), repr(self)))
+
+    # ---- hooks
+    def sample_conditions(
+        self, rng: np.random.Generator, n: int, fixed: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Draw all task variables for ``n`` trials, honouring ``fixed``."""
+        raise NotImplementedError
+
+    def epoch_steps(
+        self, rng: np.random.Generator, n: int, conditions: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Per-epoch (n,) int64 lengths in steps; default: draw from ``self.timing``."""
+        return {e: to_steps(self.timing[e].sample(rng, n), self.dt) for e in self.epoch_names}
+
+    def fill(self, trials: Trials, conditions: Mapping[str, np.ndarray]) -> None:
+        """Write inputs, targets and mask of all trials (vectorized)."""
+        raise NotImplementedError
+
+    # ---- engine
+    def generate(
+        self,
+        batch_size: int,
+        *,
+        seed: Any = None,
+        conditions: Mapping[str, Any] | None = None,
+    ) -> TrialBatch:
+        """Generate a batch of trials, padded to the longest.
+
+        Parameters
+        ----------
+        batch_size : int
+            Number of trials B (>= 1).
+        seed : int, sequence of int, SeedSequence, Generator or None
+            Anything ``numpy.random.default_rng`` accepts. The same seed gives
+            a bitwise identical batch.
+        conditions : mapping, optional
+            Task variable -> scalar or length-B array fixing that variable
+            (e.g. ``{"coherence": 6.4}``); see ``condition_names``. Derived
+            variables cannot be fixed.
+
+        Returns
+        -------
+        TrialBatch
+            Arrays of shape (B, T, ...) with T the longest trial.
+        """
+        n = _check_positive("batch_size", batch_size, integer=True)
+        fixed = self._check_conditions(conditions, n)
+        rng = np.random.default_rng(seed)
+        conds = self.sample_conditions(rng, n, fixed)
+        missing = set(self.condition_names) - set(conds)
+        if missing:
+            raise RuntimeError(f"{self.name}.sample_conditions did not return {sorted(missing)}")
+        conds = {
+            v.name: np.asarray(conds[v.name], np.int64 if v.integer else np.float64)
+            for v in self.variables
+        }
+        steps = self.epoch_steps(rng, n, conds)
+        starts, stops, t0 = {}, {}, np.zeros(n, dtype=np.int64)
+        for e in self.epoch_names:
+            s = np.asarray(steps[e], dtype=np.int64)
+            if s.shape != (n,) or (s < 0).any():
+                raise RuntimeError(f"epoch {e!r} steps must be (n,) and >= 0, got {s!r}")
+            starts[e], stops[e] = t0, t0 + s
+            t0 = stops[e]
+        lengths = t0
+        if (lengths < 1).any():
+            raise ValueError(f"{self.name}: every trial needs at least one step; check timing")
+        n_steps = int(lengths.max())
+        valid = np.arange(n_steps) < lengths[:, None]
+        targets_shape = (n, n_steps) if self.target_kind == "class" else (n, n_steps, self.n_outputs)
+        trials = Trials(
+            dt=self.dt,
+            lengths=lengths,
+            starts=starts,
+            stops=stops,
+            input_index={c: i for i, c in enumerate(self.input_names)},
+            output_index={c: i for i, c in enumerate(self.output_names)},
+            inputs=np.zeros((n, n_steps, self.n_inputs), dtype=np.float32),
+            targets=np.zeros(
+                targets_shape, dtype=np.int64 if self.target_kind == "class" else np.float32
+            ),
+            mask=valid.astype(np.float32),
+            rng=rng,
+        )
+        self.fill(trials, conds)
+        if self.sigma > 0 and self.noise_channels:
+            idx = [trials.input_index[c] for c in self.noise_channels]
+            where = valid if self.noise_epochs is None else trials.epoch(*self.noise_epochs)
+            noise = rng.standard_normal((n, n_steps, len(idx))) * self.noise_std
+            trials.inputs[..., idx] += (noise * where[..., None]).astype(np.float32)
+        trials.inputs[~valid] = 0.0
+        trials.targets[~valid] = 0
+        trials.mask[~valid] = 0.0
+        return TrialBatch(
+            inputs=trials.inputs,
+            targets=trials.targets,
+            mask=trials.mask,
+            lengths=lengths,
+            conditions=conds,
+            epochs={e: np.stack([starts[e], stops[e]], axis=1) for e in self.epoch_names},
+            dt=self.dt,
+            input_names=self.input_names,
+            output_names=self.output_names,
+            target_kind=self.target_kind,
+        )
+
+    def _check_conditions(self, conditions: Any, n: int) -> dict[str, np.ndarray]:
+        if conditions is None:
+            return {}
+        if not isinstance(conditions, Mapping):
+            raise TypeError(f"conditions must be a mapping name -> values, got {conditions!r}")
+        by_name = {v.name: v for v in self.variables}
+        fixed = {}
+        for key, value in conditions.items():
+            if key not in by_name:
+                raise ValueError(
+                    f"unknown condition {key!r} for {self.name}; "
+                    f"known: {[v.name for v in self.variables if not v.derived]}"
+                )
+            fixed[key] = by_name[key].check(value, n)
+        return fixed
+
+    def _check_outputs(self, outputs: Any, batch: TrialBatch) -> np.ndarray:
+        if hasattr(outputs, "detach"):
+            outputs = outputs.detach().cpu()
+        out = np.asarray(outputs, dtype=np.float64)
+        want = (batch.batch_size, batch.n_steps, self.n_outputs)
+        if out.shape != want:
+            raise ValueError(f"outputs must have shape (B, T, n_outputs) = {want}, got {out.shape}")
+        return out
+
+    def score(self, outputs: Any, batch: TrialBatch) -> TaskScore:
+        """Score network outputs against a batch.
+
+        Default rule (class tasks): the decision is the argmax of the outputs
+        at each trial's last valid step (class 0, fixate, counts as no
+        response, -1); correct when it equals ``conditions["ground_truth"]``.
+
+        Parameters
+        ----------
+        outputs : array-like or torch.Tensor, shape (B, T, n_outputs)
+            Logits or probabilities (any monotone scale).
+        batch : TrialBatch
+            The batch the outputs were produced for.
+        """
+        out = self._check_outputs(outputs, batch)
+        decision = last_step_choice(out, batch.lengths)
+        return TaskScore(decision=decision, correct=decision == batch.conditions["ground_truth"])
+
+
+def integrator_ceiling(
+    coherences: tuple[float, ...], noise_std: float, stimulus: Duration, dt: float
+) -> float:
+    """Accuracy of an observer summing (correct − wrong) channel evidence.
+
+    Each stimulus step the two channels differ by ``coh / 100`` in mean
+    (``0.5 ± coh/200``) and the difference carries Gaussian noise of std
+    ``sqrt(2) * noise_std``; over ``k`` steps ``P(correct) = Φ(coh/100 · sqrt(k)
+    / (sqrt(2) · noise_std))`` (0.5 at coh 0). Averaged uniformly over
+    ``coherences`` and over the distribution of stimulus steps.
+    """
+    steps, counts = duration_steps_sample(stimulus, dt)
+    weights = counts / counts.sum()
+    coh = np.asarray(coherences, dtype=np.float64)[:, None]
+    k = steps[None, :].astype(np.float64)
+    if noise_std == 0:
+        p = np.where((coh > 0) & (k > 0), 1.0, 0.5)
+    else:
+        p = normal_cdf(coh / 100.0 * np.sqrt(k) / (math.sqrt(2.0) * noise_std))
+    return float((p @ weights).mean())

@@ -1,0 +1,79 @@
+"""The task registry: a fixed name -> class table built at import (no run-time appends)."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ._core import Task
+from .context_decision import ContextDecision
+from .delayed_match_to_category import DelayedMatchToCategory
+from .delayed_match_to_sample import DelayedMatchToSample
+from .memory_report import MemoryReport
+from .parametric_working_memory import ParametricWorkingMemory
+from .perceptual_decision import PerceptualDecision
+
+__all__ = ["describe", "make", "names"]
+
+_TASKS: dict[str, type[Task]] = {
+    cls.name: cls
+    for cls in (
+        PerceptualDecision,
+        ContextDecision,
+        ParametricWorkingMemory,
+        DelayedMatchToSample,
+        DelayedMatchToCategory,
+        MemoryReport,
+    )
+}
+
+
+def names() -> list[str]:
+    """Sorted names of the registered tasks."""
+    return sorted(_TASKS)
+
+
+def describe() -> list[dict[str, str]]:
+    """One dict per task (sorted by name): ``name``, ``description``, ``citation``."""
+    return [
+        {"name": n, "description": _TASKS[n].description, "citation": _TASKS[n].citation}
+        for n in names()
+    ]
+
+
+def _parameters(cls: type[Task]) -> list[str]:
+    sig = inspect.signature(cls.__init__)
+    return [p for p in sig.parameters if p != "self"]
+
+
+def make(name: str, **params: Any) -> Task:
+    """Build a registered task.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+    **params
+        Constructor parameters of that task (``dt`` in ms, ``sigma``,
+        ``timing``, ...); ``task.params`` lists them all.
+
+    Raises
+    ------
+    ValueError
+        Unknown task name (the message lists the valid names) or unknown
+        parameter (the message lists the allowed ones).
+
+    Examples
+    --------
+    >>> from brainlike.tasks import make
+    >>> make("perceptual_decision", dt=20.0).dt
+    20.0
+    """
+    if not isinstance(name, str) or name not in _TASKS:
+        raise ValueError(f"unknown task {name!r}; valid names are {names()}")
+    cls = _TASKS[name]
+    allowed = _parameters(cls)
+    for key in params:
+        if key not in allowed:
+            raise ValueError(f"task {name!r} has no parameter {key!r}; allowed: {allowed}")
+    return cls(**params)
