@@ -36,7 +36,9 @@ class PerceptualDecision(Task):
     (NeuroGym's ``cos(θ - θ_gt)·coh/200 + 0.5``), plus Gaussian noise of std
     ``sigma / sqrt(dt)`` (dt in ms, NeuroGym's scaling; 0.1 at the defaults)
     on the two stimulus channels, stimulus epoch only. Stimulus channels are 0
-    elsewhere.
+    elsewhere. (NeuroGym's current main sets the fixation input only in the
+    fixation epoch; we keep it on until the go cue. Stimulus channels, timing,
+    coherences and labels are identical in distribution.)
 
     Outputs are 3 classes ``fixate, choice_1, choice_2``: target 0 before the
     decision epoch and the ground-truth choice (1 = left, 2 = right) during it.
