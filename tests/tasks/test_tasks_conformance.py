@@ -202,3 +202,10 @@ def test_package_does_not_import_torch():
                 assert all(not a.name.startswith("torch") for a in node.names), path
             if isinstance(node, ast.ImportFrom):
                 assert not (node.module or "").startswith("torch"), path
+
+
+def test_batch_repr_is_a_short_summary(task):
+    b = task.generate(4, seed=0)
+    text = repr(b)
+    assert text.startswith("TrialBatch(batch_size=4, ") and len(text) < 1000
+    assert all(name in text for name in task.condition_names)

@@ -43,7 +43,7 @@ def _frozen_mapping(m: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- records
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class TrialBatch:
     """A batch of padded trials, (batch, time, feature) axis order.
 
@@ -116,6 +116,14 @@ class TrialBatch:
         object.__setattr__(self, "epochs", _frozen_mapping(self.epochs))
         object.__setattr__(self, "input_names", tuple(self.input_names))
         object.__setattr__(self, "output_names", tuple(self.output_names))
+
+    def __repr__(self) -> str:
+        return (
+            f"TrialBatch(batch_size={self.batch_size}, n_steps={self.n_steps}, "
+            f"dt={self.dt}, inputs={self.input_names}, outputs={self.output_names}, "
+            f"target_kind={self.target_kind!r}, conditions={list(self.conditions)}, "
+            f"epochs={list(self.epochs)})"
+        )
 
     @property
     def batch_size(self) -> int:
@@ -467,7 +475,8 @@ class Task:
             Number of trials B (>= 1).
         seed : int, sequence of int, SeedSequence, Generator or None
             Anything ``numpy.random.default_rng`` accepts. The same seed gives
-            a bitwise identical batch.
+            a bitwise identical batch; a Generator is used (and advanced) in
+            place, so successive calls with one Generator give new batches.
         conditions : mapping, optional
             Task variable -> scalar or length-B array fixing that variable
             (e.g. ``{"coherence": 6.4}``); see ``condition_names``. Derived
