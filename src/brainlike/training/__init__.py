@@ -1,0 +1,32 @@
+"""Learning algorithms: supervised BPTT with masked losses, regularizers and checkpoints.
+
+>>> from brainlike.training import RatePenalty, WeightPenalty
+>>> penalties = [WeightPenalty(l2=1e-4), RatePenalty(l2=1e-4)]
+"""
+
+from ._checkpoint import load_model_state
+from ._loop import (
+    Evaluation,
+    StepInfo,
+    TrainingDivergedError,
+    TrainResult,
+    evaluate,
+    train,
+)
+from ._losses import masked_cross_entropy, masked_mse, task_loss
+from ._regularizers import RatePenalty, WeightPenalty
+
+__all__ = [
+    "Evaluation",
+    "RatePenalty",
+    "StepInfo",
+    "TrainResult",
+    "TrainingDivergedError",
+    "WeightPenalty",
+    "evaluate",
+    "load_model_state",
+    "masked_cross_entropy",
+    "masked_mse",
+    "task_loss",
+    "train",
+]

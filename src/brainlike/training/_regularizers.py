@@ -1,0 +1,81 @@
+"""Composable penalties added to the task loss (Yang & Wang 2020, Section 2.4).
+
+A penalty is a small frozen object called as ``penalty(model, activity) -> scalar Tensor``.
+Pass any number of them to :func:`brainlike.training.train`; they add up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from .. import _checks
+
+
+def _check_strengths(owner: str, l1: float, l2: float) -> None:
+    _checks.in_range("l1", l1, owner, 0.0, float("inf"), low_open=False)
+    _checks.in_range("l2", l2, owner, 0.0, float("inf"), low_open=False)
+
+
+@dataclass(frozen=True)
+class WeightPenalty:
+    """``l1 * sum_w mean|w| + l2 * sum_w mean(w^2)`` over the named parameters.
+
+    Parameters
+    ----------
+    l1, l2 : float
+        Strengths (>= 0).
+    params : sequence of str
+        Parameter names (as in ``model.named_parameters()``); default the recurrent weights.
+        Means (rather than sums) keep the strength comparable across network sizes, as in
+        Yang et al. (2019).
+    """
+
+    l1: float = 0.0
+    l2: float = 0.0
+    params: Sequence[str] = ("w_rec",)
+
+    def __post_init__(self) -> None:
+        _check_strengths(type(self).__name__, self.l1, self.l2)
+        object.__setattr__(self, "params", tuple(self.params))
+
+    def __call__(self, model: nn.Module, activity: Tensor) -> Tensor:
+        named = dict(model.named_parameters())
+        missing = [p for p in self.params if p not in named]
+        if missing:
+            raise ValueError(
+                f"WeightPenalty params {missing} are not parameters of {type(model).__name__}; "
+                f"available: {sorted(named)}"
+            )
+        total = activity.new_zeros(())
+        for name in self.params:
+            w = named[name]
+            if self.l1:
+                total = total + self.l1 * w.abs().mean()
+            if self.l2:
+                total = total + self.l2 * w.square().mean()
+        return total
+
+
+@dataclass(frozen=True)
+class RatePenalty:
+    """``l1 * mean|r| + l2 * mean(r^2)`` over the activity ``(B, T, N)`` (all steps and units)."""
+
+    l1: float = 0.0
+    l2: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_strengths(type(self).__name__, self.l1, self.l2)
+
+    def __call__(self, model: nn.Module, activity: Tensor) -> Tensor:
+        total = activity.new_zeros(())
+        if self.l1:
+            total = total + self.l1 * activity.abs().mean()
+        if self.l2:
+            total = total + self.l2 * activity.square().mean()
+        return total
+
+
+__all__ = ["RatePenalty", "WeightPenalty"]
