@@ -391,7 +391,7 @@ def train(
             train_seconds += time.perf_counter() - t0
             row: dict[str, Any] = {
                 "step": step, "loss": loss.item(), "task_loss": main.item(),
-                "penalty": float(penalty), "lr": lr_now, "grad_norm": grad_norm,
+                "penalty": penalty.item(), "lr": lr_now, "grad_norm": grad_norm,
             }
             if step % eval_every == 0 or step == steps:
                 t1 = time.perf_counter()

@@ -1,0 +1,145 @@
+"""Configs validate at the boundary; run directories resume; the CLI works end to end."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from brainlike.cli import app
+from brainlike.experiments import (
+    ConfigError,
+    dump_config,
+    evaluate_run,
+    load_config,
+    load_run,
+    parse_config,
+    run_training,
+)
+
+BASE = {
+    "task": {"name": "perceptual_decision", "params": {"dt": 100.0}},
+    "model": {"n_hidden": 16, "tau": 100.0, "seed": 1},
+    "training": {"steps": 20, "batch_size": 8, "eval_every": 10, "eval_trials": 50, "lr": 3e-3},
+}
+
+
+def _with(**patch):
+    data = json.loads(json.dumps(BASE))
+    for dotted, value in patch.items():
+        node = data
+        *parents, leaf = dotted.split("__")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return data
+
+
+def test_yaml_round_trip(tmp_path):
+    cfg = parse_config(BASE)
+    path = tmp_path / "c.yaml"
+    path.write_text(dump_config(cfg))
+    assert load_config(path) == cfg
+    assert cfg.model.activation == "relu" and cfg.threads == 1
+
+
+@pytest.mark.parametrize(
+    ("patch", "match"),
+    [
+        ({"training__lr": -1}, r"training\.lr: Input should be greater than 0 \(got -1\)"),
+        ({"model__n_hidden": 0}, r"model\.n_hidden: Input should be greater than or equal to 1"),
+        ({"model__activation": "gelu"}, r"model\.activation: must be one of \['linear', 'relu'"),
+        ({"model__colour": 3}, r"model\.colour: Extra inputs are not permitted"),
+        ({"task__name": "nope"}, r"task: unknown task 'nope'; valid names are \["),
+        ({"task__params": {"dt": 100.0, "foo": 1}}, r"task: task 'perceptual_decision' has no parameter 'foo'"),
+        ({"training__optimizer": "rmsprop"}, r"training\.optimizer: Input should be 'adam', 'adamw' or 'sgd'"),
+        ({"model__tau": 50.0}, r"task dt \(100\.0 ms\) must be <= model\.tau \(50\.0 ms\)"),
+        ({"training__criterion": 0.8, "training__criterion_of_ceiling": 0.9}, r"set criterion or criterion_of_ceiling, not both"),
+    ],
+)
+def test_bad_configs_name_the_field(patch, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_config(_with(**patch))
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: [unclosed")
+    with pytest.raises(ConfigError, match="is not valid YAML"):
+        load_config(bad)
+    bad.write_text("- a list")
+    with pytest.raises(ConfigError, match="must be a mapping; got list"):
+        load_config(bad)
+
+
+def test_run_directory_resumes_and_loads(tmp_path):
+    cfg = parse_config(BASE)
+    first = run_training(cfg, tmp_path)
+    assert first.steps == 20
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["checkpoint.safetensors", "config.yaml", "metrics.jsonl", "summary.json"]
+    again = run_training(cfg, tmp_path)  # finished: nothing more to do
+    np.testing.assert_array_equal(again.history["loss"], first.history["loss"])
+    run = load_run(tmp_path)
+    assert run.config == cfg and run.summary["steps"] == 20
+    ev = evaluate_run(tmp_path, n_trials=100)
+    assert 0.0 <= ev.accuracy <= 1.0
+    assert json.loads((tmp_path / "evaluation.json").read_text())["n_trials"] == 100
+    other = parse_config(_with(training__lr=1e-2))
+    with pytest.raises(ConfigError, match="holds a run with another config"):
+        run_training(other, tmp_path)
+    restarted = run_training(other, tmp_path, restart=True)
+    assert restarted.steps == 20 and load_run(tmp_path).config == other
+
+
+def test_ceiling_criterion_resolves():
+    cfg = parse_config(_with(training__criterion_of_ceiling=0.9))
+    task = cfg.task.build()
+    assert cfg.criterion_for(task) == pytest.approx(0.9 * task.ceiling)
+    mem = parse_config({"task": {"name": "memory_report"}, "model": {"tau": 20.0},
+                        "training": {"criterion_of_ceiling": 0.9}})
+    assert mem.criterion_for(mem.task.build()) == pytest.approx(0.9)
+
+
+def test_cli_train_evaluate_tasks(tmp_path):
+    runner = CliRunner()
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(BASE))
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["train", str(config), "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "max_steps after 20 steps" in res.output
+    res = runner.invoke(app, ["evaluate", str(out), "--trials", "200"])
+    assert res.exit_code == 0, res.output
+    assert "accuracy" in res.output and "by coherence: 0:" in res.output
+    res = runner.invoke(app, ["tasks"])
+    assert res.exit_code == 0 and "perceptual_decision" in res.output and "Britten" in res.output
+
+
+def test_cli_errors_are_clear(tmp_path):
+    runner = CliRunner()
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(_with(training__lr=0)))
+    res = runner.invoke(app, ["train", str(config), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2
+    assert "training.lr: Input should be greater than 0" in res.output
+    res = runner.invoke(app, ["evaluate", str(tmp_path / "nothing")])
+    assert res.exit_code == 2 and "is not a run directory" in res.output
+
+
+@pytest.mark.slow
+def test_demo_trains_to_criterion_and_writes_figures(tmp_path):
+    res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    for name in ("learning_curve", "psychometric", "pca", "example_trial"):
+        png = tmp_path / "figures" / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((tmp_path / "analysis.json").read_text())
+    assert summary["status"] == "criterion"
+    assert summary["accuracy_at_stop"] >= summary["criterion"]
+    # Easy trials are solved; the psychometric curve rises with signed coherence.
+    assert summary["probe_accuracy_by_coherence"]["51.2"] > 0.95
+    assert summary["psychometric"]["scale"] > 0
