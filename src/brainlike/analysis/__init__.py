@@ -1,10 +1,15 @@
-"""Analyses that open the black box: behaviour and population activity.
+"""Analyses that open the black box (Yang & Wang 2020, Section 4).
 
-Each analysis is a pure function of arrays returning a frozen dataclass.
+Each analysis is a pure function of arrays returning a frozen dataclass. The subpackages
+:mod:`~brainlike.analysis.dynamics` and :mod:`~brainlike.analysis.similarity` re-export their
+public names here.
 """
 
+from . import dynamics, similarity
 from ._behavior import PsychometricFit, fit_psychometric
 from ._population import TrajectoryPCA, trajectory_pca, trial_average
+from .dynamics import *  # noqa: F403
+from .similarity import *  # noqa: F403
 
 __all__ = [
     "PsychometricFit",
@@ -12,4 +17,6 @@ __all__ = [
     "fit_psychometric",
     "trajectory_pca",
     "trial_average",
+    *dynamics.__all__,
+    *similarity.__all__,
 ]

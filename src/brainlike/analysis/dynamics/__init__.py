@@ -1,0 +1,3 @@
+"""Dynamics and perturbations: fixed points, targeted dimensionality reduction, lesions."""
+
+__all__: list[str] = []
