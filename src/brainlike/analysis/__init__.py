@@ -1,13 +1,15 @@
 """Analyses that open the black box (Yang & Wang 2020, Section 4).
 
 Each analysis is a pure function of arrays returning a frozen dataclass. The subpackages
-:mod:`~brainlike.analysis.dynamics` and :mod:`~brainlike.analysis.similarity` re-export their
+:mod:`~brainlike.analysis.connectivity`, :mod:`~brainlike.analysis.dynamics` and
+:mod:`~brainlike.analysis.similarity` re-export their
 public names here.
 """
 
-from . import dynamics, similarity
+from . import connectivity, dynamics, similarity
 from ._behavior import PsychometricFit, fit_psychometric
 from ._population import TrajectoryPCA, trajectory_pca, trial_average
+from .connectivity import *  # noqa: F403
 from .dynamics import *  # noqa: F403
 from .similarity import *  # noqa: F403
 
@@ -17,6 +19,7 @@ __all__ = [
     "fit_psychometric",
     "trajectory_pca",
     "trial_average",
+    *connectivity.__all__,
     *dynamics.__all__,
     *similarity.__all__,
 ]
