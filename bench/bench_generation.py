@@ -73,7 +73,8 @@ def main() -> None:
     assert ds._cache_len == REFILL_EVERY * NG_SEQ + NG_SEQ, ds._cache_len
     ds.seed(0)
     env = ngym.make(ENV_ID, dt=DT)
-    env.reset(seed=1)
+    env.seed(1)  # NeuroGym: reset(seed=) does not seed the task's RNG
+    env.reset()
     env.new_trial()
     ng_trial_len = env.ob.shape[0]
     ng_trials_per_batch = NG_BATCH * NG_SEQ / ng_trial_len

@@ -83,9 +83,11 @@ def run_neurogym(seed: int, max_steps: int) -> dict:
 
     task = "PerceptualDecisionMaking-v0"
     eval_env = ngym.make(task, dt=DT)
-    eval_env.reset(seed=10_000 + seed)
+    eval_env.seed(10_000 + seed)  # reset(seed=) does not seed the task RNG
+    eval_env.reset()
     final_env = ngym.make(task, dt=DT)
-    final_env.reset(seed=20_000 + seed)
+    final_env.seed(20_000 + seed)
+    final_env.reset()
 
     t_start = time.perf_counter()
     eval_time = 0.0
@@ -241,7 +243,8 @@ def run_brainlike(seed: int, max_steps: int | None, wrap=None) -> dict:
     import neurogym as ngym
 
     env = ngym.make("PerceptualDecisionMaking-v0", dt=DT)
-    env.reset(seed=30_000 + seed)
+    env.seed(30_000 + seed)
+    env.reset()
     ob, gt = ngym_trials(env, FINAL_TRIALS)
     model.eval()
     with torch.no_grad():
