@@ -194,3 +194,44 @@ def test_model_task_mismatch_is_named():
     task = _pdm()
     with pytest.raises(ValueError, match=r"model.n_input \(4\) must equal task.n_inputs \(3\)"):
         train(RateRNN(4, 8, 3, dt=100.0), task)
+
+
+class _TwoTasks:
+    """A minimal duck-typed multi-task: one task drawn per batch (Yang et al. 2019)."""
+
+    def __init__(self):
+        self.tasks = {
+            "easy": make("perceptual_decision", dt=100.0, coherences=[51.2]),
+            "hard": make("perceptual_decision", dt=100.0, coherences=[6.4]),
+        }
+        first = self.tasks["easy"]
+        self.name, self.params, self.dt = "two", {"parts": ["easy", "hard"]}, first.dt
+        self.n_inputs, self.n_outputs, self.target_kind = first.n_inputs, first.n_outputs, "class"
+
+    def generate(self, batch_size, *, seed=None):
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        name = ("easy", "hard")[rng.integers(2)]
+        return self.tasks[name].generate(batch_size, seed=rng)
+
+
+def test_multitask_evaluates_each_task_and_stops_on_the_worst():
+    task = _TwoTasks()
+    model = _rnn(task.tasks["easy"])
+    result = train(model, task, steps=400, batch_size=32, lr=3e-3, eval_every=20,
+                   eval_trials=300, criterion=0.8)
+    h = result.history
+    ev = np.isfinite(h["accuracy"])
+    np.testing.assert_array_equal(
+        h["accuracy"][ev], np.minimum(h["accuracy/easy"][ev], h["accuracy/hard"][ev])
+    )
+    np.testing.assert_allclose(
+        h["accuracy_mean"][ev], (h["accuracy/easy"][ev] + h["accuracy/hard"][ev]) / 2
+    )
+    assert result.status == "criterion"
+    # The hard task (6.4 % coherence) limits the criterion; the easy one gets there first.
+    steps = h["step"][ev]
+    easy_first = steps[np.argmax(h["accuracy/easy"][ev] >= 0.8)]
+    assert h["accuracy/hard"][-1] >= 0.8 and easy_first <= steps[-1]
+    assert h["accuracy/easy"][ev][0] >= h["accuracy/hard"][ev][0]

@@ -80,8 +80,8 @@ class TrainResult:
         Optimization steps taken in total (including steps before a resume).
     history : dict of str to ndarray
         Per-step log, each array of length ``steps``: ``step``, ``loss``, ``task_loss``,
-        ``penalty``, ``lr``, ``grad_norm``; ``accuracy`` and ``eval_loss`` are NaN off
-        evaluation steps.
+        ``penalty``, ``lr``, ``grad_norm``; ``accuracy`` and ``eval_loss`` (and, for a
+        multi-task, ``accuracy_mean`` and ``accuracy/<task>``) are NaN off evaluation steps.
     accuracy : float or None
         Accuracy at the last evaluation.
     train_seconds, eval_seconds : float
@@ -216,8 +216,10 @@ def train(
     model : nn.Module
         Takes inputs ``(B, T, I)`` (and ``generator=``) and returns ``(outputs, activity,
         final_state)``, like :class:`brainlike.models.RateRNN`.
-    task : Task
-        A :mod:`brainlike.tasks` task.
+    task : Task or MultiTask
+        A :mod:`brainlike.tasks` task, or several behind one object with a ``tasks`` mapping
+        (:class:`brainlike.tasks.MultiTask`): each step then trains on the batch it draws, and
+        every evaluation scores each task on its own trials.
     steps : int
         Maximum number of optimization steps (in total, counting those before a resume).
     batch_size : int
@@ -239,8 +241,9 @@ def train(
     eval_trials : int
         Fresh trials per evaluation.
     criterion : float, optional
-        Stop when the evaluation accuracy is at least this. Set it from ``task.ceiling`` when
-        the task has one: an accuracy above the ideal observer's is reached only by chance.
+        Stop when the evaluation accuracy is at least this (for a multi-task: the worst
+        task's). Set it from ``task.ceiling`` when the task has one: an accuracy above the ideal
+        observer's is reached only by chance.
     seed : int
         Seed of the trial and noise streams. The model's initialization has its own seed.
     callbacks : sequence of callables
@@ -395,12 +398,10 @@ def train(
             }
             if step % eval_every == 0 or step == steps:
                 t1 = time.perf_counter()
-                ev = evaluate(model, task, n_trials=eval_trials, seed=_eval_seed(seed, step))
+                row.update(_evaluate_row(model, task, eval_trials, _eval_seed(seed, step)))
                 eval_seconds += time.perf_counter() - t1
-                row["accuracy"] = ev.accuracy
-                row["eval_loss"] = _json_number(ev.loss)
-                last_accuracy = ev.accuracy
-                if criterion is not None and ev.accuracy >= criterion:
+                last_accuracy = row["accuracy"]
+                if criterion is not None and last_accuracy >= criterion:
                     status = "criterion"
             pending.append(row)
             rows.append(row)
@@ -430,6 +431,32 @@ def train(
     )
 
 
+def _evaluate_row(model: nn.Module, task: Any, n_trials: int, seed: int) -> dict[str, Any]:
+    """Evaluation metrics of one log row.
+
+    For a multi-task (an object with a ``tasks`` mapping, such as
+    :class:`brainlike.tasks.MultiTask`) every task is scored on its own trials:
+    ``accuracy/<name>`` and ``eval_loss/<name>`` per task, ``accuracy`` the worst task's (what
+    the criterion applies to, as in Yang et al. 2019) and ``accuracy_mean`` their mean.
+    """
+    subtasks = getattr(task, "tasks", None)
+    if subtasks is None:
+        ev = evaluate(model, task, n_trials=n_trials, seed=seed)
+        return {"accuracy": ev.accuracy, "eval_loss": _json_number(ev.loss)}
+    row: dict[str, Any] = {}
+    accuracies, losses = [], []
+    for k, (name, sub) in enumerate(subtasks.items()):
+        ev = evaluate(model, sub, n_trials=n_trials, seed=seed + k)
+        row[f"accuracy/{name}"] = ev.accuracy
+        row[f"eval_loss/{name}"] = _json_number(ev.loss)
+        accuracies.append(ev.accuracy)
+        losses.append(ev.loss)
+    row["accuracy"] = min(accuracies)
+    row["accuracy_mean"] = float(np.mean(accuracies))
+    row["eval_loss"] = _json_number(float(np.mean(losses)))
+    return row
+
+
 def _eval_seed(seed: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, _EVAL_TRIALS, step]).generate_state(1)[0])
 
@@ -444,8 +471,9 @@ _COLUMNS = ("step", "loss", "task_loss", "penalty", "lr", "grad_norm", "accuracy
 
 
 def _history(rows: list[dict]) -> dict[str, np.ndarray]:
+    extra = sorted({k for r in rows for k in r} - set(_COLUMNS))
     hist = {}
-    for key in _COLUMNS:
+    for key in (*_COLUMNS, *extra):
         values = [r.get(key) for r in rows]
         if key == "step":
             hist[key] = np.array(values, dtype=np.int64)
