@@ -28,7 +28,6 @@ import time
 import warnings
 
 import numpy as np
-
 from _common import print_table, set_threads, write_results
 
 ENV_ID = "PerceptualDecisionMaking-v0"

@@ -16,7 +16,7 @@ Variants, timed round-robin in the same process (median of the repeats):
 * ``brainlike_a1``: ``RateRNN(..., tau=100, dt=100)`` (alpha = 1), the like-for-like partner
   of nn.RNN.
 
-FLOPs per forward+backward = 3 x forward matmul FLOPs = 3 * T * 2 * B * (H*H + I*H + H*O)
+FLOPs per forward+backward = 3 x forward matmul FLOPs = 3 * T * 2 * B * (H*H + N_IN*H + H*N_OUT)
 (recurrent + input + readout matmuls; backward ~ 2x forward). GFLOP/s are given as a fraction of
 the machine's fp32 peak, measured in the same run as the best of 20 2048x2048 ``torch.mm``
 (before and after each pass; the higher is used).
@@ -29,11 +29,10 @@ from __future__ import annotations
 import argparse
 
 import torch
+from _common import matmul_peak, print_table, round_robin, set_threads, stats, write_results
 from torch import nn
 
-from _common import matmul_peak, print_table, round_robin, set_threads, stats, write_results
-
-T, I, O = 100, 3, 3
+T, N_IN, N_OUT = 100, 3, 3
 TARGET_PEAK_FRACTION = 0.40
 
 
@@ -48,7 +47,7 @@ class NaiveCTRNN(nn.Module):
         self.b = nn.Parameter(torch.zeros(n_hid))
         self.readout = nn.Linear(n_hid, n_out)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (T, B, I)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (T, B, N_IN)
         a = self.alpha
         r = x.new_zeros(x.shape[1], self.w_rec.shape[0])
         states = []
@@ -64,12 +63,12 @@ class TorchRNN(nn.Module):
         self.rnn = nn.RNN(n_in, n_hid, nonlinearity="relu")
         self.readout = nn.Linear(n_hid, n_out)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (T, B, I)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (T, B, N_IN)
         return self.readout(self.rnn(x)[0])
 
 
 def flops_fwd_bwd(b: int, h: int) -> float:
-    return 3.0 * T * 2.0 * b * (h * h + I * h + h * O)
+    return 3.0 * T * 2.0 * b * (h * h + N_IN * h + h * N_OUT)
 
 
 def make_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, brainlike: bool):
@@ -92,16 +91,16 @@ def check_equivalence() -> dict:
     torch.manual_seed(0)
     out = {}
     for alpha, dt in ((0.2, 20.0), (1.0, 100.0)):
-        bl = RateRNN(I, 64, O, tau=100.0, dt=dt, seed=0).double()
-        nv = NaiveCTRNN(I, 64, O, alpha).double()
+        bl = RateRNN(N_IN, 64, N_OUT, tau=100.0, dt=dt, seed=0).double()
+        nv = NaiveCTRNN(N_IN, 64, N_OUT, alpha).double()
         with torch.no_grad():
             nv.w_in.copy_(bl.w_in)
             nv.w_rec.copy_(bl.w_rec)
             nv.b.copy_(bl.b_rec)
             nv.readout.weight.copy_(bl.w_out)
             nv.readout.bias.copy_(bl.b_out)
-        x = torch.randn(16, T, I, dtype=torch.float64)
-        y = torch.randn(16, T, O, dtype=torch.float64)
+        x = torch.randn(16, T, N_IN, dtype=torch.float64)
+        y = torch.randn(16, T, N_OUT, dtype=torch.float64)
         lb = nn.functional.mse_loss(bl(x)[0], y)
         ln = nn.functional.mse_loss(nv(x.transpose(0, 1)), y.transpose(0, 1))
         lb.backward()
@@ -123,8 +122,8 @@ def run_pass(threads: int, hiddens: list[int], batches: list[int], repeats: dict
     for h in hiddens:
         for b in batches:
             torch.manual_seed(0)
-            x_bt = torch.randn(b, T, I)
-            y_bt = torch.randn(b, T, O)
+            x_bt = torch.randn(b, T, N_IN)
+            y_bt = torch.randn(b, T, N_OUT)
             x_tb = x_bt.transpose(0, 1).contiguous()
             y_tb = y_bt.transpose(0, 1).contiguous()
             fns = {}
@@ -132,12 +131,12 @@ def run_pass(threads: int, hiddens: list[int], batches: list[int], repeats: dict
                 from brainlike.models import RateRNN
 
                 fns["brainlike_a0.2"] = make_step(
-                    RateRNN(I, h, O, tau=100.0, dt=20.0, seed=0), x_bt, y_bt, True)
-            fns["naive_a0.2"] = make_step(NaiveCTRNN(I, h, O, 0.2), x_tb, y_tb, False)
-            fns["nn.RNN_a1"] = make_step(TorchRNN(I, h, O), x_tb, y_tb, False)
+                    RateRNN(N_IN, h, N_OUT, tau=100.0, dt=20.0, seed=0), x_bt, y_bt, True)
+            fns["naive_a0.2"] = make_step(NaiveCTRNN(N_IN, h, N_OUT, 0.2), x_tb, y_tb, False)
+            fns["nn.RNN_a1"] = make_step(TorchRNN(N_IN, h, N_OUT), x_tb, y_tb, False)
             if have_brainlike:
                 fns["brainlike_a1"] = make_step(
-                    RateRNN(I, h, O, tau=100.0, dt=100.0, seed=0), x_bt, y_bt, True)
+                    RateRNN(N_IN, h, N_OUT, tau=100.0, dt=100.0, seed=0), x_bt, y_bt, True)
             raw = round_robin(fns, repeats[h], warmup=2)
             configs.append({"hidden": h, "batch": b, "gflop": flops_fwd_bwd(b, h) / 1e9,
                             "times": {k: stats(v) for k, v in raw.items()}})
@@ -218,8 +217,8 @@ def main() -> None:
     write_results("rnn", {
         "benchmark": "bench_rnn.py",
         "args": vars(args),
-        "workload": {"T": T, "n_input": I, "n_output": O, "loss": "MSE on all steps",
-                     "flops_formula": "3 * T * 2 * B * (H*H + I*H + H*O)"},
+        "workload": {"T": T, "n_input": N_IN, "n_output": N_OUT, "loss": "MSE on all steps",
+                     "flops_formula": "3 * T * 2 * B * (H*H + N_IN*H + H*N_OUT)"},
         "equivalence_check": equiv,
         "passes": passes,
         "targets": {"definition": {"time": "brainlike <= nn.RNN at H=256",

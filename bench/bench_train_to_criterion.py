@@ -30,9 +30,8 @@ import warnings
 
 import numpy as np
 import torch
-from torch import nn
-
 from _common import print_table, set_threads, write_results
+from torch import nn
 
 CRITERION = 0.85
 EVAL_EVERY = 100
@@ -265,8 +264,8 @@ def run_brainlike(seed: int, max_steps: int | None, wrap=None) -> dict:
         "eval_s": result.eval_seconds,
         "final_acc_2000": final,
         "final_acc_2000_on_neurogym_trials": final_ngym,
-        "curve": [(int(s), float(a), float(l))
-                  for s, a, l in zip(h["step"][ev], h["accuracy"][ev], h["loss"][ev])],
+        "curve": [(int(s), float(a), float(lo))
+                  for s, a, lo in zip(h["step"][ev], h["accuracy"][ev], h["loss"][ev])],
         "config": cfg.to_dict(),
     }
 
@@ -305,6 +304,8 @@ def summarize_side(runs: list[dict]) -> dict:
         "median_train_wall_s": med("train_wall_s"),
         "median_steps_to_criterion": med("steps_to_criterion"),
         "median_eval_s": med("eval_s"),
+        "median_ms_per_step": statistics.median(
+            1e3 * r["train_wall_s"] / r["steps_run"] for r in runs),
         "median_final_acc_2000": med("final_acc_2000"),
         "median_final_acc_2000_other_generator": med(
             "final_acc_2000_on_brainlike_trials" if "final_acc_2000_on_brainlike_trials" in runs[0]
@@ -353,12 +354,13 @@ def main() -> None:
     summary = {s: summarize_side(v) for s, v in runs.items() if v}
     rows = []
     for s, v in summary.items():
-        rows.append([s, v["n_reached"], v["median_steps_to_criterion"], v["median_train_wall_s"],
+        rows.append([s, v["n_reached"], v["median_steps_to_criterion"], v["median_ms_per_step"],
+                     v["median_train_wall_s"],
                      v["median_eval_s"], v["median_final_acc_2000"],
                      v["median_final_acc_2000_other_generator"]])
     print(f"\nTrain to >= {CRITERION} on {EVAL_TRIALS} fresh trials (eval every {EVAL_EVERY} steps), "
           f"threads=1, median of seeds {args.seeds}")
-    print_table(["side", "seeds reached", "steps", "train wall s (excl. eval)", "eval s",
+    print_table(["side", "seeds reached", "steps", "ms / step", "train wall s (excl. eval)", "eval s",
                  "final acc (2000 trials)", "final acc, other library's trials"], rows)
     targets = {}
     if "neurogym" in summary and "brainlike" in summary:
