@@ -13,4 +13,5 @@ echo "== $(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg) python: $PY"
 "$PY" bench_generation.py 2>&1 | tee results/generation.log
 "$PY" bench_rnn.py 2>&1 | tee results/rnn.log
 "$PY" bench_train_to_criterion.py 2>&1 | tee results/train_to_criterion.log
+"$PY" sweep_brainlike_train.py 2>&1 | tee results/sweep_brainlike_train.log
 echo "== done $(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg)"
