@@ -6,7 +6,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,6 @@ class TrainResult:
     train_seconds: float
     eval_seconds: float
     directory: Path | None = None
-    evaluation_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def _to_tensors(batch: Any) -> tuple[Tensor, Tensor, Tensor]:
@@ -113,10 +112,6 @@ def _to_tensors(batch: Any) -> tuple[Tensor, Tensor, Tensor]:
 def _generator(seed: int, stream: int, step: int) -> torch.Generator:
     state = np.random.SeedSequence([seed, stream, step]).generate_state(2, dtype=np.uint32)
     return torch.Generator().manual_seed(int(state[0]) << 31 | int(state[1]) >> 1)
-
-
-def _run(model: nn.Module, inputs: Tensor, generator: torch.Generator) -> Any:
-    return model(inputs, generator=generator)
 
 
 def evaluate(model: nn.Module, task: Any, *, n_trials: int = 500, seed: int = 0) -> Evaluation:
@@ -142,7 +137,7 @@ def evaluate(model: nn.Module, task: Any, *, n_trials: int = 500, seed: int = 0)
     model.eval()
     try:
         with torch.no_grad():
-            out = _run(model, inputs, _generator(seed, _EVAL_NOISE, 0))
+            out = model(inputs, generator=_generator(seed, _EVAL_NOISE, 0))
             loss = task_loss(out.outputs, targets, mask, batch.target_kind).item()
     finally:
         model.train(was_training)
@@ -368,7 +363,7 @@ def train(
             t0 = time.perf_counter()
             batch = task.generate(batch_size, seed=[seed, _TRAIN_TRIALS, step])
             inputs, targets, mask = _to_tensors(batch)
-            out_ = _run(model, inputs, _generator(seed, _TRAIN_NOISE, step))
+            out_ = model(inputs, generator=_generator(seed, _TRAIN_NOISE, step))
             main = task_loss(out_.outputs, targets, mask, batch.target_kind)
             penalty = sum((p(model, out_.activity) for p in penalties), main.new_zeros(()))
             loss = main + penalty
@@ -425,9 +420,6 @@ def train(
         train_seconds=train_seconds,
         eval_seconds=eval_seconds,
         directory=directory,
-        evaluation_steps=np.array(
-            [r["step"] for r in rows if r.get("accuracy") is not None], dtype=np.int64
-        ),
     )
 
 
