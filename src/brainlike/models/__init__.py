@@ -5,7 +5,32 @@ All recurrent models take inputs ``(batch, time, feature)`` and return
 """
 
 from ._activations import ACTIVATIONS
+from ._connectivity import (
+    Area,
+    Connectivity,
+    Dale,
+    FixedPlusTrainable,
+    LowRank,
+    MultiArea,
+    Projection,
+    SparseMask,
+)
 from ._mlp import MLP, MLPOutput
-from ._rate_rnn import RateRNN, RNNOutput
+from ._rate_rnn import EffectiveWeights, RateRNN, RNNOutput
 
-__all__ = ["ACTIVATIONS", "MLP", "MLPOutput", "RNNOutput", "RateRNN"]
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "Area",
+    "Connectivity",
+    "Dale",
+    "EffectiveWeights",
+    "FixedPlusTrainable",
+    "LowRank",
+    "MLPOutput",
+    "MultiArea",
+    "Projection",
+    "RNNOutput",
+    "RateRNN",
+    "SparseMask",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -11,6 +12,7 @@ from torch import Tensor, nn
 from .. import _checks
 from ._activations import ACTIVATIONS, get_activation
 from ._bptt import leaky_loop
+from ._connectivity import Connectivity
 from ._init import W_REC_INITS, init_recurrent
 
 _DEFAULT_GAIN = {"orthogonal": 0.5, "identity": 0.5, "gaussian": 0.9}
@@ -32,6 +34,23 @@ class RNNOutput(NamedTuple):
     outputs: Tensor
     activity: Tensor
     final_state: Tensor
+
+
+@dataclass(frozen=True)
+class EffectiveWeights:
+    """The weights a network actually uses, after its connectivity's constraints.
+
+    Attributes
+    ----------
+    w_in : Tensor, shape (N, n_input)
+    w_rec : Tensor, shape (N, N)
+        ``w_rec[i, j]`` is the weight from unit ``j`` to unit ``i``.
+    w_out : Tensor, shape (n_output, N)
+    """
+
+    w_in: Tensor
+    w_rec: Tensor
+    w_out: Tensor
 
 
 class RateRNN(nn.Module):
@@ -74,6 +93,12 @@ class RateRNN(nn.Module):
         Learn the initial rates ``r_0`` (a parameter) instead of keeping them fixed at 0.
     seed : int, optional
         Seed of the initialization; ``None`` draws from torch's global generator.
+    connectivity : Connectivity, optional
+        A parameterization of the recurrent weights (:class:`Dale`, :class:`SparseMask`,
+        :class:`FixedPlusTrainable`, :class:`LowRank`, :class:`MultiArea`) with
+        ``n_units == n_hidden``. It owns the recurrent parameters (the network then has no
+        ``w_rec`` parameter; ``w_rec_init`` and ``w_rec_gain`` are unused) and may constrain
+        ``w_in`` and ``w_out``. :meth:`effective_weights` returns the matrices in use.
 
     Examples
     --------
@@ -106,6 +131,7 @@ class RateRNN(nn.Module):
         w_rec_gain: float | None = None,
         train_initial_state: bool = False,
         seed: int | None = None,
+        connectivity: Connectivity | None = None,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -129,16 +155,36 @@ class RateRNN(nn.Module):
         self.w_rec_gain = float(gain)
         self.train_initial_state = bool(train_initial_state)
         self._act = get_activation(activation)
+        if connectivity is not None:
+            if not isinstance(connectivity, Connectivity):
+                raise TypeError(
+                    f"The 'connectivity' parameter of {owner} must be a Connectivity "
+                    f"(Dale, SparseMask, ...). Got {type(connectivity).__name__} instead."
+                )
+            if connectivity.n_units != self.n_hidden:
+                raise ValueError(
+                    f"connectivity.n_units must be equal to n_hidden of {owner}. "
+                    f"Expected {self.n_hidden}, got {connectivity.n_units}."
+                )
 
         gen = torch.Generator()
         gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, ()).item()))
         n, i, o = self.n_hidden, self.n_input, self.n_output
         # W_x ~ N(0, 1/n_input) (Yang et al. 2019); W_y ~ U(-1/sqrt(n), 1/sqrt(n)) (torch Linear).
-        self.w_in = nn.Parameter(torch.randn(n, i, generator=gen) / math.sqrt(i))
-        self.w_rec = nn.Parameter(init_recurrent(n, w_rec_init, self.w_rec_gain, gen))
-        self.b_rec = nn.Parameter(torch.zeros(n))
+        w_in = torch.randn(n, i, generator=gen) / math.sqrt(i)
+        w_rec = init_recurrent(n, w_rec_init, self.w_rec_gain, gen)
         bound = 1.0 / math.sqrt(n)
-        self.w_out = nn.Parameter((torch.rand(o, n, generator=gen) * 2 - 1) * bound)
+        w_out = (torch.rand(o, n, generator=gen) * 2 - 1) * bound
+        if connectivity is None:
+            self.connectivity = None
+            self.w_rec = nn.Parameter(w_rec)
+        else:
+            self.connectivity = connectivity
+            w_in = connectivity.init_input(w_in)
+            w_out = connectivity.init_output(w_out)
+        self.w_in = nn.Parameter(w_in)
+        self.b_rec = nn.Parameter(torch.zeros(n))
+        self.w_out = nn.Parameter(w_out)
         self.b_out = nn.Parameter(torch.zeros(o))
         r0 = torch.zeros(n)
         if self.train_initial_state:
@@ -152,8 +198,11 @@ class RateRNN(nn.Module):
         return self.dt / self.tau
 
     def config(self) -> dict:
-        """Constructor arguments (JSON-serializable) that rebuild this architecture."""
-        return {
+        """Constructor arguments (JSON-serializable) that rebuild this architecture.
+
+        With a connectivity, ``"connectivity"`` holds its own :meth:`Connectivity.config`.
+        """
+        out = {
             "n_input": self.n_input,
             "n_hidden": self.n_hidden,
             "n_output": self.n_output,
@@ -165,9 +214,27 @@ class RateRNN(nn.Module):
             "w_rec_gain": self.w_rec_gain,
             "train_initial_state": self.train_initial_state,
         }
+        if self.connectivity is not None:
+            out["connectivity"] = self.connectivity.config()
+        return out
+
+    def effective_weights(self) -> EffectiveWeights:
+        """The input, recurrent and readout weights in use (differentiable).
+
+        Returns
+        -------
+        EffectiveWeights
+            ``w_in (N, n_input)``, ``w_rec (N, N)``, ``w_out (n_output, N)``.
+        """
+        c = self.connectivity
+        if c is None:
+            return EffectiveWeights(self.w_in, self.w_rec, self.w_out)
+        return EffectiveWeights(
+            c.input_weights(self.w_in), c.recurrent(), c.output_weights(self.w_out)
+        )
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "connectivity")
 
     # -- dynamics -------------------------------------------------------------------------------
 
@@ -219,15 +286,17 @@ class RateRNN(nn.Module):
         self._check_inputs(inputs, "inputs", 3)
         batch = inputs.shape[0]
         r0 = self._initial_state(state, batch)
+        # Effective weights once per forward pass (a connectivity may reparameterize them).
+        w = self.effective_weights()
         # Input drive for all steps in one matmul, time-major so each step reads a contiguous slice.
-        u = torch.matmul(inputs.transpose(0, 1), self.w_in.t()) + self.b_rec
+        u = torch.matmul(inputs.transpose(0, 1), w.w_in.t()) + self.b_rec
         if noise and self.sigma_rec > 0:
             scale = math.sqrt(2.0 / self.alpha) * self.sigma_rec
             xi = torch.randn(u.shape, generator=generator, dtype=u.dtype, device=u.device)
             u = u + scale * xi
-        rates = leaky_loop(u, self.w_rec, r0, self.alpha, self._act)  # (T, B, N)
+        rates = leaky_loop(u, w.w_rec, r0, self.alpha, self._act)  # (T, B, N)
         activity = rates.transpose(0, 1)
-        outputs = activity @ self.w_out.t() + self.b_out
+        outputs = activity @ w.w_out.t() + self.b_out
         return RNNOutput(outputs, activity, rates[-1])
 
     def step(self, state: Tensor, inputs: Tensor) -> Tensor:
@@ -260,4 +329,5 @@ class RateRNN(nn.Module):
 
     def _drive(self, state: Tensor, inputs: Tensor) -> Tensor:
         self._check_inputs(inputs, "inputs", 2)
-        return self._act.fn(state @ self.w_rec.t() + inputs @ self.w_in.t() + self.b_rec)
+        w = self.effective_weights()
+        return self._act.fn(state @ w.w_rec.t() + inputs @ w.w_in.t() + self.b_rec)
