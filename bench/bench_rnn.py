@@ -154,7 +154,8 @@ def run_pass(threads: int, hiddens: list[int], batches: list[int], repeats: dict
 
 def summarize(p: dict) -> dict:
     thr = p["threads"]
-    print(f"\n### threads={thr}: fp32 matmul peak {p['peak_gflops_used']:.1f} GFLOP/s "
+    print(f"\n### threads={thr} (attempt {p.get('attempt', 1)}, peak drift "
+          f"{p.get('peak_drift', 0):.0%}): fp32 matmul peak {p['peak_gflops_used']:.1f} GFLOP/s "
           f"(best of 20 2048^3 torch.mm, before {p['matmul_peak_before']['best_gflops']:.1f} / "
           f"after {p['matmul_peak_after']['best_gflops']:.1f})")
     names = list(p["configs"][0]["times"])
@@ -192,6 +193,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, nargs="+", default=[16, 64])
     ap.add_argument("--repeats", type=int, default=15, help="repeats for H <= 256")
     ap.add_argument("--repeats-large", type=int, default=7, help="repeats for H > 256")
+    ap.add_argument("--retry-noisy", type=int, default=2,
+                    help="redo a pass (up to this many times) when the matmul peak measured "
+                         "before and after it differs by more than 20%%")
     args = ap.parse_args()
     repeats = {h: (args.repeats if h <= 256 else args.repeats_large) for h in args.hidden}
 
@@ -207,10 +211,22 @@ def main() -> None:
         equiv = {"error": str(e)}
         print("brainlike side skipped:", e)
 
-    passes = []
+    passes, discarded = [], []
     for thr in args.threads:
-        print(f"pass threads={thr}", flush=True)
-        passes.append(run_pass(thr, args.hidden, args.batch, repeats, have_brainlike))
+        for attempt in range(1 + args.retry_noisy):
+            print(f"pass threads={thr} (attempt {attempt + 1})", flush=True)
+            p = run_pass(thr, args.hidden, args.batch, repeats, have_brainlike)
+            lo, hi = sorted((p["matmul_peak_before"]["best_gflops"],
+                             p["matmul_peak_after"]["best_gflops"]))
+            # A peak that moved by > 20% during the pass means another process took a core
+            # for part of it; with threads=2 that slows some rows several-fold (oversubscription).
+            p["peak_drift"] = hi / lo - 1.0
+            p["attempt"] = attempt + 1
+            if p["peak_drift"] <= 0.20 or attempt == args.retry_noisy:
+                passes.append(p)
+                break
+            print(f"  peak moved {p['peak_drift']:.0%} during the pass: machine was busy; retrying")
+            discarded.append(p)
     targets = {}
     for p in passes:
         targets[f"threads_{p['threads']}"] = summarize(p)
@@ -221,6 +237,7 @@ def main() -> None:
                      "flops_formula": "3 * T * 2 * B * (H*H + N_IN*H + H*N_OUT)"},
         "equivalence_check": equiv,
         "passes": passes,
+        "discarded_noisy_passes": discarded,
         "targets": {"definition": {"time": "brainlike <= nn.RNN at H=256",
                                    "peak": f"brainlike_a0.2 >= {TARGET_PEAK_FRACTION:.0%} of "
                                            "matmul peak at H=256 B=64"},
