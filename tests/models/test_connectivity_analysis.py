@@ -83,3 +83,16 @@ def test_analysis_errors_name_the_argument():
         weights_by_type(np.zeros((2, 2)), [1, 0])
     with pytest.raises(ValueError, match="Lower the threshold"):
         choice_wiring(np.zeros((3, 3)), [0.1, 0.2, -0.1], [1, 1, 1], threshold=0.5)
+
+
+def test_figures_show_the_sorted_matrix_and_every_weight():
+    from brainlike.viz import connectivity_matrix, weight_distributions
+
+    w, sign, _, labels, rates = _planted(0)
+    s = sort_by_selectivity(w, unit_selectivity(rates, labels).d_prime, sign)
+    fig = connectivity_matrix(s)
+    np.testing.assert_array_equal(np.asarray(fig.axes[0].images[0].get_array()), s.weights)
+    t = weights_by_type(w, sign)
+    fig = weight_distributions(t)
+    counts = [sum(p.get_height() for p in ax.patches) for ax in fig.axes[:4]]
+    assert counts == [len(t.e_to_e), len(t.e_to_i), len(t.i_to_e), len(t.i_to_i)]
