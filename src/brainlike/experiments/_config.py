@@ -41,7 +41,15 @@ class TaskConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """A :class:`brainlike.models.RateRNN`; sizes and ``dt`` come from the task."""
+    """A :class:`brainlike.models.RateRNN`; sizes and ``dt`` come from the task.
+
+    ``connectivity`` (optional) describes structured recurrent weights for
+    :func:`brainlike.models.build_connectivity`, e.g. ``{"type": "dale", "e_fraction": 0.8}``,
+    ``{"type": "sparse", "density": 0.2}``, ``{"type": "low_rank", "rank": 1}`` or
+    ``{"type": "multi_area", "areas": [{"name": "sensory", "n_units": 60}, ...],
+    "projections": [{"source": "sensory", "target": "decision", "density": 0.2}, ...]}``.
+    Its seed defaults to the model's.
+    """
 
     type: Literal["RateRNN"] = "RateRNN"
     n_hidden: int = Field(64, ge=1)
@@ -52,6 +60,7 @@ class ModelConfig(_Strict):
     w_rec_gain: float | None = Field(None, ge=0)
     train_initial_state: bool = False
     seed: int = Field(0, ge=0)
+    connectivity: dict[str, Any] | None = None
 
     @field_validator("activation")
     @classmethod
@@ -59,6 +68,14 @@ class ModelConfig(_Strict):
         if v not in ACTIVATIONS:
             raise ValueError(f"must be one of {sorted(ACTIVATIONS)}")
         return v
+
+    @model_validator(mode="after")
+    def _buildable_connectivity(self) -> ModelConfig:
+        if self.connectivity is not None:
+            from ..models import build_connectivity
+
+            build_connectivity(self.connectivity, self.n_hidden, seed=self.seed)
+        return self
 
 
 class PenaltyConfig(_Strict):

@@ -41,11 +41,16 @@ class Run:
 def build_model(config: RunConfig, task: Task) -> RateRNN:
     """The untrained model a config describes, sized for ``task``."""
     m = config.model
+    connectivity = None
+    if m.connectivity is not None:
+        from ..models import build_connectivity
+
+        connectivity = build_connectivity(m.connectivity, m.n_hidden, seed=m.seed)
     return RateRNN(
         task.n_inputs, m.n_hidden, task.n_outputs,
         tau=m.tau, dt=task.dt, activation=m.activation, sigma_rec=m.sigma_rec,
         w_rec_init=m.w_rec_init, w_rec_gain=m.w_rec_gain,
-        train_initial_state=m.train_initial_state, seed=m.seed,
+        train_initial_state=m.train_initial_state, seed=m.seed, connectivity=connectivity,
     )
 
 

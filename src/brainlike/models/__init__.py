@@ -14,6 +14,7 @@ from ._connectivity import (
     MultiArea,
     Projection,
     SparseMask,
+    build_connectivity,
 )
 from ._mlp import MLP, MLPOutput
 from ._rate_rnn import EffectiveWeights, RateRNN, RNNOutput
@@ -33,4 +34,5 @@ __all__ = [
     "RNNOutput",
     "RateRNN",
     "SparseMask",
+    "build_connectivity",
 ]

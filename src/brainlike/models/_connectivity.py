@@ -645,3 +645,65 @@ class LowRank(Connectivity):
     def config(self) -> dict:
         return {"type": "low_rank", "n_units": self.n_units, "rank": self.rank, "g": self.g,
                 "seed": self._seed}
+
+
+# -- from a config ----------------------------------------------------------------------------
+
+_SPEC_TYPES = ("dale", "sparse", "low_rank", "multi_area")
+
+
+def build_connectivity(
+    spec: Mapping[str, Any], n_units: int, *, seed: int | None = None
+) -> Connectivity:
+    """Build a connectivity from a JSON/YAML-style description (as written by ``config()``).
+
+    Parameters
+    ----------
+    spec : mapping
+        ``{"type": "dale" | "sparse" | "low_rank" | "multi_area", **constructor arguments}``.
+        For ``"multi_area"``, ``areas`` and ``projections`` are lists of mappings with the
+        fields of :class:`Area` and :class:`Projection`. An ``n_units`` entry, if present, must
+        equal ``n_units``; ``mask`` may only be None (explicit masks are not serializable).
+    n_units : int
+        The network size (``n_hidden``).
+    seed : int, optional
+        Used when ``spec`` has no ``seed``.
+
+    Examples
+    --------
+    >>> c = build_connectivity({"type": "dale", "e_fraction": 0.75}, 40, seed=0)
+    >>> type(c).__name__, c.n_excitatory
+    ('Dale', 30)
+    """
+    kwargs = dict(spec)
+    kind = kwargs.pop("type", None)
+    if kind not in _SPEC_TYPES:
+        raise ValueError(
+            f"connectivity 'type' must be one of {list(_SPEC_TYPES)}. Got {kind!r} instead."
+        )
+    given_n = kwargs.pop("n_units", n_units)
+    if given_n != n_units:
+        raise ValueError(
+            f"connectivity n_units must equal the network's n_hidden. Expected {n_units}, "
+            f"got {given_n}."
+        )
+    if kwargs.pop("mask", None) is not None:
+        raise ValueError("connectivity 'mask' cannot be given in a config; use 'density'.")
+    kwargs.setdefault("seed", seed)
+    try:
+        if kind == "dale":
+            return Dale(n_units, **kwargs)
+        if kind == "sparse":
+            return SparseMask(n_units, **kwargs)
+        if kind == "low_rank":
+            return LowRank(n_units, **kwargs)
+        areas = [Area(**a) for a in kwargs.pop("areas", ())]
+        projections = [Projection(**p) for p in kwargs.pop("projections", ())]
+        total = sum(a.n_units for a in areas)
+        if total != n_units:
+            raise ValueError(
+                f"multi_area areas must add up to n_hidden. Expected {n_units} units, got {total}."
+            )
+        return MultiArea(areas, projections, **kwargs)
+    except TypeError as e:
+        raise ValueError(f"bad {kind!r} connectivity arguments: {e}") from None
