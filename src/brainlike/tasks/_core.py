@@ -69,6 +69,15 @@ class TrialBatch:
         Step size in ms.
     input_names, output_names : tuple of str
     target_kind : {"class", "value"}
+    task : str
+        Name of the task that generated the batch (``Task.name``); a
+        :class:`~brainlike.tasks.MultiTask` dispatches scoring on it.
+    output_mask : ndarray or None, float32, shape (B, T, n_outputs)
+        Value tasks only: per-step, per-output loss weights, for tasks whose
+        outputs are weighted differently (Yang et al. 2019 weigh the fixation
+        output twice). None means every output takes ``mask``. When given,
+        a loss should use ``output_mask`` in place of ``mask``; it is 0 on
+        padding like ``mask``.
     """
 
     inputs: np.ndarray
@@ -81,6 +90,8 @@ class TrialBatch:
     input_names: tuple[str, ...]
     output_names: tuple[str, ...]
     target_kind: str
+    task: str = ""
+    output_mask: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         x, y, m, n = self.inputs, self.targets, self.mask, self.lengths
@@ -110,6 +121,16 @@ class TrialBatch:
         for k, v in self.epochs.items():
             if np.shape(v) != (b, 2):
                 raise ValueError(f"epochs[{k!r}] must have shape ({b}, 2), got {np.shape(v)}")
+        if self.output_mask is not None:
+            om = self.output_mask
+            want = (b, t, len(self.output_names))
+            if self.target_kind != "value":
+                raise ValueError("output_mask is only defined for target_kind='value'")
+            if om.shape != want or om.dtype != np.float32:
+                raise ValueError(f"output_mask must be float32 {want}, got {om.dtype} {om.shape}")
+            object.__setattr__(self, "output_mask", _readonly(om))
+        if not isinstance(self.task, str):
+            raise TypeError(f"task must be a str, got {self.task!r}")
         for name in ("inputs", "targets", "mask", "lengths"):
             object.__setattr__(self, name, _readonly(getattr(self, name)))
         object.__setattr__(self, "conditions", _frozen_mapping(self.conditions))
@@ -118,9 +139,12 @@ class TrialBatch:
         object.__setattr__(self, "output_names", tuple(self.output_names))
 
     def __repr__(self) -> str:
+        def names(ns: tuple[str, ...]) -> str:
+            return repr(ns) if len(ns) <= 8 else f"({ns[0]!r}, ... {len(ns)} channels ..., {ns[-1]!r})"
+
         return (
-            f"TrialBatch(batch_size={self.batch_size}, n_steps={self.n_steps}, "
-            f"dt={self.dt}, inputs={self.input_names}, outputs={self.output_names}, "
+            f"TrialBatch(task={self.task!r}, batch_size={self.batch_size}, n_steps={self.n_steps}, "
+            f"dt={self.dt}, inputs={names(self.input_names)}, outputs={names(self.output_names)}, "
             f"target_kind={self.target_kind!r}, conditions={list(self.conditions)}, "
             f"epochs={list(self.epochs)})"
         )
@@ -233,6 +257,8 @@ class Trials:
     ``starts``/``stops`` map each epoch to its (B,) first step / exclusive end.
     ``rng`` is the batch's generator, for tasks whose inputs are random
     beyond the engine's noise (draw from it in a fixed order).
+    ``output_mask`` (value tasks) may be set to a (B, T, O) float32 array of
+    per-output loss weights; the engine zeroes it on padding.
     """
 
     dt: float
@@ -245,6 +271,7 @@ class Trials:
     targets: np.ndarray
     mask: np.ndarray
     rng: np.random.Generator | None = None
+    output_mask: np.ndarray | None = None
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -466,6 +493,7 @@ class Task:
         *,
         seed: Any = None,
         conditions: Mapping[str, Any] | None = None,
+        noise: bool = True,
     ) -> TrialBatch:
         """Generate a batch of trials, padded to the longest.
 
@@ -481,6 +509,9 @@ class Task:
             Task variable -> scalar or length-B array fixing that variable
             (e.g. ``{"coherence": 6.4}``); see ``condition_names``. Derived
             variables cannot be fixed.
+        noise : bool
+            Add the task's input noise (default). ``False`` gives noise-free
+            inputs, e.g. for analysis; all other draws are unchanged.
 
         Returns
         -------
@@ -527,14 +558,18 @@ class Task:
             rng=rng,
         )
         self.fill(trials, conds)
-        if self.sigma > 0 and self.noise_channels:
+        if noise and self.noise_std > 0 and self.noise_channels:
             idx = [trials.input_index[c] for c in self.noise_channels]
             where = valid if self.noise_epochs is None else trials.epoch(*self.noise_epochs)
-            noise = rng.standard_normal((n, n_steps, len(idx))) * self.noise_std
-            trials.inputs[..., idx] += (noise * where[..., None]).astype(np.float32)
+            eps = rng.standard_normal((n, n_steps, len(idx))) * self.noise_std
+            trials.inputs[..., idx] += (eps * where[..., None]).astype(np.float32)
         trials.inputs[~valid] = 0.0
         trials.targets[~valid] = 0
         trials.mask[~valid] = 0.0
+        output_mask = None
+        if trials.output_mask is not None:
+            output_mask = np.asarray(trials.output_mask, dtype=np.float32)
+            output_mask[~valid] = 0.0
         return TrialBatch(
             inputs=trials.inputs,
             targets=trials.targets,
@@ -546,7 +581,54 @@ class Task:
             input_names=self.input_names,
             output_names=self.output_names,
             target_kind=self.target_kind,
+            task=self.name,
+            output_mask=output_mask,
         )
+
+    def default_grid(self) -> dict[str, tuple[float, ...]]:
+        """Condition values of the default analysis grid (see :meth:`grid`).
+
+        The base class builds it from the variables that declare ``values``;
+        tasks override it (the Yang et al. 2019 tasks return the paper's
+        ``mode='test'`` grids). Empty when no variable is enumerable.
+        """
+        return {v.name: v.values for v in self.variables if v.values is not None and not v.derived}
+
+    def grid(
+        self,
+        values: Mapping[str, Any] | None = None,
+        *,
+        seed: Any = 0,
+        noise: bool = False,
+    ) -> TrialBatch:
+        """A dense grid of conditions: one trial per combination, noise-free.
+
+        Parameters
+        ----------
+        values : mapping name -> sequence, optional
+            Values of each task variable; the batch holds their Cartesian
+            product (first name varies slowest). Default :meth:`default_grid`.
+        seed : seed
+            Drives whatever the grid leaves free (unlisted variables, epoch
+            durations), so a grid is reproducible.
+        noise : bool
+            Add input noise (default False, as for the paper's analyses).
+
+        Returns
+        -------
+        TrialBatch
+            ``prod(len(v))`` trials in ``itertools.product`` order.
+        """
+        values = self.default_grid() if values is None else values
+        if not isinstance(values, Mapping) or not values:
+            raise ValueError(
+                f"{self.name} has no default grid; pass values={{name: [...]}} with names from "
+                f"{[v.name for v in self.variables if not v.derived]}"
+            )
+        axes = [np.asarray(v, dtype=np.float64).ravel() for v in values.values()]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        conditions = {k: m.ravel() for k, m in zip(values, mesh)}
+        return self.generate(int(mesh[0].size), seed=seed, conditions=conditions, noise=noise)
 
     def _check_conditions(self, conditions: Any, n: int) -> dict[str, np.ndarray]:
         if conditions is None:

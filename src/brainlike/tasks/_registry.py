@@ -12,6 +12,7 @@ from .delayed_match_to_sample import DelayedMatchToSample
 from .memory_report import MemoryReport
 from .parametric_working_memory import ParametricWorkingMemory
 from .perceptual_decision import PerceptualDecision
+from .yang19 import YANG19_TASKS
 
 __all__ = ["describe", "make", "names"]
 
@@ -24,6 +25,7 @@ _TASKS: dict[str, type[Task]] = {
         DelayedMatchToSample,
         DelayedMatchToCategory,
         MemoryReport,
+        *YANG19_TASKS,
     )
 }
 
