@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+_START_UTC = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+_START_LOAD = [round(x, 2) for x in os.getloadavg()]  # when the script started (import time)
 
 
 def set_threads(n: int) -> None:
@@ -73,14 +75,14 @@ def machine_info() -> dict:
     import torch
 
     info = {
-        "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date_utc": _START_UTC,
         "host_cpu": _cpu_model(),
         "n_cpus": os.cpu_count(),
         "python": sys.version.split()[0],
         "torch": torch.__version__,
         "numpy": numpy.__version__,
         "git_rev": _git_rev(),
-        "loadavg_at_start": loadavg(),
+        "loadavg_at_start": _START_LOAD,
     }
     try:
         import neurogym
