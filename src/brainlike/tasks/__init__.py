@@ -21,12 +21,16 @@ Examples
 
 from ._core import Task, TaskScore, TrialBatch, Trials, Variable
 from ._distributions import Choice, Duration, Fixed, TruncExp, Uniform
+from ._multitask import Block, MultiTask, Sequential
 from ._registry import describe, make, names
 
 __all__ = [
+    "Block",
     "Choice",
     "Duration",
     "Fixed",
+    "MultiTask",
+    "Sequential",
     "Task",
     "TaskScore",
     "TrialBatch",
