@@ -23,14 +23,15 @@ def connectivity_matrix(
     d = sorted_w.d_prime[keep]
     n_e = int((sorted_w.cell_sign[keep] > 0).sum())
     fig = Figure(figsize=(5.2, 4.6), layout="constrained")
-    ax, bar = fig.subplots(1, 2, gridspec_kw={"width_ratios": [20, 1]})
+    ax = fig.subplots()
+    bar = ax.inset_axes((1.02, 0.0, 0.05, 1.0))
     lim = float(np.abs(w).max()) or 1.0
     im = ax.imshow(w, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -lim, lim), interpolation="nearest")
     for pos in (n_e - 0.5,):
         ax.axhline(pos, color="k", lw=0.8)
         ax.axvline(pos, color="k", lw=0.8)
     ax.set(xlabel="presynaptic unit (E | I, by d′)", ylabel="postsynaptic unit", title=title)
-    fig.colorbar(im, ax=ax, shrink=0.7, label="weight")
+    fig.colorbar(im, ax=ax, shrink=0.7, pad=0.1, label="weight")
     dl = float(np.abs(d).max()) or 1.0
     bar.imshow(d[:, None], cmap="PuOr", aspect="auto", norm=TwoSlopeNorm(0.0, -dl, dl))
     bar.set(xticks=[], yticks=[], title="d′")
