@@ -21,6 +21,7 @@ Examples
 
 from ._core import Task, TaskScore, TrialBatch, Trials, Variable
 from ._distributions import Choice, Duration, Fixed, TruncExp, Uniform
+from ._gym import TaskEnv, as_gym_env
 from ._multitask import Block, MultiTask, Sequential
 from ._registry import describe, make, names
 
@@ -32,12 +33,14 @@ __all__ = [
     "MultiTask",
     "Sequential",
     "Task",
+    "TaskEnv",
     "TaskScore",
     "TrialBatch",
     "Trials",
     "TruncExp",
     "Uniform",
     "Variable",
+    "as_gym_env",
     "describe",
     "make",
     "names",
