@@ -23,6 +23,7 @@ from ._core import Task, TaskScore, TrialBatch, Trials, Variable
 from ._distributions import Choice, Duration, Fixed, TruncExp, Uniform
 from ._gym import TaskEnv, as_gym_env
 from ._multitask import Block, MultiTask, Sequential
+from ._neurogym import NeuroGymTask, from_neurogym
 from ._registry import describe, make, names
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Duration",
     "Fixed",
     "MultiTask",
+    "NeuroGymTask",
     "Sequential",
     "Task",
     "TaskEnv",
@@ -42,6 +44,7 @@ __all__ = [
     "Variable",
     "as_gym_env",
     "describe",
+    "from_neurogym",
     "make",
     "names",
 ]
