@@ -64,7 +64,10 @@ def run_seed(seed: int, task) -> dict:
         w_in = w.w_in.detach().double().numpy()
         b = model.b_rec.detach().double().numpy()[:, None]
         kappa = (out.activity.double().numpy() @ n)[..., 0] / N
-    rank = int(np.linalg.matrix_rank(w.w_rec.detach().double().numpy()))
+    # Rank at float32 precision (the matrix is computed in float32), and the singular values.
+    rank = int(torch.linalg.matrix_rank(w.w_rec.detach()))
+    sv = torch.linalg.svdvals(w.w_rec.detach().double())
+    sv_ratio = float(sv[1] / sv[0])
     stim_end = batch.epochs["stimulus"][:, 1] - 1
     k_end = kappa[np.arange(len(x)), stim_end]
     choice = batch.conditions["ground_truth"]
@@ -75,6 +78,7 @@ def run_seed(seed: int, task) -> dict:
     return {
         "seed": seed, "steps": result.steps, "status": result.status, "train_seconds": seconds,
         "accuracy": accuracy, "fraction_of_ceiling": accuracy / task.ceiling, "rank_of_w": rank,
+        "second_over_first_singular_value": sv_ratio,
         "current_energy_outside_span_m_inputs_bias": _outside(z, np.hstack([m, w_in, b])),
         "current_energy_outside_span_inputs_bias": _outside(z, np.hstack([w_in, b])),
         "overlap_nTm_over_N": float((n.T @ m)[0, 0] / N),
