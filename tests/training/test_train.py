@@ -43,6 +43,13 @@ def test_masked_losses_equal_their_formulas():
     targets = torch.randn(3, 5, 4, generator=g)
     expected = (((logits - targets) ** 2).mean(-1) * mask).sum() / mask.sum()
     torch.testing.assert_close(masked_mse(logits, targets, mask), expected)
+    # A (B, T, O) mask weighs each output; repeating a (B, T) mask over outputs is the same.
+    torch.testing.assert_close(
+        masked_mse(logits, targets, mask.unsqueeze(-1).expand(3, 5, 4).clone()), expected
+    )
+    per_output = torch.rand(3, 5, 4, generator=g)
+    expected = (per_output * (logits - targets) ** 2).sum() / per_output.sum()
+    torch.testing.assert_close(masked_mse(logits, targets, per_output), expected)
     # Masked-out steps do not matter.
     changed = logits.clone()
     changed[mask == 0] = 100.0

@@ -106,7 +106,9 @@ def _to_tensors(batch: Any) -> tuple[Tensor, Tensor, Tensor]:
         targets = torch.tensor(batch.targets, dtype=torch.long)
     else:
         targets = torch.tensor(batch.targets, dtype=torch.float32)
-    return inputs, targets, torch.tensor(batch.mask, dtype=torch.float32)
+    # Per-output weights, where a task gives them, replace the per-step mask (value tasks).
+    mask = batch.mask if getattr(batch, "output_mask", None) is None else batch.output_mask
+    return inputs, targets, torch.tensor(mask, dtype=torch.float32)
 
 
 def _generator(seed: int, stream: int, step: int) -> torch.Generator:

@@ -15,10 +15,14 @@ def masked_cross_entropy(logits: Tensor, labels: Tensor, mask: Tensor) -> Tensor
 
 
 def masked_mse(outputs: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
-    """Squared error between ``outputs`` and ``targets (B, T, O)``, averaged over outputs,
-    weighted by ``mask (B, T)`` and normalized by the mask's sum."""
-    per_step = (outputs - targets).square().mean(dim=-1)
-    return (per_step * mask).sum() / mask.sum().clamp_min(1e-12)
+    """Weighted mean squared error between ``outputs`` and ``targets (B, T, O)``.
+
+    ``mask`` is ``(B, T)`` (the same weight for every output of a step) or ``(B, T, O)``
+    (per-output weights, e.g. ``TrialBatch.output_mask``); the loss is
+    ``sum(w * (y - target)^2) / sum(w)`` over all entries.
+    """
+    weights = mask.unsqueeze(-1).expand_as(outputs) if mask.ndim == 2 else mask
+    return (weights * (outputs - targets).square()).sum() / weights.sum().clamp_min(1e-12)
 
 
 def task_loss(outputs: Tensor, targets: Tensor, mask: Tensor, target_kind: str) -> Tensor:
