@@ -5,6 +5,7 @@
 """
 
 from ._checkpoint import load_model_state
+from ._ensemble import ensemble_leaky_loop, train_ensemble
 from ._loop import (
     Evaluation,
     StepInfo,
@@ -23,10 +24,12 @@ __all__ = [
     "TrainResult",
     "TrainingDivergedError",
     "WeightPenalty",
+    "ensemble_leaky_loop",
     "evaluate",
     "load_model_state",
     "masked_cross_entropy",
     "masked_mse",
     "task_loss",
     "train",
+    "train_ensemble",
 ]

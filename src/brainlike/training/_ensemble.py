@@ -1,0 +1,647 @@
+"""Vectorized ensembles: E networks of one architecture trained as one batched computation.
+
+Every tensor of the E members is stacked along a leading ensemble axis, and the leaky loop runs
+one ``baddbmm`` per step for all members (instead of E ``addmm``), with a hand-written backward
+in the style of :mod:`brainlike.models._bptt`:
+
+    forward   z_t = u_t + r_{t-1} W^T,  r_t = lerp(r_{t-1}, f(z_t), alpha)      (baddbmm, f, lerp)
+    backward  g_t = dL/dr_t + carry,  dz_t = g_t alpha f'(z_t),
+              carry = (1 - alpha) g_t + dz_t W                                   (baddbmm)
+              dL/dW = sum_t dz_t^T r_{t-1}                                        (one bmm)
+
+Each member keeps everything :func:`brainlike.training.train` would give it alone: its own seed
+(hence its own trial batches and noise, drawn from the same ``(seed, stream, step)`` streams), its
+own loss, its own gradient clipping and its own optimizer state (Adam, AdamW and SGD act
+elementwise, so one optimizer over stacked parameters is E independent optimizers). A member is
+the same network trained alone up to float rounding (the batched matrix products sum in another
+order); its run directory (checkpoint, metrics) has exactly the format ``train`` writes, so
+``train(..., out=..., resume=True)`` can continue it alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from .. import _checks
+from ..models import ACTIVATIONS, RateRNN
+from ..models._activations import Activation
+from ._checkpoint import CHECKPOINT, atomic_write_text, read_checkpoint, save_checkpoint
+from ._loop import (
+    _TRAIN_NOISE,
+    _TRAIN_TRIALS,
+    METRICS,
+    OPTIMIZERS,
+    SCHEDULES,
+    TrainingDivergedError,
+    TrainResult,
+    _eval_seed,
+    _evaluate_row,
+    _generator,
+    _history,
+    _make_optimizer,
+    _make_schedule,
+    _read_metrics,
+)
+from ._regularizers import RatePenalty, WeightPenalty
+
+# -- the batched kernel -------------------------------------------------------------------------
+
+
+class _EnsembleLoop(torch.autograd.Function):
+    # Ensemble-major layout (E, T, B, N): each step reads and writes (E, B, N) slices whose
+    # matrices are contiguous, and dL/dW needs no copy of the states.
+    @staticmethod
+    def forward(  # type: ignore[override]
+        u: Tensor, w_rec: Tensor, r0: Tensor, alpha: float, activation: Activation
+    ) -> tuple[Tensor, Tensor]:
+        z = torch.empty_like(u)
+        r = torch.empty_like(u)
+        w_t = w_rec.transpose(1, 2)
+        prev = r0
+        fn = activation.fn
+        for t in range(u.shape[1]):
+            torch.baddbmm(u[:, t], prev, w_t, out=z[:, t])
+            torch.lerp(prev, fn(z[:, t]), alpha, out=r[:, t])
+            prev = r[:, t]
+        return r, z
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
+        _, w_rec, r0, alpha, activation = inputs
+        r, z = output
+        ctx.save_for_backward(w_rec, r0, r, z)
+        ctx.alpha = alpha
+        ctx.activation = activation
+        ctx.mark_non_differentiable(z)
+
+    @staticmethod
+    def backward(ctx: Any, grad_r: Tensor, _grad_z: Tensor) -> tuple:  # type: ignore[override]
+        w_rec, r0, r, z = ctx.saved_tensors
+        alpha = ctx.alpha
+        act = ctx.activation
+        dz = torch.empty_like(z)
+        carry = torch.zeros_like(r0)
+        g = torch.empty_like(r0)
+        leak = 1.0 - alpha
+        for t in range(r.shape[1] - 1, -1, -1):
+            # alpha f'(z_t) step by step: the (E, B, N) slice stays in cache, where the whole
+            # (E, T, B, N) tensor at once would not.
+            zt = z[:, t]
+            torch.add(grad_r[:, t], carry, out=g)
+            torch.mul(g, act.derivative(zt, act.fn(zt)), out=dz[:, t])
+            dz[:, t].mul_(alpha)
+            carry = torch.baddbmm(g, dz[:, t], w_rec, beta=leak)
+        grad_w = grad_r0 = None
+        if ctx.needs_input_grad[1]:
+            e, n_steps, b, n = r.shape
+            # sum_t dz_t^T r_{t-1}: the first step against r0, the rest as one batched product
+            # over (E, N, (T-1)*B) x (E, (T-1)*B, N) views (no copies).
+            grad_w = torch.baddbmm(
+                torch.bmm(dz[:, 0].transpose(1, 2), r0),
+                dz[:, 1:].reshape(e, (n_steps - 1) * b, n).transpose(1, 2),
+                r[:, :-1].reshape(e, (n_steps - 1) * b, n),
+            )
+        if ctx.needs_input_grad[2]:
+            grad_r0 = carry
+        return dz, grad_w, grad_r0, None, None
+
+
+def ensemble_leaky_loop(
+    u: Tensor, w_rec: Tensor, r0: Tensor, alpha: float, activation: Activation
+) -> Tensor:
+    """Run E independent leaky recurrences at once (differentiable, hand-written backward).
+
+    Parameters
+    ----------
+    u : Tensor, shape (E, T, B, N)
+        External drive of each member, time-major within a member.
+    w_rec : Tensor, shape (E, N, N)
+        Each member's effective recurrent weights; ``z_t = u_t + W r_{t-1}``.
+    r0 : Tensor, shape (E, B, N)
+        States before the first step.
+    alpha : float
+        ``dt / tau`` in (0, 1], shared by the members.
+    activation : Activation
+        The rate nonlinearity, shared by the members.
+
+    Returns
+    -------
+    Tensor, shape (E, T, B, N)
+        States ``r_1 ... r_T`` of every member.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from brainlike.models import ACTIVATIONS
+    >>> r = ensemble_leaky_loop(torch.ones(2, 5, 3, 4), torch.zeros(2, 4, 4), torch.zeros(2, 3, 4),
+    ...                         0.5, ACTIVATIONS["relu"])
+    >>> tuple(r.shape), round(float(r[0, -1, 0, 0]), 4)   # 1 - 0.5**5
+    ((2, 5, 3, 4), 0.9688)
+    """
+    r, _ = _EnsembleLoop.apply(u, w_rec, r0, alpha, activation)
+    return r
+
+
+# -- stacked members ----------------------------------------------------------------------------
+
+
+def _check_members(models: Sequence[nn.Module]) -> list[RateRNN]:
+    if len(models) == 0:
+        raise ValueError("train_ensemble needs at least one model; got an empty sequence")
+    for k, m in enumerate(models):
+        if not isinstance(m, RateRNN):
+            raise TypeError(
+                f"train_ensemble trains RateRNN members; models[{k}] is a {type(m).__name__}"
+            )
+        if m.connectivity is not None:
+            raise ValueError(
+                f"train_ensemble does not stack networks with a connectivity; models[{k}] has "
+                f"{type(m.connectivity).__name__}. Train them one by one with train()"
+            )
+    ref = models[0].config()
+    for k, m in enumerate(models[1:], start=1):
+        if m.config() != ref:
+            diff = sorted(key for key in ref if m.config()[key] != ref[key])
+            raise ValueError(
+                f"ensemble members must share one architecture; models[{k}] differs from "
+                f"models[0] in {diff}"
+            )
+    return list(models)
+
+
+class _Stack:
+    """The E members' parameters stacked as ``(E, *shape)`` leaves, in ``named_parameters`` order."""
+
+    def __init__(self, members: list[RateRNN]) -> None:
+        self.members = members
+        self.names = [n for n, p in members[0].named_parameters() if p.requires_grad]
+        self.params = {
+            n: nn.Parameter(torch.stack([dict(m.named_parameters())[n].detach() for m in members]))
+            for n in self.names
+        }
+        ref = members[0]
+        self.alpha = ref.alpha
+        self.act = ACTIVATIONS[ref.activation]
+        self.sigma_rec = ref.sigma_rec
+        self.r0_fixed = None
+        if "r0" not in self.params:
+            self.r0_fixed = torch.stack([m.r0.detach() for m in members])
+
+    def leaves(self) -> list[Tensor]:
+        return [self.params[n] for n in self.names]
+
+    def forward(self, inputs: Tensor, generators: Sequence[torch.Generator] | None) -> tuple:
+        """``inputs (E, B, T, I)`` -> ``outputs (E, B, T, O)``, ``rates (E, T, B, N)``."""
+        p = self.params
+        e, b = inputs.shape[:2]
+        n_steps = inputs.shape[2]
+        x = inputs.transpose(1, 2).reshape(e, n_steps * b, -1)  # time-major within a member
+        u = torch.baddbmm(p["b_rec"][:, None], x, p["w_in"].transpose(1, 2))
+        u = u.view(e, n_steps, b, -1)
+        if generators is not None and self.sigma_rec > 0:
+            scale = math.sqrt(2.0 / self.alpha) * self.sigma_rec
+            shape = u.shape[1:]  # (T, B, N): the draw train() makes for each member alone
+            xi = torch.stack([torch.randn(shape, generator=g, dtype=u.dtype) for g in generators])
+            u = u + scale * xi
+        r0 = p["r0"] if "r0" in p else self.r0_fixed
+        r0 = r0.unsqueeze(1).expand(e, b, r0.shape[-1]).contiguous()
+        rates = ensemble_leaky_loop(u, p["w_rec"], r0, self.alpha, self.act)
+        n = rates.shape[-1]
+        outputs = torch.baddbmm(
+            p["b_out"][:, None], rates.view(e, n_steps * b, n), p["w_out"].transpose(1, 2)
+        )
+        return outputs.view(e, n_steps, b, -1).transpose(1, 2), rates
+
+    def sync(self, k: int) -> RateRNN:
+        """Copy member ``k``'s current weights into its own RateRNN and return it."""
+        model = self.members[k]
+        with torch.no_grad():
+            named = dict(model.named_parameters())
+            for n in self.names:
+                named[n].copy_(self.params[n][k])
+        return model
+
+
+def _ensemble_loss(outputs: Tensor, targets: Tensor, mask: Tensor, kind: str) -> Tensor:
+    """Per-member masked task loss, shape (E,); the same formula as :func:`task_loss`."""
+    e, b, t, c = outputs.shape
+    if kind == "class":
+        per_step = F.cross_entropy(
+            outputs.reshape(e * b * t, c), targets.reshape(-1), reduction="none"
+        ).reshape(e, b * t)
+    elif kind == "value":
+        per_step = (outputs - targets).square().mean(dim=-1).reshape(e, b * t)
+    else:
+        raise ValueError(f"target_kind must be 'class' or 'value'; got {kind!r}")
+    m = mask.reshape(e, b * t)
+    return (per_step * m).sum(1) / m.sum(1).clamp_min(1e-12)
+
+
+def _ensemble_penalty(penalty: Any, stack: _Stack, rates: Tensor) -> Tensor:
+    """Per-member penalty, shape (E,), for the penalties that have a batched form."""
+    e = rates.shape[0]
+    total = rates.new_zeros(e)
+    if isinstance(penalty, WeightPenalty):
+        missing = [n for n in penalty.params if n not in stack.params]
+        if missing:
+            raise ValueError(
+                f"WeightPenalty params {missing} are not parameters of RateRNN; "
+                f"available: {sorted(stack.params)}"
+            )
+        for n in penalty.params:
+            w = stack.params[n].reshape(e, -1)
+            if penalty.l1:
+                total = total + penalty.l1 * w.abs().mean(1)
+            if penalty.l2:
+                total = total + penalty.l2 * w.square().mean(1)
+        return total
+    if isinstance(penalty, RatePenalty):
+        r = rates.reshape(e, -1)
+        if penalty.l1:
+            total = total + penalty.l1 * r.abs().mean(1)
+        if penalty.l2:
+            total = total + penalty.l2 * r.square().mean(1)
+        return total
+    raise TypeError(
+        "train_ensemble supports the penalties WeightPenalty and RatePenalty; "
+        f"got {type(penalty).__name__}. Train such networks one by one with train()"
+    )
+
+
+def _to_stacked_tensors(batches: list) -> tuple[Tensor, Tensor, Tensor]:
+    inputs = torch.tensor(np.stack([b.inputs for b in batches]), dtype=torch.float32)
+    dtype = torch.long if batches[0].target_kind == "class" else torch.float32
+    targets = torch.tensor(np.stack([b.targets for b in batches]), dtype=dtype)
+    mask = torch.tensor(np.stack([b.mask for b in batches]), dtype=torch.float32)
+    return inputs, targets, mask
+
+
+# -- the training loop --------------------------------------------------------------------------
+
+
+def train_ensemble(
+    models: Sequence[RateRNN],
+    task: Any,
+    *,
+    seeds: Sequence[int],
+    steps: int = 5000,
+    batch_size: int = 64,
+    optimizer: str = "adam",
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    momentum: float = 0.9,
+    grad_clip: float | None = 1.0,
+    schedule: str = "constant",
+    penalties: Sequence[WeightPenalty | RatePenalty] = (),
+    eval_every: int = 100,
+    eval_trials: int = 500,
+    criterion: float | None = None,
+    outs: Sequence[str | Path] | None = None,
+    resume: bool = True,
+) -> tuple[TrainResult, ...]:
+    """Train E RateRNNs of one architecture on one task as a single batched computation.
+
+    Member ``k`` is trained exactly as ``train(models[k], task, seed=seeds[k], out=outs[k],
+    ...)`` would train it (the same trial batches, noise, loss, gradient clipping, optimizer
+    state, evaluations, criterion and checkpoints), up to float rounding: the batched matrix
+    products add in a different order. A member that reaches ``criterion`` stops there (it is
+    taken out of the stack); the others go on.
+
+    Parameters
+    ----------
+    models : sequence of RateRNN
+        The members (without a connectivity), all of one architecture (``config()`` equal);
+        their initializations may differ. They are updated in place.
+    task : Task
+        A single task (not a multi-task).
+    seeds : sequence of int
+        Each member's seed of its trial and noise streams (``train``'s ``seed``).
+    steps, batch_size, optimizer, lr, weight_decay, momentum, grad_clip, schedule, eval_every,
+    eval_trials, criterion
+        As in :func:`brainlike.training.train`, shared by all members.
+    penalties : sequence of WeightPenalty or RatePenalty
+        Applied to every member separately.
+    outs : sequence of paths, optional
+        Each member's run directory: checkpoints and ``metrics.jsonl`` in the format of
+        ``train``.
+    resume : bool
+        Continue members whose directory holds a checkpoint of the same settings; members
+        already finished are returned as they are.
+
+    Returns
+    -------
+    tuple of TrainResult
+        One per member, in order. ``train_seconds`` and ``eval_seconds`` are the ensemble's
+        wall time divided evenly among the members trained together.
+
+    Raises
+    ------
+    TrainingDivergedError
+        When any member's loss or gradient norm is not finite (the message names it); no
+        weights were updated at that step.
+
+    Examples
+    --------
+    >>> from brainlike.models import RateRNN
+    >>> from brainlike.tasks import make
+    >>> task = make("perceptual_decision", dt=100.0)
+    >>> models = [RateRNN(3, 16, 3, dt=100.0, tau=100.0, seed=s) for s in range(4)]
+    >>> results = train_ensemble(models, task, seeds=range(4), steps=3, batch_size=8,
+    ...                          eval_every=3, eval_trials=20)
+    >>> [r.steps for r in results]
+    [3, 3, 3, 3]
+    """
+    owner = "train_ensemble"
+    members = _check_members(models)
+    seeds = list(seeds)
+    if len(seeds) != len(members):
+        raise ValueError(
+            f"train_ensemble needs one seed per model: got {len(seeds)} seeds for "
+            f"{len(members)} models"
+        )
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"The 'seeds' of train_ensemble must be ints >= 0. Got {s!r}.")
+    seeds = [int(s) for s in seeds]
+    steps = _checks.positive_int("steps", steps, owner)
+    batch_size = _checks.positive_int("batch_size", batch_size, owner)
+    eval_every = _checks.positive_int("eval_every", eval_every, owner)
+    eval_trials = _checks.positive_int("eval_trials", eval_trials, owner)
+    _checks.one_of("optimizer", optimizer, owner, OPTIMIZERS)
+    _checks.one_of("schedule", schedule, owner, SCHEDULES)
+    _checks.in_range("lr", lr, owner, 0.0, math.inf)
+    _checks.in_range("weight_decay", weight_decay, owner, 0.0, math.inf, low_open=False)
+    _checks.in_range("momentum", momentum, owner, 0.0, 1.0, low_open=False)
+    if grad_clip is not None:
+        _checks.in_range("grad_clip", grad_clip, owner, 0.0, math.inf)
+    if criterion is not None:
+        _checks.in_range("criterion", criterion, owner, 0.0, 1.0, high_open=False)
+    if getattr(task, "tasks", None) is not None:
+        raise ValueError("train_ensemble trains on a single task; train multi-tasks with train()")
+    ref = members[0]
+    if ref.n_input != task.n_inputs or ref.n_output != task.n_outputs:
+        raise ValueError(
+            f"models have n_input={ref.n_input}, n_output={ref.n_output}; task {task.name!r} "
+            f"needs {task.n_inputs} and {task.n_outputs}"
+        )
+    penalties = list(penalties)
+    for p in penalties:
+        if not isinstance(p, (WeightPenalty, RatePenalty)):
+            raise TypeError(
+                "train_ensemble supports the penalties WeightPenalty and RatePenalty; "
+                f"got {type(p).__name__}. Train such networks one by one with train()"
+            )
+    dirs = [None] * len(members) if outs is None else [Path(o) for o in outs]
+    if len(dirs) != len(members):
+        raise ValueError(f"train_ensemble needs one out directory per model; got {len(dirs)}")
+
+    hyper = dict(
+        steps=steps, batch_size=batch_size, optimizer=optimizer, lr=lr,
+        weight_decay=weight_decay, momentum=momentum, grad_clip=grad_clip, schedule=schedule,
+        eval_every=eval_every, eval_trials=eval_trials, criterion=criterion,
+    )
+
+    def settings(seed: int) -> dict:
+        # Exactly the settings train() records, so that either can resume the other's run.
+        return {
+            "task": task.name, "task_params": task.params, "steps": steps,
+            "batch_size": batch_size, "optimizer": optimizer, "lr": lr,
+            "weight_decay": weight_decay, "momentum": momentum, "grad_clip": grad_clip,
+            "schedule": schedule, "eval_every": eval_every, "eval_trials": eval_trials,
+            "criterion": criterion, "seed": seed, "penalties": [repr(p) for p in penalties],
+        }
+
+    # Per member: where it starts, its finished status, its log rows, its optimizer state.
+    starts = [0] * len(members)
+    statuses: list[str | None] = [None] * len(members)
+    rows: list[list[dict]] = [[] for _ in members]
+    opt_states: list[dict | None] = [None] * len(members)
+    sched_states: list[Any] = [None] * len(members)
+    for k, d in enumerate(dirs):
+        if d is None:
+            continue
+        d.mkdir(parents=True, exist_ok=True)
+        ckpt = d / CHECKPOINT
+        if ckpt.exists() and resume:
+            model_state, opt_tensors, meta = read_checkpoint(ckpt)
+            want = json.loads(json.dumps(settings(seeds[k])))
+            have = meta["trainer"]["settings"]
+            if have != want:
+                diff = sorted(key for key in want if have.get(key) != want[key])
+                raise ValueError(
+                    f"{d} holds a checkpoint of a run with other settings ({diff}); "
+                    "use another out directory or resume=False to start over"
+                )
+            members[k].load_state_dict(model_state)
+            starts[k] = meta["trainer"]["step"]
+            statuses[k] = meta["trainer"].get("status")
+            state: dict[int, dict[str, Any]] = {}
+            for key, value in opt_tensors.items():
+                idx, name = key.split("/", 1)
+                state.setdefault(int(idx), {})[name] = value
+            for idx, scalars in meta["optimizer_scalars"].items():
+                state.setdefault(int(idx), {}).update(scalars)
+            opt_states[k] = {"state": state, "param_groups": meta["param_groups"]}
+            sched_states[k] = meta["scheduler"]
+            rows[k] = _read_metrics(d, starts[k])
+            atomic_write_text(d / METRICS, "".join(json.dumps(r) + "\n" for r in rows[k]))
+        elif (d / METRICS).exists():
+            (d / METRICS).unlink()
+
+    seconds = [[0.0, 0.0] for _ in members]
+    # Members resumed at different steps (a crash between two members' checkpoints) train as
+    # separate stacks, each in lockstep.
+    pending = sorted({starts[k] for k in range(len(members)) if statuses[k] is None})
+    for start in pending:
+        group = [k for k in range(len(members)) if statuses[k] is None and starts[k] == start]
+        _train_group(
+            group, members, task, seeds, dirs, start, statuses, rows, opt_states, sched_states,
+            seconds, penalties, hyper, settings,
+        )
+    results = []
+    for k in range(len(members)):
+        last_acc = next((r["accuracy"] for r in reversed(rows[k]) if r.get("accuracy") is not None),
+                        None)
+        results.append(TrainResult(
+            status=statuses[k] or "max_steps",
+            steps=int(rows[k][-1]["step"]) if rows[k] else starts[k],
+            history=_history(rows[k]),
+            accuracy=last_acc,
+            train_seconds=seconds[k][0],
+            eval_seconds=seconds[k][1],
+            directory=dirs[k],
+        ))
+    return tuple(results)
+
+
+def _train_group(
+    group: list[int], members: list[RateRNN], task: Any, seeds: list[int],
+    dirs: list[Path | None], start: int, statuses: list, rows: list[list[dict]],
+    opt_states: list, sched_states: list, seconds: list, penalties: list, hyper: dict,
+    settings: Any,
+) -> None:
+    steps, batch_size = hyper["steps"], hyper["batch_size"]
+    eval_every, criterion = hyper["eval_every"], hyper["criterion"]
+    grad_clip = hyper["grad_clip"]
+
+    def build(active: list[int], prev: tuple | None) -> tuple:
+        """Stack, optimizer and scheduler for ``active``; state from ``prev`` or from disk."""
+        stack = _Stack([members[k] for k in active])
+        leaves = stack.leaves()
+        opt = _make_optimizer(
+            hyper["optimizer"], leaves, hyper["lr"], hyper["weight_decay"], hyper["momentum"]
+        )
+        sched = _make_schedule(hyper["schedule"], opt, steps)
+        if prev is not None:
+            old_active, old_opt, old_sched = prev
+            pos = torch.tensor([old_active.index(k) for k in active])
+            old = old_opt.state_dict()
+            state = {
+                i: {key: (v[pos] if isinstance(v, Tensor) and v.ndim > 0 else v)
+                    for key, v in s.items()}
+                for i, s in old["state"].items()
+            }
+            opt.load_state_dict({"state": state, "param_groups": old["param_groups"]})
+            if sched is not None:
+                sched.load_state_dict(old_sched.state_dict())
+        elif opt_states[active[0]] is not None:
+            first = opt_states[active[0]]
+            state = {}
+            for i, s in first["state"].items():
+                state[i] = {}
+                for key, v in s.items():
+                    if isinstance(v, Tensor) and v.ndim > 0:
+                        state[i][key] = torch.stack([opt_states[k]["state"][i][key] for k in active])
+                    else:
+                        state[i][key] = v
+            opt.load_state_dict({"state": state, "param_groups": first["param_groups"]})
+            if sched is not None and sched_states[active[0]] is not None:
+                sched.load_state_dict(sched_states[active[0]])
+        return stack, opt, sched
+
+    def checkpoint(active: list[int], stack: _Stack, opt: Any, sched: Any, ks: list[int],
+                   pend: dict[int, list[dict]], step: int) -> None:
+        full = opt.state_dict()
+        for k in ks:
+            d = dirs[k]
+            if d is None:
+                pend[k].clear()
+                continue
+            j = active.index(k)
+            model = stack.sync(j)
+            member_opt = _make_optimizer(
+                hyper["optimizer"], [p for p in model.parameters() if p.requires_grad],
+                hyper["lr"], hyper["weight_decay"], hyper["momentum"],
+            )
+            state = {
+                i: {key: (v[j] if isinstance(v, Tensor) and v.ndim > 0 else v)
+                    for key, v in s.items()}
+                for i, s in full["state"].items()
+            }
+            member_opt.load_state_dict({"state": state, "param_groups": full["param_groups"]})
+            with open(d / METRICS, "a") as f:
+                f.writelines(json.dumps(r) + "\n" for r in pend[k])
+                f.flush()
+            save_checkpoint(
+                d, model, member_opt, sched,
+                {"step": step, "status": statuses[k], "settings": settings(seeds[k])},
+            )
+            pend[k].clear()
+
+    active = list(group)
+    stack, opt, sched = build(active, None)
+    pend: dict[int, list[dict]] = {k: [] for k in active}
+    step = start
+    train_s = eval_s = 0.0
+    while active and step < steps:
+        t0 = time.perf_counter()
+        batches = [task.generate(batch_size, seed=[seeds[k], _TRAIN_TRIALS, step]) for k in active]
+        inputs, targets, mask = _to_stacked_tensors(batches)
+        gens = [_generator(seeds[k], _TRAIN_NOISE, step) for k in active]
+        outputs, rates = stack.forward(inputs, gens)
+        main = _ensemble_loss(outputs, targets, mask, batches[0].target_kind)
+        penalty = main.new_zeros(len(active))
+        for p in penalties:
+            penalty = penalty + _ensemble_penalty(p, stack, rates)
+        loss = main + penalty
+        bad = [active[j] for j in torch.nonzero(~torch.isfinite(loss)).flatten().tolist()]
+        if bad:
+            raise TrainingDivergedError(
+                f"loss became non-finite at step {step + 1} for ensemble member(s) {bad} "
+                f"(seeds {[seeds[k] for k in bad]}); the weights were not updated"
+            )
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        leaves = stack.leaves()
+        sq = sum(p.grad.reshape(len(active), -1).square().sum(1) for p in leaves)
+        norms = sq.sqrt()
+        bad = [active[j] for j in torch.nonzero(~torch.isfinite(norms)).flatten().tolist()]
+        if bad:
+            raise TrainingDivergedError(
+                f"gradient norm became non-finite at step {step + 1} for ensemble member(s) "
+                f"{bad} (seeds {[seeds[k] for k in bad]}); the weights were not updated"
+            )
+        if grad_clip is not None:
+            # clip_grad_norm_'s rule, per member: scale by max_norm / (norm + 1e-6) if below 1.
+            coef = torch.clamp(grad_clip / (norms + 1e-6), max=1.0)
+            for p in leaves:
+                p.grad.mul_(coef.view(-1, *([1] * (p.ndim - 1))))
+        lr_now = opt.param_groups[0]["lr"]
+        opt.step()
+        if sched is not None:
+            sched.step()
+        step += 1
+        train_s += time.perf_counter() - t0
+        losses, mains, pens, gnorms = (
+            loss.tolist(), main.tolist(), penalty.tolist(), norms.tolist()
+        )
+        evaluate_now = step % eval_every == 0 or step == steps
+        done: list[int] = []
+        t1 = time.perf_counter()
+        for j, k in enumerate(active):
+            row: dict[str, Any] = {
+                "step": step, "loss": losses[j], "task_loss": mains[j], "penalty": pens[j],
+                "lr": lr_now, "grad_norm": gnorms[j],
+            }
+            if evaluate_now:
+                model = stack.sync(j)
+                row.update(_evaluate_row(model, task, hyper["eval_trials"],
+                                         _eval_seed(seeds[k], step)))
+                if criterion is not None and row["accuracy"] >= criterion:
+                    statuses[k] = "criterion"
+                    done.append(k)
+            if statuses[k] is None and step == steps:
+                statuses[k] = "max_steps"
+            pend[k].append(row)
+            rows[k].append(row)
+        if evaluate_now:
+            eval_s += time.perf_counter() - t1
+            checkpoint(active, stack, opt, sched, active, pend, step)
+        elif step == steps:
+            checkpoint(active, stack, opt, sched, active, pend, step)
+        if done:
+            for j in range(len(active)):
+                stack.sync(j)
+            remaining = [k for k in active if k not in done]
+            if remaining:
+                stack, opt, sched = build(remaining, (active, opt, sched))
+            active = remaining
+    for k in group:
+        stack_share = len(group)
+        seconds[k][0] += train_s / stack_share
+        seconds[k][1] += eval_s / stack_share
+    for j in range(len(active)):
+        stack.sync(j)
+
+
+__all__ = ["ensemble_leaky_loop", "train_ensemble"]
