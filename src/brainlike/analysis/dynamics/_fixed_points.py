@@ -1,0 +1,695 @@
+"""Fixed and slow points of a recurrent network (Sussillo & Barak 2013; Yang & Wang 2020, Sec. 4).
+
+The finder minimizes ``q(x) = 1/2 ||g(x)||^2`` with ``g(x) = F(x) - x`` for a discrete map ``F``
+or ``g(x) = dx/dt`` for a continuous flow, for a batch of starting points at once. Each step is a
+Newton step per point (batched Jacobians and LU factorizations) with a batched backtracking line
+search on ``q``, and a Levenberg-Marquardt step (per-point damping) where the Jacobian is singular
+or no Newton step lowers ``q``. Every point has its own stopping test: it leaves the batch as
+soon as ``q < tol_q`` (a fixed point) or ``q`` stops decreasing (a slow point: a local minimum
+of ``q`` with ``q > 0``). Newton converges quadratically, so ``q`` falls from 1e-4 to 1e-20 in
+two or three steps in float64, where first-order methods crawl.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = [
+    "FixedPointResult",
+    "LineAttractor",
+    "find_fixed_points",
+    "line_attractor",
+    "model_step_fn",
+    "sample_states",
+    "unique_points",
+]
+
+KINDS = ("discrete", "continuous")
+
+
+@dataclass(frozen=True)
+class FixedPointResult:
+    r"""Fixed points (``q < tol_q``) and slow points found from a batch of starting states.
+
+    Arrays are float64 NumPy arrays; ``k`` fixed points, ``m`` slow points, ``n`` starts, ``N``
+    state dimensions, ``I`` input dimensions.
+
+    Attributes
+    ----------
+    points : ndarray, shape (k, N)
+        Unique fixed points, sorted by ``q``.
+    q : ndarray, shape (k,)
+        ``1/2 ||F(x) - x||^2`` (discrete) or ``1/2 ||dx/dt||^2`` (continuous) at each point.
+    inputs : ndarray, shape (k, I) or None
+        The constant input at each point (``None`` when ``fn`` takes no inputs).
+    jacobians : ndarray, shape (k, N, N)
+        ``J[j, l] = dF_j / dx_l`` (discrete) or ``d(dx/dt)_j / dx_l`` (continuous).
+    eigenvalues : ndarray of complex, shape (k, N)
+        Eigenvalues of each Jacobian, sorted by decreasing ``|lambda|`` (discrete) or decreasing
+        real part (continuous).
+    eigenvectors : ndarray of complex, shape (k, N, N)
+        ``eigenvectors[i, :, j]`` belongs to ``eigenvalues[i, j]`` (unit norm).
+    is_stable : ndarray of bool, shape (k,)
+        All ``|lambda| < 1`` (discrete) or all ``Re(lambda) < 0`` (continuous).
+    slow_points : ndarray, shape (m, N)
+        Unique local minima of ``q`` with ``q >= tol_q`` (never listed as fixed points).
+    slow_q : ndarray, shape (m,)
+    slow_inputs : ndarray, shape (m, I) or None
+    start_point : ndarray of int, shape (n,)
+        For each start, the index in ``points`` it converged to, or -1.
+    start_slow : ndarray of int, shape (n,)
+        For each start, the index in ``slow_points`` it ended at, or -1.
+    final_states : ndarray, shape (n, N)
+        Where each start ended, before de-duplication.
+    final_q : ndarray, shape (n,)
+    n_iter : ndarray of int, shape (n,)
+        Optimization steps each start took.
+    is_outlier : ndarray of bool, shape (n,)
+        Starts that ended farther than ``outlier_distance`` mean start-distances from the
+        centroid of the starts (dropped from both lists).
+    kind : str
+        ``"discrete"`` or ``"continuous"``.
+    tol_q : float
+    """
+
+    points: np.ndarray
+    q: np.ndarray
+    inputs: np.ndarray | None
+    jacobians: np.ndarray
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    is_stable: np.ndarray
+    slow_points: np.ndarray
+    slow_q: np.ndarray
+    slow_inputs: np.ndarray | None
+    start_point: np.ndarray
+    start_slow: np.ndarray
+    final_states: np.ndarray
+    final_q: np.ndarray
+    n_iter: np.ndarray
+    is_outlier: np.ndarray
+    kind: str
+    tol_q: float
+
+    def __repr__(self) -> str:
+        n_stable = int(self.is_stable.sum())
+        return (
+            f"FixedPointResult(kind={self.kind!r}, {len(self.points)} fixed points "
+            f"({n_stable} stable), {len(self.slow_points)} slow points, "
+            f"{len(self.final_q)} starts, tol_q={self.tol_q:g})"
+        )
+
+
+def _as_tensor(x, name: str, dtype: torch.dtype) -> Tensor:
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array; got {type(x).__name__}")
+    return x.detach().to(dtype)
+
+
+def _residual_fn(fn: Callable, kind: str) -> Callable[[Tensor, Tensor | None], Tensor]:
+    if kind == "discrete":
+        def g(x: Tensor, u: Tensor | None) -> Tensor:
+            return (fn(x) if u is None else fn(x, u)) - x
+    else:
+        def g(x: Tensor, u: Tensor | None) -> Tensor:
+            return fn(x) if u is None else fn(x, u)
+    return g
+
+
+def _batched_jacobian(g: Callable, x: Tensor, u: Tensor | None) -> Tensor:
+    """``J[b] = dg(x)_b / dx_b``, shape (n, N, N), for a row-wise ``g`` (rows independent)."""
+    n, dim = x.shape
+    with torch.enable_grad():
+        z = x.detach().requires_grad_(True)
+        y = g(z, u)
+        eye = torch.eye(dim, dtype=y.dtype).unsqueeze(1).expand(dim, n, dim)
+        (jac,) = torch.autograd.grad(y, z, eye, is_grads_batched=True)  # (N_out, n, N_in)
+    return jac.permute(1, 0, 2)
+
+
+def _jacobian_fn(fn: Callable, g: Callable, kind: str) -> Callable[[Tensor, Tensor | None], Tensor]:
+    """Jacobian of the residual ``g``: ``fn.jacobian`` when ``fn`` has one, else autograd."""
+    analytic = getattr(fn, "jacobian", None)
+    if analytic is None:
+        return lambda x, u: _batched_jacobian(g, x, u)
+
+    def jac(x: Tensor, u: Tensor | None) -> Tensor:
+        j = analytic(x) if u is None else analytic(x, u)
+        if kind == "discrete":
+            j = j - torch.eye(x.shape[1], dtype=j.dtype)
+        return j
+
+    return jac
+
+
+def _half_sq(r: Tensor) -> Tensor:
+    return 0.5 * (r * r).sum(-1)
+
+
+def unique_points(points, q, *, tol: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy de-duplication: keep the lowest-``q`` point of every group closer than ``tol``.
+
+    Points are taken in order of increasing ``q``; a point is kept unless a kept point lies within
+    Euclidean distance ``tol`` (fixed-point-finder's rule). Distances are computed in blocks with
+    :func:`torch.cdist`, so ``n`` in the tens of thousands is fine.
+
+    Parameters
+    ----------
+    points : array-like, shape (n, N)
+    q : array-like, shape (n,)
+    tol : float
+
+    Returns
+    -------
+    keep : ndarray of int, shape (k,)
+        Indices of the kept points, by increasing ``q``.
+    owner : ndarray of int, shape (n,)
+        For every point, the position in ``keep`` of the kept point that absorbed it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> keep, owner = unique_points(np.array([[0.0], [0.0005], [1.0]]), np.array([2.0, 1.0, 3.0]))
+    >>> keep.tolist(), owner.tolist()
+    ([1, 2], [0, 0, 1])
+    """
+    p = torch.as_tensor(np.asarray(points, dtype=np.float64))
+    qq = np.asarray(q, dtype=np.float64)
+    n = p.shape[0]
+    owner = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), owner
+    order = np.argsort(qq, kind="stable")
+    p = p[torch.as_tensor(order)]
+    removed = np.zeros(n, dtype=bool)
+    keep: list[int] = []
+    block = 1024
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        close = (torch.cdist(p[start:stop], p) <= tol).numpy()  # (block, n)
+        for i in range(start, stop):
+            if removed[i]:
+                continue
+            row = close[i - start]
+            owner[order[row & ~removed]] = len(keep)
+            removed |= row
+            keep.append(i)
+    return order[np.asarray(keep, dtype=np.int64)], owner
+
+
+_ALPHAS = 0.5 ** torch.arange(10, dtype=torch.float64)  # Newton line-search step sizes
+
+
+def _newton_solve(
+    g: Callable, jac_fn: Callable, x: Tensor, u: Tensor | None, *, tol_q: float, max_iter: int,
+    stall_window: int,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Damped Newton on every row of ``x``, Levenberg-Marquardt where Newton fails.
+
+    Per row: the Newton direction ``d = -J^{-1} g`` (a descent direction of ``q`` whenever ``J``
+    is invertible, since ``grad q . d = -2 q``), with a batched backtracking line search
+    (Armijo); where ``J`` is singular or no step size decreases ``q``, a Levenberg-Marquardt step
+    ``-(J^T J + lam s I)^{-1} J^T g`` with a per-row damping ``lam``. A row stops when
+    ``q < tol_q``, when ``q`` has not halved over ``stall_window`` steps (a slow point), or
+    when even a heavily damped step fails.
+    """
+    n, dim = x.shape
+    x = x.clone()
+    r = g(x, u)
+    q = _half_sq(r)
+    lam = torch.full((n,), 1e-3, dtype=x.dtype)
+    n_iter = torch.zeros(n, dtype=torch.int64)
+    q_ref = q.clone()
+    active = q >= tol_q
+    alphas = _ALPHAS.to(x.dtype)
+    eye = torch.eye(dim, dtype=x.dtype)
+    for it in range(max_iter):
+        idx = torch.nonzero(active).squeeze(1)
+        m = idx.numel()
+        if m == 0:
+            break
+        xi, ri, qi = x[idx], r[idx], q[idx]
+        ui = None if u is None else u[idx]
+        jac = jac_fn(xi, ui)
+        lu, piv, info = torch.linalg.lu_factor_ex(jac)
+        d = -torch.linalg.lu_solve(lu, piv, ri.unsqueeze(2)).squeeze(2)
+        usable = (info == 0) & torch.isfinite(d).all(1)
+        d = torch.where(usable[:, None], d, torch.zeros_like(d))
+        trial = xi.unsqueeze(0) + alphas[:, None, None] * d.unsqueeze(0)  # (A, m, N)
+        ut = None if ui is None else ui.repeat(len(alphas), 1)
+        rt = g(trial.reshape(-1, dim), ut).reshape(len(alphas), m, dim)
+        qt = _half_sq(rt)
+        armijo = torch.isfinite(qt) & (qt <= qi * (1 - 2e-4 * alphas[:, None])) & usable
+        found = armijo.any(0)
+        first = armijo.to(torch.int8).argmax(0)
+        cols = torch.arange(m)
+        new_x = torch.where(found[:, None], trial[first, cols], xi)
+        new_r = torch.where(found[:, None], rt[first, cols], ri)
+        new_q = torch.where(found, qt[first, cols], qi)
+        failed = torch.nonzero(~found).squeeze(1)
+        dead = torch.zeros(m, dtype=torch.bool)
+        if failed.numel():
+            # Levenberg-Marquardt fallback (near singular Jacobians and ReLU kinks).
+            jf, rf = jac[failed], ri[failed]
+            jt = jf.transpose(1, 2)
+            jtj = jt @ jf
+            grad = (jt @ rf.unsqueeze(2)).squeeze(2)
+            scale = jtj.diagonal(dim1=1, dim2=2).mean(1).clamp(min=1e-30)
+            gi = idx[failed]
+            for _ in range(8):
+                a = jtj + (lam[gi] * scale)[:, None, None] * eye
+                chol, cinfo = torch.linalg.cholesky_ex(a)
+                step = -torch.cholesky_solve(grad.unsqueeze(2), chol).squeeze(2)
+                xs = xi[failed] + step
+                rs = g(xs, None if ui is None else ui[failed])
+                qs = _half_sq(rs)
+                ok = (cinfo == 0) & torch.isfinite(qs) & (qs < qi[failed])
+                new_x[failed[ok]], new_r[failed[ok]], new_q[failed[ok]] = xs[ok], rs[ok], qs[ok]
+                lam[gi[ok]] = (lam[gi[ok]] / 10).clamp(min=1e-12)
+                lam[gi[~ok]] *= 10
+                if ok.all():
+                    break
+                keep = ~ok
+                failed, gi, jtj, grad, scale = failed[keep], gi[keep], jtj[keep], grad[keep], scale[keep]
+                if bool((lam[gi] > 1e10).all()):
+                    break
+            dead[failed] = lam[gi] > 1e10
+        x[idx], r[idx], q[idx] = new_x, new_r, new_q
+        n_iter[idx] += 1
+        done = (new_q < tol_q) | dead
+        if (it + 1) % stall_window == 0:
+            done |= new_q > 0.5 * q_ref[idx]
+            q_ref[idx] = new_q
+        active[idx[done]] = False
+    return x, q, n_iter
+
+
+def _eig(jacobians: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    k, dim = jacobians.shape[:2]
+    if k == 0:
+        return np.zeros((0, dim), complex), np.zeros((0, dim, dim), complex)
+    vals, vecs = np.linalg.eig(jacobians)
+    key = -np.abs(vals) if kind == "discrete" else -vals.real
+    order = np.argsort(key, axis=1, kind="stable")
+    vals = np.take_along_axis(vals, order, axis=1)
+    vecs = np.take_along_axis(vecs, order[:, None, :], axis=2)
+    return vals.astype(complex), vecs.astype(complex)
+
+
+def find_fixed_points(
+    fn: Callable[..., Tensor],
+    initial_states,
+    *,
+    inputs=None,
+    kind: str = "discrete",
+    tol_q: float = 1e-12,
+    max_iter: int = 200,
+    tol_unique: float = 1e-3,
+    outlier_distance: float | None = 10.0,
+    max_slow_q: float | None = None,
+    stall_window: int = 10,
+    dtype: torch.dtype = torch.float64,
+    chunk_size: int | None = None,
+) -> FixedPointResult:
+    r"""Find the fixed and slow points of a discrete map or a continuous flow.
+
+    Minimizes ``q(x) = 1/2 ||F(x, u) - x||^2`` (``kind="discrete"``) or ``q(x) = 1/2 ||dx/dt||^2``
+    (``kind="continuous"``) from every starting state at once with Levenberg-Marquardt steps
+    (batched Jacobians from :func:`torch.func.jacrev`, one damping factor and one stopping test
+    per point). A start becomes a **fixed point** when ``q < tol_q``; a start that stops
+    improving with ``q >= tol_q`` is a **slow point** (a local minimum of ``q``, Sussillo & Barak
+    2013) and is reported separately, never as a fixed point. Both lists are de-duplicated
+    (greedy, lowest ``q`` first, Euclidean ``tol_unique`` on ``[x, u]``), outliers are dropped,
+    and Jacobians, eigenvalues and stability are computed at the unique fixed points.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(states (n, N)) -> (n, N)`` or, with ``inputs``, ``fn(states (n, N), inputs (n, I))``:
+        the next state (discrete) or ``dx/dt`` (continuous). Rows must not interact (row ``b``
+        of the output depends only on row ``b`` of the arguments), and ``fn`` must be made of
+        differentiable torch operations. :func:`model_step_fn` builds one from a ``RateRNN``.
+    initial_states : Tensor or ndarray, shape (n, N)
+        Starting states, e.g. from :func:`sample_states`.
+    inputs : Tensor or ndarray, shape (I,) or (n, I), optional
+        Constant inputs, the same for all starts or one row per start.
+    kind : {"discrete", "continuous"}
+    tol_q : float
+        ``q`` below which a point is a fixed point (fixed-point-finder's ``tol_q``). The units are
+        those of ``fn``: for :meth:`RateRNN.velocity` (per ms) ``q`` is in 1/ms^2.
+    max_iter : int
+        Optimization steps per start at most.
+    tol_unique : float
+        Points closer than this are one point.
+    outlier_distance : float or None
+        Drop end points whose distance to the centroid of the starts exceeds this many times the
+        starts' mean distance to it (fixed-point-finder's rule); ``None`` keeps all.
+    max_slow_q : float or None
+        Slow points with a larger ``q`` are dropped (``None``: keep all that stopped improving).
+    stall_window : int
+        A start whose ``q`` has not halved over this many steps stops (a slow point).
+    dtype : torch.dtype
+        Precision of the optimization (``fn`` must accept it; float64 reaches ``q ~ 1e-25``).
+    chunk_size : int, optional
+        Starts optimized together; default keeps the Jacobians under ~256 MB.
+
+    Returns
+    -------
+    FixedPointResult
+
+    References
+    ----------
+    Sussillo, D. & Barak, O. (2013). Opening the black box: low-dimensional dynamics in
+    high-dimensional recurrent neural networks. Neural Comput. 25, 626-649.
+    Golub, M. & Sussillo, D. (2018). FixedPointFinder. J. Open Source Softw. 3, 1003.
+
+    Examples
+    --------
+    A linear network ``x <- W x + b`` has the single fixed point ``(I - W)^{-1} b``:
+
+    >>> import torch
+    >>> w = torch.tensor([[0.5, 0.1], [0.0, 0.3]], dtype=torch.float64)
+    >>> b = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    >>> res = find_fixed_points(lambda x: x @ w.T + b, torch.randn(16, 2))
+    >>> res
+    FixedPointResult(kind='discrete', 1 fixed points (1 stable), 0 slow points, 16 starts, tol_q=1e-12)
+    >>> res.points.round(6).tolist()
+    [[2.571429, 2.857143]]
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {list(KINDS)}; got {kind!r}")
+    if not callable(fn):
+        raise TypeError(f"fn must be callable; got {type(fn).__name__}")
+    x0 = _as_tensor(initial_states, "initial_states", dtype)
+    if x0.ndim != 2 or x0.shape[0] == 0:
+        raise ValueError(
+            f"initial_states must have shape (n, N) with n >= 1; got {tuple(x0.shape)}"
+        )
+    n, dim = x0.shape
+    u = None
+    if inputs is not None:
+        u = _as_tensor(inputs, "inputs", dtype)
+        if u.ndim == 1:
+            u = u.unsqueeze(0).expand(n, -1)
+        if u.ndim != 2 or u.shape[0] != n:
+            raise ValueError(
+                f"inputs must have shape (I,) or (n, I) with n={n} starts; got {tuple(u.shape)}"
+            )
+        u = u.contiguous()
+    for name, value in (("tol_q", tol_q), ("tol_unique", tol_unique)):
+        if not value > 0:
+            raise ValueError(f"{name} must be > 0; got {value!r}")
+    if not (isinstance(max_iter, int) and max_iter >= 1):
+        raise ValueError(f"max_iter must be an int >= 1; got {max_iter!r}")
+    g = _residual_fn(fn, kind)
+    jac_fn = _jacobian_fn(fn, g, kind)
+    with torch.no_grad():
+        probe = fn(x0[:1]) if u is None else fn(x0[:1], u[:1])
+    if not isinstance(probe, Tensor) or probe.shape != (1, dim):
+        got = tuple(probe.shape) if isinstance(probe, Tensor) else type(probe).__name__
+        raise ValueError(f"fn must map states (n, {dim}) to (n, {dim}); got {got} for n=1")
+
+    if chunk_size is None:
+        chunk_size = max(1, min(n, 2**25 // (dim * dim)))
+    xs, qs, its = [], [], []
+    with torch.no_grad():
+        for s in range(0, n, chunk_size):
+            e = min(s + chunk_size, n)
+            xc, qc, ic = _newton_solve(g, jac_fn, x0[s:e], None if u is None else u[s:e],
+                                       tol_q=tol_q, max_iter=max_iter, stall_window=stall_window)
+            xs.append(xc), qs.append(qc), its.append(ic)
+    x = torch.cat(xs)
+    q = torch.cat(qs)
+    n_iter = torch.cat(its).numpy()
+    x_np, q_np = x.numpy().astype(np.float64), q.numpy().astype(np.float64)
+    u_np = None if u is None else u.numpy().astype(np.float64)
+
+    finite = np.isfinite(q_np) & np.isfinite(x_np).all(1)
+    outlier = ~finite
+    if outlier_distance is not None:
+        x0n = x0.numpy().astype(np.float64)
+        centroid = x0n.mean(0)
+        typical = np.linalg.norm(x0n - centroid, axis=1).mean()
+        if typical > 0:
+            with np.errstate(invalid="ignore"):
+                outlier |= np.linalg.norm(x_np - centroid, axis=1) / typical > outlier_distance
+
+    def dedup(mask: np.ndarray):
+        sel = np.flatnonzero(mask)
+        feats = x_np[sel] if u_np is None else np.hstack([x_np[sel], u_np[sel]])
+        keep, owner = unique_points(feats, q_np[sel], tol=tol_unique)
+        assign = np.full(n, -1, dtype=np.int64)
+        assign[sel] = owner
+        return sel[keep], assign
+
+    fixed_sel, start_point = dedup(~outlier & (q_np < tol_q))
+    slow_mask = ~outlier & (q_np >= tol_q)
+    if max_slow_q is not None:
+        slow_mask &= q_np <= max_slow_q
+    slow_sel, start_slow = dedup(slow_mask)
+
+    points = x_np[fixed_sel]
+    if len(points):
+        pts = torch.as_tensor(points, dtype=dtype)
+        up = None if u is None else u[torch.as_tensor(fixed_sel)]
+        jac = jac_fn(pts, up).detach()
+        if kind == "discrete":
+            jac = jac + torch.eye(dim, dtype=dtype)
+        jacobians = jac.numpy().astype(np.float64)
+    else:
+        jacobians = np.zeros((0, dim, dim))
+    vals, vecs = _eig(jacobians, kind)
+    if kind == "discrete":
+        stable = (np.abs(vals) < 1).all(1)
+    else:
+        stable = (vals.real < 0).all(1)
+    return FixedPointResult(
+        points=points,
+        q=q_np[fixed_sel],
+        inputs=None if u_np is None else u_np[fixed_sel],
+        jacobians=jacobians,
+        eigenvalues=vals,
+        eigenvectors=vecs,
+        is_stable=stable,
+        slow_points=x_np[slow_sel],
+        slow_q=q_np[slow_sel],
+        slow_inputs=None if u_np is None else u_np[slow_sel],
+        start_point=start_point,
+        start_slow=start_slow,
+        final_states=x_np,
+        final_q=q_np,
+        n_iter=n_iter,
+        is_outlier=outlier,
+        kind=kind,
+        tol_q=float(tol_q),
+    )
+
+
+def model_step_fn(model, inputs=None, *, kind: str = "discrete",
+                  dtype: torch.dtype = torch.float64) -> Callable[..., Tensor]:
+    r"""A recurrent model's noise-free dynamics as a function for :func:`find_fixed_points`.
+
+    Works on a copy of ``model`` converted to ``dtype`` (the model itself is left untouched).
+
+    Parameters
+    ----------
+    model : RateRNN
+        Anything with ``step(state (n, N), inputs (n, I))`` (discrete map) and
+        ``velocity(state, inputs)`` (continuous flow, per ms).
+    inputs : Tensor or ndarray, shape (I,), optional
+        Held constant. Without it the function takes the inputs as a second argument
+        ``fn(states (n, N), inputs (n, I))``.
+    kind : {"discrete", "continuous"}
+        ``model.step`` (``r_{t-1} -> r_t``) or ``model.velocity`` (``dr/dt``).
+    dtype : torch.dtype
+
+    Returns
+    -------
+    callable
+        ``fn(states)`` or ``fn(states, inputs)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from brainlike.models import RateRNN
+    >>> rnn = RateRNN(3, 16, 2, seed=0)
+    >>> fn = model_step_fn(rnn, torch.tensor([1.0, 0.5, 0.5]))
+    >>> fn(torch.zeros(4, 16, dtype=torch.float64)).shape
+    torch.Size([4, 16])
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {list(KINDS)}; got {kind!r}")
+    name = "step" if kind == "discrete" else "velocity"
+    if not callable(getattr(model, name, None)):
+        raise TypeError(f"model must have a {name}(state, inputs) method; "
+                        f"got {type(model).__name__}")
+    copy_ = copy.deepcopy(model).to(dtype).eval()
+    copy_.requires_grad_(False)
+    if all(hasattr(copy_, k) for k in ("effective_weights", "activation", "b_rec", "alpha")):
+        dyn = _RateDynamics(copy_, kind)
+    else:
+        dyn = getattr(copy_, name)
+    if inputs is None:
+        return dyn
+    u = _as_tensor(inputs, "inputs", dtype)
+    if u.ndim != 1:
+        raise ValueError(f"inputs must have shape (I,); got {tuple(u.shape)} "
+                         "(pass per-start inputs to find_fixed_points instead)")
+    return _ConstantInput(dyn, u)
+
+
+class _RateDynamics:
+    """``F(r) = r + alpha (f(W r + W_x u + b) - r)`` or ``dr/dt``, with its analytic Jacobian."""
+
+    def __init__(self, model, kind: str) -> None:
+        from ...models._activations import get_activation
+
+        w = model.effective_weights()
+        self.w_rec, self.w_in, self.b = w.w_rec.detach(), w.w_in.detach(), model.b_rec.detach()
+        self.act = get_activation(model.activation)
+        self.alpha, self.tau, self.kind = float(model.alpha), float(model.tau), kind
+
+    def _z(self, x: Tensor, u: Tensor) -> Tensor:
+        return x @ self.w_rec.T + u @ self.w_in.T + self.b
+
+    def __call__(self, x: Tensor, u: Tensor) -> Tensor:
+        fz = self.act.fn(self._z(x, u))
+        if self.kind == "discrete":
+            return x + self.alpha * (fz - x)
+        return (fz - x) / self.tau
+
+    def jacobian(self, x: Tensor, u: Tensor) -> Tensor:
+        z = self._z(x, u)
+        dw = self.act.derivative(z, self.act.fn(z)).unsqueeze(2) * self.w_rec  # D W
+        eye = torch.eye(x.shape[1], dtype=x.dtype)
+        if self.kind == "discrete":
+            return (1 - self.alpha) * eye + self.alpha * dw
+        return (dw - eye) / self.tau
+
+
+class _ConstantInput:
+    def __init__(self, dyn: Callable, u: Tensor) -> None:
+        self.dyn, self.u = dyn, u
+        if hasattr(dyn, "jacobian"):
+            self.jacobian = lambda x: dyn.jacobian(x, u.expand(x.shape[0], -1))
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.dyn(x, self.u.expand(x.shape[0], -1))
+
+
+def sample_states(activity, n: int, *, noise: float = 0.0, lengths=None, seed: int = 0) -> Tensor:
+    """Sample starting states from trajectories, with optional Gaussian noise.
+
+    Parameters
+    ----------
+    activity : Tensor or ndarray, shape (B, T, N)
+    n : int
+        Number of states.
+    noise : float
+        Standard deviation of the isotropic Gaussian noise added to each state
+        (fixed-point-finder's ``noise_scale``).
+    lengths : array-like of int, shape (B,), optional
+        Valid steps per trial; padded steps are never sampled.
+    seed : int
+
+    Returns
+    -------
+    Tensor, shape (n, N), float64
+
+    Examples
+    --------
+    >>> import torch
+    >>> sample_states(torch.ones(2, 5, 3), 4, noise=0.0).shape
+    torch.Size([4, 3])
+    """
+    a = _as_tensor(activity, "activity", torch.float64)
+    if a.ndim != 3:
+        raise ValueError(f"activity must have shape (B, T, N); got {tuple(a.shape)}")
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"n must be an int >= 1; got {n!r}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0; got {noise!r}")
+    b, t, dim = a.shape
+    valid = torch.ones(b, t, dtype=torch.bool)
+    if lengths is not None:
+        valid = torch.arange(t) < torch.as_tensor(np.array(lengths, dtype=np.int64))[:, None]
+    flat = torch.nonzero(valid.reshape(-1)).squeeze(1)
+    gen = torch.Generator().manual_seed(seed)
+    pick = flat[torch.randint(len(flat), (n,), generator=gen)]
+    states = a.reshape(b * t, dim)[pick]
+    if noise > 0:
+        states = states + noise * torch.randn(n, dim, generator=gen, dtype=torch.float64)
+    return states
+
+
+@dataclass(frozen=True)
+class LineAttractor:
+    """The slow direction at each fixed point and the points ordered along the line.
+
+    Attributes
+    ----------
+    eigenvalues : ndarray of complex, shape (k,)
+        At each fixed point, the eigenvalue closest to 1 (discrete) or to 0 (continuous).
+    directions : ndarray, shape (k, N)
+        Its (real part of the) eigenvector, unit norm, signs aligned with ``axis``.
+    axis : ndarray, shape (N,)
+        The line: the first principal axis of the fixed points (the mean direction if ``k < 2``).
+    position : ndarray, shape (k,)
+        Coordinate of each fixed point along ``axis``.
+    order : ndarray of int, shape (k,)
+        Fixed points sorted by ``position``.
+    alignment : ndarray, shape (k,)
+        ``|cos|`` between each point's slow direction and ``axis``.
+    """
+
+    eigenvalues: np.ndarray
+    directions: np.ndarray
+    axis: np.ndarray
+    position: np.ndarray
+    order: np.ndarray
+    alignment: np.ndarray
+
+
+def line_attractor(result: FixedPointResult) -> LineAttractor:
+    """The line-attractor direction of a set of fixed points and their order along it.
+
+    Parameters
+    ----------
+    result : FixedPointResult
+        With at least one fixed point.
+
+    Returns
+    -------
+    LineAttractor
+    """
+    k = len(result.points)
+    if k == 0:
+        raise ValueError("result has no fixed points; a line attractor needs at least one")
+    target = 1.0 if result.kind == "discrete" else 0.0
+    j = np.argmin(np.abs(result.eigenvalues - target), axis=1)
+    vals = result.eigenvalues[np.arange(k), j]
+    dirs = result.eigenvectors[np.arange(k), :, j].real
+    dirs = dirs / np.maximum(np.linalg.norm(dirs, axis=1, keepdims=True), 1e-300)
+    if k >= 2:
+        centred = result.points - result.points.mean(0)
+        axis = np.linalg.svd(centred, full_matrices=False)[2][0]
+    else:
+        axis = dirs[0]
+    dirs = dirs * np.where(dirs @ axis < 0, -1.0, 1.0)[:, None]
+    position = (result.points - result.points.mean(0)) @ axis
+    return LineAttractor(
+        eigenvalues=vals,
+        directions=dirs,
+        axis=axis,
+        position=position,
+        order=np.argsort(position, kind="stable"),
+        alignment=np.abs(dirs @ axis),
+    )

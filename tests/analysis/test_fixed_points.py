@@ -1,0 +1,201 @@
+"""Fixed points: closed forms, planted attractors, Jacobians, discrete vs continuous, slow points."""
+
+import numpy as np
+import pytest
+import torch
+
+from brainlike.analysis import (
+    find_fixed_points,
+    line_attractor,
+    model_step_fn,
+    sample_states,
+    unique_points,
+)
+from brainlike.models import RateRNN
+
+D = torch.float64
+
+
+def _rotation(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=D))
+    return q
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("radius", [0.8, 1.6])
+def test_linear_fixed_point_is_solve_i_minus_w_b(seed, radius):
+    g = torch.Generator().manual_seed(seed)
+    n = 12
+    w = torch.randn(n, n, generator=g, dtype=D)
+    w *= radius / torch.linalg.eigvals(w).abs().max()
+    b = torch.randn(n, generator=g, dtype=D)
+    expect = torch.linalg.solve(torch.eye(n, dtype=D) - w, b).numpy()
+    x0 = 3 * torch.randn(64, n, generator=g, dtype=D)
+    res = find_fixed_points(lambda x: x @ w.T + b, x0, outlier_distance=None)
+    assert len(res.points) == 1 and len(res.slow_points) == 0
+    # Newton on a linear map is exact in one step: only float64 round-off (~1e-14) remains.
+    np.testing.assert_allclose(res.points[0], expect, atol=1e-9)
+    assert res.q[0] < 1e-20
+    np.testing.assert_allclose(res.jacobians[0], w.numpy(), atol=1e-12)
+    assert bool(res.is_stable[0]) == (radius < 1)
+    assert (res.start_point == 0).all()
+    # The continuous form dx/dt = (W - I) x + b has the same fixed point.
+    cont = find_fixed_points(lambda x: x @ w.T + b - x, x0, kind="continuous",
+                             outlier_distance=None)
+    np.testing.assert_allclose(cont.points[0], expect, atol=1e-9)
+
+
+def _planted(seed, n=3, alpha=0.4):
+    """x_i <- x_i + alpha (x_i - x_i^3) in rotated coordinates: fixed points Q {-1,0,1}^n."""
+    q = _rotation(n, seed)
+
+    def fn(y):
+        x = y @ q
+        return (x + alpha * (x - x**3)) @ q.T
+
+    grid = np.array(np.meshgrid(*[[-1.0, 0.0, 1.0]] * n, indexing="ij")).reshape(n, -1).T
+    return fn, grid @ q.numpy().T, (np.abs(grid) == 1).all(1), q
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_planted_attractors_and_saddles_are_all_found(seed):
+    fn, planted, stable, q = _planted(seed)
+    g = torch.Generator().manual_seed(100 + seed)
+    x0 = (torch.rand(512, 3, generator=g, dtype=D) * 3 - 1.5) @ q.T
+    res = find_fixed_points(fn, x0)
+    assert len(res.points) == 27 and len(res.slow_points) == 0
+    d = np.linalg.norm(res.points[:, None] - planted[None], axis=2)
+    match = d.argmin(1)
+    assert np.sort(match).tolist() == list(range(27))
+    assert d.min(1).max() < 1e-9
+    np.testing.assert_array_equal(res.is_stable, stable[match])
+    # Every start is assigned to the point it ended at.
+    ended = res.final_states[res.start_point >= 0]
+    np.testing.assert_allclose(ended, res.points[res.start_point[res.start_point >= 0]], atol=1e-3)
+
+
+def _tanh_rnn(seed, n=10):
+    rnn = RateRNN(2, n, 1, tau=100.0, dt=20.0, activation="tanh", w_rec_init="gaussian",
+                  w_rec_gain=1.5, seed=seed)
+    with torch.no_grad():
+        rnn.b_rec.normal_(0, 0.3, generator=torch.Generator().manual_seed(seed))
+    return rnn
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_jacobian_matches_finite_differences(seed):
+    rnn = _tanh_rnn(seed)
+    u = torch.tensor([0.3, -0.2])
+    fn = model_step_fn(rnn, u)
+    x0 = torch.randn(64, 10, generator=torch.Generator().manual_seed(seed), dtype=D)
+    res = find_fixed_points(fn, x0)
+    assert len(res.points) >= 1
+    h = 1e-6
+    for x, jac in zip(res.points, res.jacobians):
+        xt = torch.tensor(x)
+        cols = [(fn((xt + h * e)[None]) - fn((xt - h * e)[None]))[0] / (2 * h)
+                for e in torch.eye(10, dtype=D)]
+        # Central differences in float64: error ~ h^2 f''' + eps/h ~ 1e-10.
+        np.testing.assert_allclose(jac, torch.stack(cols, 1).numpy(), atol=1e-8)
+    # The analytic RateRNN Jacobian equals autograd's on the model's own step.
+    generic = find_fixed_points(lambda x: rnn.double().step(x, u.double().expand(len(x), -1)),
+                                torch.tensor(res.points))
+    np.testing.assert_allclose(generic.jacobians, res.jacobians, atol=1e-10)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_discrete_and_continuous_forms_agree(seed):
+    rnn = _tanh_rnn(seed)
+    u = torch.tensor([0.3, -0.2])
+    x0 = torch.randn(128, 10, generator=torch.Generator().manual_seed(seed), dtype=D)
+    disc = find_fixed_points(model_step_fn(rnn, u), x0)
+    # dx/dt = (F(x) - x) / dt, so the same tolerance in continuous units is tol_q / dt^2.
+    cont = find_fixed_points(model_step_fn(rnn, u, kind="continuous"), x0, kind="continuous",
+                             tol_q=1e-12 / rnn.dt**2)
+    assert len(disc.points) == len(cont.points) >= 1
+    od, oc = np.lexsort(disc.points.T), np.lexsort(cont.points.T)
+    np.testing.assert_allclose(disc.points[od], cont.points[oc], atol=1e-9)
+    # J_F = I + dt * J_flow, so lambda_F = 1 + dt lambda_flow and stability agrees.
+    np.testing.assert_allclose(disc.jacobians[od],
+                               np.eye(10) + rnn.dt * cont.jacobians[oc], atol=1e-10)
+    np.testing.assert_array_equal(disc.is_stable[od], cont.is_stable[oc])
+
+
+def test_planted_rate_rnn_fixed_point_is_found():
+    rnn = RateRNN(2, 20, 1, seed=3)
+    r_star = torch.rand(20, generator=torch.Generator().manual_seed(3)) + 0.5
+    u = torch.tensor([1.0, 0.0])
+    with torch.no_grad():  # ReLU with W r* + W_x u + b = r* > 0: r* is a fixed point
+        rnn.b_rec.copy_(r_star - rnn.w_rec @ r_star - rnn.w_in @ u)
+    res = find_fixed_points(model_step_fn(rnn, u), r_star.double()[None] + 0.05)
+    np.testing.assert_allclose(res.points[0], r_star.numpy(), atol=1e-5)  # float32 weights
+
+
+def test_q_threshold_separates_slow_points():
+    eps = 1e-3
+
+    def flow(x):  # dx/dt = (x^2 + eps)(x - 2): fixed point at 2, slow point near 0
+        return (x**2 + eps) * (x - 2)
+
+    x0 = torch.linspace(-1.0, 3.0, 41, dtype=D)[:, None]
+    res = find_fixed_points(flow, x0, kind="continuous")
+    np.testing.assert_allclose(res.points, [[2.0]], atol=1e-10)
+    assert len(res.slow_points) == 1
+    # The local minimum of q = (x^2+eps)^2 (x-2)^2 / 2 lies at x ~ eps/4, q ~ 2 eps^2.
+    assert abs(res.slow_points[0, 0]) < 1e-3
+    assert 1e-6 < res.slow_q[0] < 3e-6
+    assert not ((res.start_point >= 0) & (res.start_slow >= 0)).any()
+    assert ((res.start_point >= 0) | (res.start_slow >= 0)).all()
+
+
+def test_planted_line_attractor_direction_and_order():
+    q = _rotation(6, 0)
+    lam = torch.tensor([1.0, 0.5, 0.4, 0.3, 0.2, 0.1], dtype=D)
+    a = q @ torch.diag(lam) @ q.T
+    x0 = torch.randn(200, 6, generator=torch.Generator().manual_seed(0), dtype=D)
+    res = find_fixed_points(lambda x: x @ a.T, x0, tol_unique=1e-2)
+    assert len(res.points) > 20 and len(res.slow_points) == 0
+    la = line_attractor(res)
+    assert abs(abs(la.axis @ q[:, 0].numpy()) - 1) < 1e-9
+    np.testing.assert_allclose(la.eigenvalues.real, 1.0, atol=1e-9)
+    assert la.alignment.min() > 1 - 1e-9
+    assert (np.diff(la.position[la.order]) >= 0).all()
+
+
+def test_sample_states_respects_lengths_and_noise():
+    act = torch.ones(4, 10, 3)
+    act[:, 5:] = float("nan")
+    s = sample_states(act, 500, lengths=[5, 5, 5, 5], noise=0.0, seed=1)
+    assert torch.isfinite(s).all() and torch.equal(s, torch.ones(500, 3, dtype=D))
+    noisy = sample_states(act, 4000, lengths=[5] * 4, noise=0.1, seed=1)
+    assert abs(float((noisy - 1).std()) - 0.1) < 0.005  # 12000 draws: se of std ~ 0.0007
+
+
+def test_unique_points_keeps_lowest_q():
+    pts = np.array([[0.0, 0.0], [0.0, 5e-4], [1.0, 0.0], [1.0, 2e-3]])
+    keep, owner = unique_points(pts, np.array([3.0, 1.0, 2.0, 4.0]), tol=1e-3)
+    assert keep.tolist() == [1, 2, 3] and owner.tolist() == [0, 0, 1, 2]
+
+
+def test_errors():
+    f = lambda x: x  # noqa: E731
+    x0 = torch.zeros(4, 2)
+    with pytest.raises(ValueError, match=r"kind must be one of \['discrete', 'continuous'\]"):
+        find_fixed_points(f, x0, kind="flow")
+    with pytest.raises(ValueError, match=r"initial_states must have shape \(n, N\)"):
+        find_fixed_points(f, torch.zeros(4))
+    with pytest.raises(ValueError, match=r"inputs must have shape \(I,\) or \(n, I\) with n=4"):
+        find_fixed_points(lambda x, u: x, x0, inputs=torch.zeros(3, 1))
+    with pytest.raises(ValueError, match=r"fn must map states \(n, 2\) to \(n, 2\)"):
+        find_fixed_points(lambda x: x[:, :1], x0)
+    with pytest.raises(TypeError, match="fn must be callable"):
+        find_fixed_points(3, x0)
+    with pytest.raises(ValueError, match="tol_q must be > 0"):
+        find_fixed_points(f, x0, tol_q=0)
+    with pytest.raises(ValueError, match="no fixed points"):
+        line_attractor(find_fixed_points(lambda x: x + 1, x0, max_iter=3))
+    with pytest.raises(TypeError, match=r"model must have a step\(state, inputs\) method"):
+        model_step_fn(object())
+    with pytest.raises(ValueError, match=r"activity must have shape \(B, T, N\)"):
+        sample_states(torch.zeros(3, 2), 5)
