@@ -79,7 +79,11 @@ class TaskEnv(_env_base()):
     to the direction of ring unit k − 1); for other value tasks a
     ``Box(-1, 1, (n_outputs,))`` value. The actions of a trial are turned into
     an output trace and scored by ``task.score`` when the trial ends: reward 1
-    on the trial's last step if correct, else 0 (0 on all other steps).
+    on the trial's last step if correct, else 0 (0 on all other steps), or
+    the task's own ``reward(score, batch)`` where it defines one (post-decision
+    wagering: the sure bet). A task with ``env_feedback`` (the two-armed
+    bandit) runs closed loop: every step's action is paid at once and fed
+    back as the next observation.
     ``info`` carries ``trial`` (index), ``t`` (step in the trial),
     ``new_trial`` (the step ended a trial), and at a trial's end ``correct``,
     ``decision`` and the trial's ``conditions``.
@@ -160,9 +164,15 @@ class TaskEnv(_env_base()):
         info: dict[str, Any] = {"trial": self._trial, "t": self._t, "new_trial": False}
         reward = 0.0
         truncated = False
+        feedback = getattr(self.task, "env_feedback", None)
+        patch = None
+        if feedback is not None:  # closed loop (bandit): the pull is paid and fed back
+            reward, patch = feedback(self.np_random, self._batch, int(action))
         if self._t == self._batch.lengths[0] - 1:
             score = self.task.score(self._outputs[None], self._batch)
-            reward = float(score.correct[0])
+            rule = getattr(self.task, "reward", None)
+            if feedback is None:
+                reward = float(rule(score, self._batch)[0]) if rule else float(score.correct[0])
             info.update(
                 new_trial=True,
                 correct=bool(score.correct[0]),
@@ -174,4 +184,8 @@ class TaskEnv(_env_base()):
             self._new_trial()
         else:
             self._t += 1
+            if patch is not None:
+                inputs = np.array(self._batch.inputs)
+                inputs[0, self._t] = patch
+                self._batch = TrialBatch(**{**self._batch.__dict__, "inputs": inputs})
         return self._obs(), reward, False, truncated, info

@@ -9,6 +9,7 @@ from ._core import Task
 from .context_decision import ContextDecision
 from .delayed_match_to_category import DelayedMatchToCategory
 from .delayed_match_to_sample import DelayedMatchToSample
+from .field_tasks import FIELD_TASKS
 from .memory_report import MemoryReport
 from .parametric_working_memory import ParametricWorkingMemory
 from .perceptual_decision import PerceptualDecision
@@ -25,6 +26,7 @@ _TASKS: dict[str, type[Task]] = {
         DelayedMatchToSample,
         DelayedMatchToCategory,
         MemoryReport,
+        *FIELD_TASKS,
         *YANG19_TASKS,
     )
 }
