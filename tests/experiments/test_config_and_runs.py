@@ -177,3 +177,37 @@ def test_a_killed_training_process_resumes_to_the_same_curve(tmp_path):
     assert [r["step"] for r in a] == list(range(1, 201))
     # Bitwise equality is the fact under test: per-step seeds make training deterministic.
     assert a == b
+
+
+def test_multitask_config_trains_and_logs_per_task_accuracy(tmp_path):
+    cfg = parse_config({
+        "task": {"tasks": ["yang19.go", {"name": "yang19.anti", "params": {"sigma_x": 0.0}}],
+                 "probabilities": {"yang19.go": 1, "yang19.anti": 3}},
+        "model": {"n_hidden": 16, "tau": 100.0},
+        "training": {"steps": 4, "batch_size": 4, "eval_every": 2, "eval_trials": 8},
+    })
+    task = cfg.task.build()
+    assert list(task.tasks) == ["yang19.go", "yang19.anti"]
+    assert task.probabilities == {"yang19.go": 0.25, "yang19.anti": 0.75}
+    assert task.tasks["yang19.anti"].params["sigma_x"] == 0.0
+    run_training(cfg, tmp_path)
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if "accuracy" in r]
+    assert [r["step"] for r in evals] == [2, 4]
+    for r in evals:
+        assert r["accuracy"] == min(r["accuracy/yang19.go"], r["accuracy/yang19.anti"])
+    assert load_run(tmp_path).task.name == task.name
+
+
+@pytest.mark.parametrize(
+    ("task", "match"),
+    [
+        ({"name": "yang19.go", "tasks": ["yang19.go"]}, "either name .* or tasks"),
+        ({}, "either name .* or tasks"),
+        ({"name": "yang19.go", "probabilities": [1.0]}, "probabilities apply to tasks"),
+        ({"tasks": ["yang19.go", "perceptual_decision"]}, r"task: tasks must share n_inputs: .yang19.go. has 85, .perceptual_decision. has 3"),
+    ],
+)
+def test_bad_multitask_configs(task, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_config({"task": task})

@@ -22,22 +22,48 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class TaskConfig(_Strict):
-    """Which task, and the parameters passed to :func:`brainlike.tasks.make`."""
+class TaskSpec(_Strict):
+    """One registered task: its name and the parameters passed to :func:`brainlike.tasks.make`."""
 
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
 
+
+class TaskConfig(_Strict):
+    """The learning problem: one task (``name`` + ``params``) or several (``tasks``).
+
+    With ``tasks`` (a list of names or ``{name, params}`` entries) the network trains on a
+    :class:`brainlike.tasks.MultiTask` -- one task per batch, drawn with ``probabilities``
+    (a list, or a mapping name -> weight; default uniform) -- and every evaluation scores each
+    task; the criterion applies to the worst.
+    """
+
+    name: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    tasks: list[TaskSpec | str] | None = None
+    probabilities: list[float] | dict[str, float] | None = None
+
     @model_validator(mode="after")
     def _buildable(self) -> TaskConfig:
+        if (self.name is None) == (self.tasks is None):
+            raise ValueError("give either name (one task) or tasks (a multi-task), not both")
+        if self.tasks is None and self.probabilities is not None:
+            raise ValueError("probabilities apply to tasks (a multi-task) only")
+        if self.tasks is not None and self.params:
+            raise ValueError("params belong to each entry of tasks for a multi-task")
         try:
-            tasks.make(self.name, **self.params)
+            self.build()
         except (ValueError, TypeError) as e:
             raise ValueError(str(e)) from None
         return self
 
-    def build(self) -> tasks.Task:
-        return tasks.make(self.name, **self.params)
+    def build(self) -> tasks.Task | tasks.MultiTask:
+        if self.tasks is None:
+            return tasks.make(self.name, **self.params)
+        specs = [TaskSpec(name=t) if isinstance(t, str) else t for t in self.tasks]
+        return tasks.MultiTask(
+            [tasks.make(t.name, **t.params) for t in specs], probabilities=self.probabilities
+        )
 
 
 class ModelConfig(_Strict):
