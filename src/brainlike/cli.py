@@ -65,15 +65,16 @@ def evaluate(
     from .experiments import ConfigError, evaluate_run
 
     try:
-        ev = evaluate_run(run, n_trials=trials, seed=seed)
+        results = evaluate_run(run, n_trials=trials, seed=seed)
     except (FileNotFoundError, ConfigError) as e:
         _fail(str(e))
-    typer.echo(f"accuracy {ev.accuracy:.4f} on {trials} trials (loss {ev.loss:.4f})")
-    for name, values in ev.conditions.items():
-        levels = np.unique(values)
-        if 1 < levels.size <= 12:
-            parts = ", ".join(f"{v:g}: {ev.correct[values == v].mean():.3f}" for v in levels)
-            typer.echo(f"  by {name}: {parts}")
+    for task, ev in results.items():
+        typer.echo(f"{task}: accuracy {ev.accuracy:.4f} on {trials} trials (loss {ev.loss:.4f})")
+        for name, values in ev.conditions.items():
+            levels = np.unique(values)
+            if 1 < levels.size <= 12:
+                parts = ", ".join(f"{v:g}: {ev.correct[values == v].mean():.3f}" for v in levels)
+                typer.echo(f"  by {name}: {parts}")
 
 
 @app.command()

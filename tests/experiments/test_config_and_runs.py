@@ -85,9 +85,11 @@ def test_run_directory_resumes_and_loads(tmp_path):
     np.testing.assert_array_equal(again.history["loss"], first.history["loss"])
     run = load_run(tmp_path)
     assert run.config == cfg and run.summary["steps"] == 20
-    ev = evaluate_run(tmp_path, n_trials=100)
-    assert 0.0 <= ev.accuracy <= 1.0
-    assert json.loads((tmp_path / "evaluation.json").read_text())["n_trials"] == 100
+    (name, ev), = evaluate_run(tmp_path, n_trials=100).items()
+    assert name == "perceptual_decision" and ev.correct.shape == (100,)
+    assert ev.accuracy == ev.correct.mean()
+    report = json.loads((tmp_path / "evaluation.json").read_text())
+    assert report["n_trials"] == 100 and report["tasks"][name]["accuracy"] == ev.accuracy
     other = parse_config(_with(training__lr=1e-2))
     with pytest.raises(ConfigError, match="holds a run with another config"):
         run_training(other, tmp_path)
@@ -114,7 +116,7 @@ def test_cli_train_evaluate_tasks(tmp_path):
     assert "max_steps after 20 steps" in res.output
     res = runner.invoke(app, ["evaluate", str(out), "--trials", "200"])
     assert res.exit_code == 0, res.output
-    assert "accuracy" in res.output and "by coherence: 0:" in res.output
+    assert "perceptual_decision: accuracy" in res.output and "by coherence: 0:" in res.output
     res = runner.invoke(app, ["tasks"])
     assert res.exit_code == 0 and "perceptual_decision" in res.output and "Britten" in res.output
 
@@ -197,6 +199,7 @@ def test_multitask_config_trains_and_logs_per_task_accuracy(tmp_path):
     for r in evals:
         assert r["accuracy"] == min(r["accuracy/yang19.go"], r["accuracy/yang19.anti"])
     assert load_run(tmp_path).task.name == task.name
+    assert sorted(evaluate_run(tmp_path, n_trials=8)) == ["yang19.anti", "yang19.go"]
 
 
 @pytest.mark.parametrize(

@@ -119,12 +119,30 @@ def load_run(directory: str | Path) -> Run:
     return Run(directory, config, task, model, summary)
 
 
-def evaluate_run(directory: str | Path, *, n_trials: int = 1000, seed: int = 12345) -> Evaluation:
-    """Score a run's model on fresh trials and write ``evaluation.json`` beside it."""
+def evaluate_run(
+    directory: str | Path, *, n_trials: int = 1000, seed: int = 12345
+) -> dict[str, Evaluation]:
+    """Score a run's model on fresh trials of each of its tasks; write ``evaluation.json``.
+
+    Returns
+    -------
+    dict of str to Evaluation
+        One entry per task: the run's task, or each task of a multi-task run.
+    """
     run = load_run(directory)
     torch.set_num_threads(run.config.threads)
-    ev = evaluate(run.model, run.task, n_trials=n_trials, seed=seed)
-    report = {"accuracy": ev.accuracy, "loss": ev.loss, "n_trials": n_trials, "seed": seed,
-              "ceiling": run.task.ceiling}
+    parts = getattr(run.task, "tasks", None) or {run.task.name: run.task}
+    results = {
+        name: evaluate(run.model, task, n_trials=n_trials, seed=seed + k)
+        for k, (name, task) in enumerate(parts.items())
+    }
+    report = {
+        "n_trials": n_trials,
+        "seed": seed,
+        "tasks": {
+            name: {"accuracy": ev.accuracy, "loss": ev.loss, "ceiling": parts[name].ceiling}
+            for name, ev in results.items()
+        },
+    }
     atomic_write_text(run.directory / "evaluation.json", json.dumps(report, indent=2))
-    return ev
+    return results
