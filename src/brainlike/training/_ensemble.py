@@ -240,7 +240,10 @@ def _ensemble_loss(outputs: Tensor, targets: Tensor, mask: Tensor, kind: str) ->
             outputs.reshape(e * b * t, c), targets.reshape(-1), reduction="none"
         ).reshape(e, b * t)
     elif kind == "value":
-        per_step = (outputs - targets).square().mean(dim=-1).reshape(e, b * t)
+        # masked_mse: sum(w (y - target)^2) / sum(w), w of shape (B, T) or (B, T, O).
+        w = mask.unsqueeze(-1).expand_as(outputs) if mask.ndim == 3 else mask
+        sq = (w * (outputs - targets).square()).reshape(e, -1).sum(1)
+        return sq / w.reshape(e, -1).sum(1).clamp_min(1e-12)
     else:
         raise ValueError(f"target_kind must be 'class' or 'value'; got {kind!r}")
     m = mask.reshape(e, b * t)
@@ -282,7 +285,9 @@ def _to_stacked_tensors(batches: list) -> tuple[Tensor, Tensor, Tensor]:
     inputs = torch.tensor(np.stack([b.inputs for b in batches]), dtype=torch.float32)
     dtype = torch.long if batches[0].target_kind == "class" else torch.float32
     targets = torch.tensor(np.stack([b.targets for b in batches]), dtype=dtype)
-    mask = torch.tensor(np.stack([b.mask for b in batches]), dtype=torch.float32)
+    # As train(): per-output weights, where a task gives them, replace the per-step mask.
+    masks = [b.mask if getattr(b, "output_mask", None) is None else b.output_mask for b in batches]
+    mask = torch.tensor(np.stack(masks), dtype=torch.float32)
     return inputs, targets, mask
 
 
