@@ -88,6 +88,11 @@ def tasks() -> None:
         typer.echo(f"{r['name']:<{width}}  {r['description']}  [{r['citation']}]")
 
 
+from ._cli_sweep import app as _sweep_app  # noqa: E402
+
+app.add_typer(_sweep_app, name="sweep")
+
+
 def main() -> None:
     app()
 
