@@ -242,3 +242,14 @@ def test_multitask_evaluates_each_task_and_stops_on_the_worst():
     easy_first = steps[np.argmax(h["accuracy/easy"][ev] >= 0.8)]
     hard_first = steps[np.argmax(h["accuracy/hard"][ev] >= 0.8)]
     assert h["accuracy/hard"][ev][-1] >= 0.8 and easy_first < hard_first
+
+
+def test_weight_penalty_reads_the_effective_weights_of_structured_networks():
+    from brainlike.models import Dale
+
+    task = _pdm()
+    model = RateRNN(task.n_inputs, 20, task.n_outputs, dt=task.dt, seed=0,
+                    connectivity=Dale(20, seed=0))
+    eff = model.effective_weights()
+    value = WeightPenalty(l1=1.0, params=("w_rec", "w_out"))(model, torch.zeros(1, 1, 1))
+    torch.testing.assert_close(value, eff.w_rec.abs().mean() + eff.w_out.abs().mean())

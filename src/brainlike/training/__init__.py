@@ -5,6 +5,7 @@
 """
 
 from ._checkpoint import load_model_state
+from ._constraints import AnchorPenalty, SparsityPenalty
 from ._ensemble import ensemble_leaky_loop, train_ensemble
 from ._loop import (
     Evaluation,
@@ -18,8 +19,10 @@ from ._losses import masked_cross_entropy, masked_mse, task_loss
 from ._regularizers import RatePenalty, WeightPenalty
 
 __all__ = [
+    "AnchorPenalty",
     "Evaluation",
     "RatePenalty",
+    "SparsityPenalty",
     "StepInfo",
     "TrainResult",
     "TrainingDivergedError",

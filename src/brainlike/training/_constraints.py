@@ -44,7 +44,7 @@ class SparsityPenalty:
     --------
     >>> import torch
     >>> from brainlike.models import RateRNN
-    >>> from brainlike.training._constraints import SparsityPenalty
+    >>> from brainlike.training import SparsityPenalty
     >>> rnn = RateRNN(2, 5, 1, seed=0)
     >>> penalty = SparsityPenalty(beta=1e-3)
     >>> bool(torch.isclose(penalty(rnn, torch.zeros(1)), 1e-3 * rnn.w_rec.abs().sum()))
@@ -79,7 +79,7 @@ class AnchorPenalty:
     --------
     >>> import torch
     >>> from brainlike.models import RateRNN
-    >>> from brainlike.training._constraints import AnchorPenalty
+    >>> from brainlike.training import AnchorPenalty
     >>> rnn = RateRNN(2, 5, 1, seed=0)
     >>> penalty = AnchorPenalty(1.0, reference=rnn.w_rec.detach().clone())
     >>> penalty(rnn, torch.zeros(1)).item()

@@ -28,9 +28,11 @@ class WeightPenalty:
     l1, l2 : float
         Strengths (>= 0).
     params : sequence of str
-        Parameter names (as in ``model.named_parameters()``); default the recurrent weights.
-        Means (rather than sums) keep the strength comparable across network sizes, as in
-        Yang et al. (2019).
+        Weights to penalize: ``"w_in"``, ``"w_rec"``, ``"w_out"`` name the *effective* weights
+        of a model with ``effective_weights()`` (what a Dale, masked or low-rank network
+        uses), any other name a parameter of ``model.named_parameters()``. Default the
+        recurrent weights. Means (rather than sums) keep the strength comparable across
+        network sizes, as in Yang et al. (2019).
     """
 
     l1: float = 0.0
@@ -43,6 +45,9 @@ class WeightPenalty:
 
     def __call__(self, model: nn.Module, activity: Tensor) -> Tensor:
         named = dict(model.named_parameters())
+        if hasattr(model, "effective_weights"):
+            eff = model.effective_weights()
+            named.update(w_in=eff.w_in, w_rec=eff.w_rec, w_out=eff.w_out)
         missing = [p for p in self.params if p not in named]
         if missing:
             raise ValueError(
