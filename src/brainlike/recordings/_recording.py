@@ -1,0 +1,307 @@
+"""The Recording type, condition averaging and model-to-recording alignment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.array(a)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """Activity of ``n_units`` units over trials and time, with what happened on each trial.
+
+    Attributes
+    ----------
+    data : ndarray, float64, shape (n_trials, n_time, n_units)
+        Rates (Hz for binned spikes) or model activity; NaN where a trial had ended.
+    time : ndarray, shape (n_time,)
+        Bin times in ms relative to the alignment event (bin starts).
+    conditions : Mapping[str, ndarray]
+        Task variables, each of shape (n_trials,).
+    units : ndarray, shape (n_units,)
+        Unit labels (ids or names).
+    epochs : Mapping[str, ndarray]
+        Optional per-trial epoch bounds in time steps, each (n_trials, 2) ``[start, stop)``.
+    source : str
+        Where the data came from (a file, a run directory, "array").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rec = Recording(np.zeros((4, 3, 2)), time=[0, 10, 20], conditions={"c": [0, 1, 0, 1]})
+    >>> rec
+    Recording(n_trials=4, n_time=3, n_units=2, conditions=['c'], source='array')
+    >>> rec.average(["c"]).data.shape
+    (2, 3, 2)
+    """
+
+    data: np.ndarray
+    time: Any = None
+    conditions: Mapping[str, Any] = field(default_factory=dict)
+    units: Any = None
+    epochs: Mapping[str, Any] = field(default_factory=dict)
+    source: str = "array"
+
+    def __post_init__(self) -> None:
+        d = np.asarray(self.data, dtype=float)
+        if d.ndim != 3:
+            raise ValueError(f"data must have shape (n_trials, n_time, n_units); got {d.shape}")
+        b, t, n = d.shape
+        time = np.arange(t, dtype=float) if self.time is None else np.asarray(self.time, dtype=float)
+        if time.shape != (t,):
+            raise ValueError(f"time must have shape (n_time,) = ({t},); got {time.shape}")
+        units = np.arange(n) if self.units is None else np.asarray(self.units)
+        if units.shape != (n,):
+            raise ValueError(f"units must have shape (n_units,) = ({n},); got {units.shape}")
+        conds = {}
+        for k, v in dict(self.conditions).items():
+            v = np.asarray(v)
+            if v.shape != (b,):
+                raise ValueError(
+                    f"conditions[{k!r}] must have shape (n_trials,) = ({b},); got {v.shape}"
+                )
+            conds[str(k)] = _readonly(v)
+        epochs = {}
+        for k, v in dict(self.epochs).items():
+            v = np.asarray(v)
+            if v.shape != (b, 2):
+                raise ValueError(
+                    f"epochs[{k!r}] must have shape (n_trials, 2) = ({b}, 2); got {v.shape}"
+                )
+            epochs[str(k)] = _readonly(v)
+        object.__setattr__(self, "data", _readonly(d))
+        object.__setattr__(self, "time", _readonly(time))
+        object.__setattr__(self, "units", _readonly(units))
+        object.__setattr__(self, "conditions", conds)
+        object.__setattr__(self, "epochs", epochs)
+
+    def __repr__(self) -> str:
+        b, t, n = self.data.shape
+        return (f"Recording(n_trials={b}, n_time={t}, n_units={n}, "
+                f"conditions={list(self.conditions)}, source={self.source!r})")
+
+    @property
+    def n_trials(self) -> int:
+        return self.data.shape[0]
+
+    @property
+    def n_units(self) -> int:
+        return self.data.shape[2]
+
+    # -------------------------------------------------------------------- xarray and files
+    def to_xarray(self):
+        """An ``xarray.Dataset``: variable ``activity`` with dims (trial, time, unit).
+
+        Conditions are coordinates along ``trial``; epochs are variables ``epoch_<name>`` of dims
+        (trial, bound). ``rec.to_xarray()["activity"]`` is the DataArray.
+        """
+        import xarray as xr
+
+        coords: dict[str, Any] = {"time": self.time, "unit": self.units}
+        for k, v in self.conditions.items():
+            coords[k] = ("trial", v)
+        data_vars: dict[str, Any] = {"activity": (("trial", "time", "unit"), self.data)}
+        for k, v in self.epochs.items():
+            data_vars[f"epoch_{k}"] = (("trial", "bound"), v)
+        return xr.Dataset(data_vars, coords=coords, attrs={"source": self.source})
+
+    @classmethod
+    def from_xarray(cls, obj, variable: str = "activity") -> Recording:
+        """Inverse of :meth:`to_xarray`; also takes a DataArray with dims (trial, time, unit)."""
+        import xarray as xr
+
+        epochs = {}
+        attrs = dict(obj.attrs)
+        if isinstance(obj, xr.Dataset):
+            if variable not in obj:
+                raise ValueError(f"Dataset has no variable {variable!r}; it has {list(obj.data_vars)}")
+            epochs = {name[len("epoch_"):]: obj[name].transpose("trial", "bound").values
+                      for name in obj.data_vars if str(name).startswith("epoch_")}
+            da = obj[variable]
+        else:
+            da = obj
+        if set(da.dims) != {"trial", "time", "unit"}:
+            raise ValueError(f"activity must have dims ('trial', 'time', 'unit'); got {da.dims}")
+        da = da.transpose("trial", "time", "unit")
+        conds = {str(name): c.values for name, c in da.coords.items() if c.dims == ("trial",)}
+        time = da["time"].values if "time" in da.coords else None
+        units = da["unit"].values if "unit" in da.coords else None
+        return cls(da.values, time=time, conditions=conds, units=units, epochs=epochs,
+                   source=str(attrs.get("source", "xarray")))
+
+    def save_netcdf(self, path: str | Path) -> Path:
+        """Write a NetCDF-4 file (via h5netcdf); :func:`load_netcdf` reads it back."""
+        path = Path(path)
+        self.to_xarray().to_netcdf(path, engine="h5netcdf")
+        return path
+
+    def save_npz(self, path: str | Path) -> Path:
+        """Write arrays to ``.npz`` (conditions as ``condition:<name>``, epochs ``epoch:<name>``)."""
+        path = Path(path)
+        arrays = {"data": self.data, "time": self.time, "units": self.units}
+        arrays.update({f"condition:{k}": v for k, v in self.conditions.items()})
+        arrays.update({f"epoch:{k}": v for k, v in self.epochs.items()})
+        np.savez(path, **arrays)
+        return path
+
+    # -------------------------------------------------------------------- models
+    @classmethod
+    def from_run(
+        cls,
+        run,
+        n_trials: int = 256,
+        *,
+        seed: int = 0,
+        conditions: Mapping[str, Any] | None = None,
+        noise: bool = False,
+    ) -> Recording:
+        """Simulate a run's model on a fresh task batch; its hidden activity as a Recording.
+
+        Parameters
+        ----------
+        run : brainlike.experiments.Run, or str/Path of a run directory
+        n_trials : int
+            Trials generated with ``run.task.generate(n_trials, seed=seed, conditions=...)``.
+        seed : int
+            Seeds the task batch and the recurrent noise: the same seed gives the same Recording.
+        conditions : mapping, optional
+            Task variables to fix (passed to ``Task.generate``).
+        noise : bool
+            Include the model's recurrent noise (``sigma_rec``); off by default so that
+            condition averages are exact.
+
+        Returns
+        -------
+        Recording
+            ``data`` (n_trials, T, n_hidden), NaN after each trial's end; ``time`` = step × dt
+            in ms; the batch's conditions and epochs; ``source`` the run directory.
+        """
+        import torch
+
+        if isinstance(run, (str, Path)):
+            from brainlike.experiments import load_run
+
+            run = load_run(run)
+        batch = run.task.generate(n_trials, seed=seed, conditions=conditions)
+        gen = torch.Generator().manual_seed(int(seed))
+        with torch.no_grad():
+            out = run.model(torch.tensor(batch.inputs), noise=noise, generator=gen)
+        act = out[1].double().numpy()
+        valid = np.arange(batch.n_steps)[None, :] < batch.lengths[:, None]
+        act = np.where(valid[..., None], act, np.nan)
+        return cls(
+            act, time=np.arange(batch.n_steps) * batch.dt, conditions=dict(batch.conditions),
+            epochs=dict(batch.epochs), source=str(run.directory),
+        )
+
+    # -------------------------------------------------------------------- condition averages
+    def average(self, by: Sequence[str]) -> Recording:
+        """Average trials within each combination of the conditions ``by``.
+
+        Returns
+        -------
+        Recording
+            One "trial" per distinct combination, sorted; ``conditions`` holds the combination
+            and ``n_trials`` (how many trials each mean is over). Time steps where a trial
+            had ended (NaN) are excluded from its mean; epochs are dropped.
+        """
+        keys, groups = self._groups(by)
+        sums = np.zeros((len(keys), *self.data.shape[1:]))
+        counts = np.zeros((len(keys), *self.data.shape[1:]))
+        finite = np.isfinite(self.data)
+        np.add.at(sums, groups, np.where(finite, self.data, 0.0))
+        np.add.at(counts, groups, finite)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = sums / counts
+        conds = {name: np.array([k[i] for k in keys]) for i, name in enumerate(by)}
+        conds["n_trials"] = np.bincount(groups, minlength=len(keys))
+        return Recording(means, time=self.time, conditions=conds, units=self.units, source=self.source)
+
+    def _groups(self, by: Sequence[str]) -> tuple[list[tuple], np.ndarray]:
+        if isinstance(by, str):
+            raise TypeError(f"by must be a sequence of condition names, e.g. [{by!r}]")
+        missing = [k for k in by if k not in self.conditions]
+        if missing or not by:
+            raise ValueError(
+                f"by must name conditions of this recording {list(self.conditions)}; got {list(by)}"
+            )
+        labels = list(zip(*(self.conditions[k].tolist() for k in by)))
+        keys = sorted(set(labels))
+        index = {k: i for i, k in enumerate(keys)}
+        return keys, np.array([index[k] for k in labels])
+
+    def responses(self, by: Sequence[str], window: tuple[float, float] | None = None):
+        """Condition × unit response matrix: trial- and time-averaged within a time window.
+
+        Parameters
+        ----------
+        by : sequence of str
+            Conditions that define the rows.
+        window : (start_ms, stop_ms), optional
+            Half-open window on ``time``; default all time bins.
+
+        Returns
+        -------
+        keys : list of tuple
+            The condition combination of each row (sorted).
+        X : ndarray, shape (n_conditions, n_units)
+            Ready for :func:`brainlike.analysis.rdm`.
+        """
+        avg = self.average(by)
+        sel = np.ones(len(self.time), dtype=bool)
+        if window is not None:
+            sel = (self.time >= window[0]) & (self.time < window[1])
+            if not sel.any():
+                raise ValueError(
+                    f"window {window} holds no time bin; time spans {self.time[0]}..{self.time[-1]} ms"
+                )
+        part = avg.data[:, sel]
+        finite = np.isfinite(part)
+        counts = finite.sum(axis=1)
+        if np.any(counts == 0):
+            raise ValueError(f"a condition has no running trial in window {window}")
+        x = np.where(finite, part, 0.0).sum(axis=1) / counts  # time steps after a trial's end skipped
+        keys = list(zip(*(avg.conditions[k].tolist() for k in by)))
+        return keys, x
+
+
+def align(a: Recording, b: Recording, by: Sequence[str], window_a=None, window_b=None):
+    """Match two recordings condition by condition (e.g. a model and a brain area).
+
+    Trials are averaged within each combination of ``by`` in both; only combinations present in
+    both are kept, in sorted order.
+
+    Returns
+    -------
+    keys : list of tuple
+        The shared condition combinations, one per row.
+    Xa : ndarray, shape (n_conditions, a.n_units)
+    Xb : ndarray, shape (n_conditions, b.n_units)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = Recording(np.ones((3, 2, 4)), conditions={"s": [1, 2, 3]})
+    >>> b = Recording(np.ones((4, 5, 7)), conditions={"s": [2, 3, 3, 4]})
+    >>> keys, Xa, Xb = align(a, b, ["s"])
+    >>> keys, Xa.shape, Xb.shape
+    ([(2,), (3,)], (2, 4), (2, 7))
+    """
+    ka, xa = a.responses(by, window_a)
+    kb, xb = b.responses(by, window_b)
+    shared = sorted(set(ka) & set(kb))
+    if not shared:
+        raise ValueError(f"the recordings share no combination of {list(by)}")
+    ia = {k: i for i, k in enumerate(ka)}
+    ib = {k: i for i, k in enumerate(kb)}
+    return shared, xa[[ia[k] for k in shared]], xb[[ib[k] for k in shared]]
