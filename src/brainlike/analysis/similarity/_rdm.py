@@ -426,6 +426,11 @@ def compare_rdms(A, B, method: str = "cosine") -> np.ndarray:
         raise ValueError(f"A and B must have the same number of conditions; got {na} and {nb}")
     if not (np.all(np.isfinite(va)) and np.all(np.isfinite(vb))):
         raise ValueError("RDMs contain NaN or inf")
+    return _compare(va, vb, method, na)
+
+
+def _compare(va: np.ndarray, vb: np.ndarray, method: str, n: int | None) -> np.ndarray:
+    """compare_rdms on validated vectors (``n`` is needed by whitened_cosine only)."""
     if method == "cosine":
         return _center_normalize(va, False, method) @ _center_normalize(vb, False, method).T
     if method == "pearson":
@@ -442,5 +447,5 @@ def compare_rdms(A, B, method: str = "cosine") -> np.ndarray:
     if method == "tau_a":
         return _tau_a(va, vb)
     # whitened_cosine
-    wa, wb = _whiten_rdm(va, na), _whiten_rdm(vb, nb)
+    wa, wb = _whiten_rdm(va, n), _whiten_rdm(vb, n)
     return _center_normalize(wa, False, method) @ _center_normalize(wb, False, method).T
