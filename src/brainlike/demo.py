@@ -9,7 +9,10 @@ written to ``DIR/figures``:
 - ``psychometric.png``: P(choice 2) against signed coherence with a fitted logistic;
 - ``pca.png``: trial-averaged trajectories in the first two PCs, coloured by signed coherence
   and by the network's choice;
-- ``example_trial.png``: inputs, outputs and targets of one trial.
+- ``example_trial.png``: inputs, outputs and targets of one trial;
+- ``fixed_points.png``: fixed and slow points of the network with the input held at the
+  0-coherence stimulus, found from 512 probe states (:func:`~brainlike.analysis.find_fixed_points`)
+  and projected on the coherence PCA, with their Jacobian spectra.
 
 ``DIR/analysis.json`` holds the numbers behind them.
 """
@@ -26,7 +29,15 @@ import numpy as np
 import torch
 
 from . import viz
-from .analysis import fit_psychometric, trajectory_pca
+from .analysis import (
+    FixedPointResult,
+    find_fixed_points,
+    fit_psychometric,
+    line_attractor,
+    model_step_fn,
+    sample_states,
+    trajectory_pca,
+)
 from .experiments import RunConfig, load_run, parse_config, run_training
 from .training._checkpoint import atomic_write_bytes, atomic_write_text
 
@@ -40,6 +51,8 @@ DEMO_CONFIG = {
     "threads": 1,
 }
 _PROBE_TRIALS_PER_CONDITION = 200
+_FIXED_POINT_STARTS = 512
+_ZERO_COHERENCE_INPUT = (1.0, 0.5, 0.5)  # fixation on, both stimulus channels at 0.5
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,40 @@ def _save(fig, path: Path) -> Path:
     fig.savefig(buf, format="png", dpi=120)
     atomic_write_bytes(path, buf.getvalue())
     return path
+
+
+def fixed_point_analysis(model, activity, lengths) -> tuple[FixedPointResult, dict]:
+    """Fixed points of ``model`` at the 0-coherence stimulus, from states of ``activity``.
+
+    Parameters
+    ----------
+    model : RateRNN
+    activity : ndarray, shape (B, T, N)
+        Probe trials' rates; ``_FIXED_POINT_STARTS`` states are sampled from them (noise 0.01).
+    lengths : ndarray, shape (B,)
+
+    Returns
+    -------
+    result : FixedPointResult
+    summary : dict
+        Counts, the largest q, the leading eigenvalue magnitudes, the line-attractor eigenvalue.
+    """
+    starts = sample_states(activity, _FIXED_POINT_STARTS, noise=0.01, lengths=lengths, seed=0)
+    fn = model_step_fn(model, torch.tensor(_ZERO_COHERENCE_INPUT))
+    result = find_fixed_points(fn, starts)
+    summary = {
+        "input": list(_ZERO_COHERENCE_INPUT),
+        "n_starts": _FIXED_POINT_STARTS,
+        "n_fixed_points": len(result.points),
+        "n_stable": int(result.is_stable.sum()),
+        "n_slow_points": len(result.slow_points),
+        "max_q_fixed": float(result.q.max()) if len(result.q) else None,
+        "leading_abs_eigenvalues": np.abs(result.eigenvalues[:, 0]).tolist(),
+    }
+    if len(result.points):
+        la = line_attractor(result)
+        summary["eigenvalue_closest_to_1"] = la.eigenvalues.real.tolist()
+    return result, summary
 
 
 def run_demo(out: str | Path, *, progress: bool = True,
@@ -97,6 +144,7 @@ def run_demo(out: str | Path, *, progress: bool = True,
     by_choice = trajectory_pca(activity[responded], choice[responded],
                                lengths=batch.lengths[responded], n_components=3,
                                condition_dependent=True)
+    fps, fp_summary = fixed_point_analysis(model, activity, batch.lengths)
     k = int(np.flatnonzero((coherence == cohs[2]) & (truth == 2))[0])
     n = int(batch.lengths[k])
 
@@ -116,6 +164,9 @@ def run_demo(out: str | Path, *, progress: bool = True,
             input_names=task.input_names, output_names=task.output_names,
             target_kind=task.target_kind,
             title=f"coherence {cohs[2]:g} % toward choice 2"), figdir / "example_trial.png"),
+        "fixed_points": _save(viz.fixed_points(
+            fps, by_coherence, values=list(by_coherence.groups),
+            title="fixed points at 0 % coherence"), figdir / "fixed_points.png"),
     }
     accuracy_by_coherence = {
         f"{c:g}": float(score.correct[coherence == c].mean()) for c in cohs
@@ -131,6 +182,7 @@ def run_demo(out: str | Path, *, progress: bool = True,
         "no_response_fraction": float(1 - responded.mean()),
         "psychometric": {"kind": fit.kind, "bias": fit.bias, "scale": fit.scale},
         "pca_explained_variance_ratio": by_coherence.explained_variance_ratio.tolist(),
+        "fixed_points": fp_summary,
     }
     atomic_write_text(out / "analysis.json", json.dumps(summary, indent=2))
     for name, path in figures.items():

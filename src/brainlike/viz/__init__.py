@@ -1,11 +1,13 @@
 """Figures for training and analysis results; each function returns a matplotlib Figure."""
 
 from ._connectivity import connectivity_matrix, weight_distributions
+from ._dynamics import fixed_points
 from ._figures import example_trial, learning_curve, psychometric, trajectories
 
 __all__ = [
     "connectivity_matrix",
     "example_trial",
+    "fixed_points",
     "learning_curve",
     "psychometric",
     "trajectories",
