@@ -106,6 +106,10 @@ def test_tdr_recovers_planted_axes(seed):
     # Noise 0.05 over 400 trials: the fitted directions are within a few degrees.
     assert (np.abs(np.sum(tdr.axes * dirs, 1)) > 0.98).all()
     assert tdr.t_max[0] == t - 1  # the choice signal ramps up
+    # De-noising with the 3 leading PCs (which span the planted directions) changes nothing much.
+    denoised = targeted_dimensionality_reduction(
+        act, {"choice": choice, "motion": motion, "context": context}, n_pcs=3, zscore=False)
+    assert (np.abs(np.sum(denoised.axes * dirs, 1)) > 0.99).all()
     proj = tdr.transform(act)
     assert proj.shape == (b, t, 3)
     assert np.corrcoef(proj[:, -1, 0], choice)[0, 1] > 0.95

@@ -50,7 +50,7 @@ def targeted_dimensionality_reduction(activity, variables, *, lengths=None,
     Each unit's rate is z-scored, then regressed at every time step across trials on the task
     variables plus an intercept: ``r_{i,t}(trial) = sum_v beta_{i,t,v} var_v(trial) + c_{i,t}``.
     The vectors ``beta_v(t)`` (over units) are de-noised by projecting them on the first
-    ``n_pcs`` principal components of the trial-averaged activity, the time of largest norm is
+    ``n_pcs`` principal components of the (z-scored) activity, the time of largest norm is
     taken for each variable, and the resulting vectors are orthogonalized by QR in the order
     given (e.g. choice, motion, colour, context).
 
@@ -114,12 +114,11 @@ def targeted_dimensionality_reduction(activity, variables, *, lengths=None,
         sol, *_ = np.linalg.lstsq(design[rows], z[rows, s], rcond=None)
         coef[s] = sol[: len(names)].T
     if n_pcs is not None:
-        with np.errstate(invalid="ignore"):
-            zero = np.where(valid[..., None], z, 0.0)
-            avg = zero.sum(0) / np.maximum(valid.sum(0), 1)[:, None]  # (T, N)
-        _, _, vt = np.linalg.svd(avg - avg.mean(0), full_matrices=False)
-        d = vt[: min(n_pcs, len(vt))]
-        coef = coef @ (d.T @ d)
+        zv = z[valid]
+        zv = zv - zv.mean(0)
+        _, vecs = np.linalg.eigh(zv.T @ zv)  # principal axes of the activity, ascending
+        d = vecs[:, ::-1][:, : min(n_pcs, n)].T  # (n_pcs, N)
+        coef = np.einsum("mn,tnk->tmk", d.T @ d, coef)
     norms = np.linalg.norm(np.nan_to_num(coef), axis=1)  # (T, k)
     t_max = norms.argmax(0)
     raw = np.stack([coef[t_max[j], :, j] for j in range(len(names))])
