@@ -24,21 +24,22 @@ __all__ = ["PerceptualDecision"]
 
 
 class PerceptualDecision(Task):
-    """Random-dot motion 2AFC, identical in distribution to NeuroGym's
-    ``PerceptualDecisionMaking-v0`` (dim_ring=2).
+    """Random-dot motion 2AFC after NeuroGym's ``PerceptualDecisionMaking-v0``
+    (dim_ring=2); with ``go_cue=False`` identical to it in distribution.
 
     Epochs ``fixation`` (100 ms), ``stimulus`` (2000 ms), ``delay`` (0 ms),
     ``decision`` (100 ms); NeuroGym defaults, dt=100 ms gives 22 steps.
 
-    Inputs ``fixation, stim_left, stim_right``: fixation is 1 in every epoch
-    but ``decision`` (the go cue). During ``stimulus`` the channel of the
+    Inputs ``fixation, stim_left, stim_right``. During ``stimulus`` the channel of the
     correct choice is ``0.5 + coh/200`` and the other ``0.5 - coh/200``
     (NeuroGym's ``cos(θ - θ_gt)·coh/200 + 0.5``), plus Gaussian noise of std
     ``sigma / sqrt(dt)`` (dt in ms, NeuroGym's scaling; 0.1 at the defaults)
     on the two stimulus channels, stimulus epoch only. Stimulus channels are 0
-    elsewhere. (NeuroGym's current main sets the fixation input only in the
-    fixation epoch; we keep it on until the go cue. Stimulus channels, timing,
-    coherences and labels are identical in distribution.)
+    elsewhere. By default the fixation input is 1 in every epoch but
+    ``decision``: its offset is the go cue (Roitman & Shadlen 2002). NeuroGym
+    2.3 sets it during the fixation epoch only, so the network must time its
+    response; ``go_cue=False`` reproduces that. Stimulus channels, timing,
+    coherences and labels are identical in distribution either way.
 
     Outputs are 3 classes ``fixate, choice_1, choice_2``: target 0 before the
     decision epoch and the ground-truth choice (1 = left, 2 = right) during it.
@@ -58,6 +59,9 @@ class PerceptualDecision(Task):
         Coherences (%) drawn uniformly per trial.
     timing : mapping, optional
         Epoch -> duration (ms number or distribution) overrides.
+    go_cue : bool
+        Keep the fixation input on until the decision epoch (default), or only
+        during the fixation epoch (NeuroGym's convention).
 
     References
     ----------
@@ -96,10 +100,14 @@ class PerceptualDecision(Task):
         sigma: float = 1.0,
         coherences: Any = (0.0, 6.4, 12.8, 25.6, 51.2),
         timing: Mapping[str, Any] | None = None,
+        go_cue: bool = True,
     ) -> None:
         super().__init__(dt=dt, sigma=sigma, timing=timing)
         self.coherences = check_values("coherences", coherences, low=0.0, high=100.0)
-        self._params.update(sigma=self.sigma, coherences=list(self.coherences))
+        if not isinstance(go_cue, bool):
+            raise TypeError(f"go_cue must be a bool; got {go_cue!r}")
+        self.go_cue = go_cue
+        self._params.update(sigma=self.sigma, coherences=list(self.coherences), go_cue=go_cue)
 
     @property
     def ceiling(self) -> float:
@@ -121,7 +129,8 @@ class PerceptualDecision(Task):
         }
 
     def fill(self, trials: Trials, conditions) -> None:
-        trials.set_input("fixation", 1.0, "fixation", "stimulus", "delay")
+        fixating = ("fixation", "stimulus", "delay") if self.go_cue else ("fixation",)
+        trials.set_input("fixation", 1.0, *fixating)
         half = conditions["signed_coherence"] / 200.0
         trials.set_input("stim_left", 0.5 - half, "stimulus")
         trials.set_input("stim_right", 0.5 + half, "stimulus")
