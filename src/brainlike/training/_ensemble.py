@@ -1,12 +1,13 @@
 """Vectorized ensembles: E networks of one architecture trained as one batched computation.
 
 Every tensor of the E members is stacked along a leading ensemble axis, and the leaky loop runs
-one ``baddbmm`` per step for all members (instead of E ``addmm``), with a hand-written backward
-in the style of :mod:`brainlike.models._bptt`:
+one batched product per step for all members (instead of E ``addmm``), with a hand-written backward
+in the style of :mod:`brainlike.models._bptt` (``bmm`` + ``add``: torch's CPU ``baddbmm`` runs one
+``addmm`` per member):
 
-    forward   z_t = u_t + r_{t-1} W^T,  r_t = lerp(r_{t-1}, f(z_t), alpha)      (baddbmm, f, lerp)
+    forward   z_t = u_t + r_{t-1} W^T,  r_t = lerp(r_{t-1}, f(z_t), alpha)     (bmm+add, f, lerp)
     backward  g_t = dL/dr_t + carry,  dz_t = g_t alpha f'(z_t),
-              carry = (1 - alpha) g_t + dz_t W                                   (baddbmm)
+              carry = (1 - alpha) g_t + dz_t W                                  (bmm+add)
               dL/dW = sum_t dz_t^T r_{t-1}                                        (one bmm)
 
 Each member keeps everything :func:`brainlike.training.train` would give it alone: its own seed
@@ -70,8 +71,9 @@ class _EnsembleLoop(torch.autograd.Function):
         prev = r0
         fn = activation.fn
         for t in range(u.shape[1]):
-            torch.baddbmm(u[:, t], prev, w_t, out=z[:, t])
-            torch.lerp(prev, fn(z[:, t]), alpha, out=r[:, t])
+            # bmm then add: torch's CPU baddbmm loops over the batch with one addmm per member.
+            zt = torch.bmm(prev, w_t, out=z[:, t]).add_(u[:, t])
+            torch.lerp(prev, fn(zt), alpha, out=r[:, t])
             prev = r[:, t]
         return r, z
 
@@ -83,10 +85,14 @@ class _EnsembleLoop(torch.autograd.Function):
         ctx.alpha = alpha
         ctx.activation = activation
         ctx.mark_non_differentiable(z)
+        # No (E, T, B, N) zeros for the gradient of z, which nothing uses.
+        ctx.set_materialize_grads(False)
 
     @staticmethod
     def backward(ctx: Any, grad_r: Tensor, _grad_z: Tensor) -> tuple:  # type: ignore[override]
         w_rec, r0, r, z = ctx.saved_tensors
+        if grad_r is None:
+            return None, None, None, None, None
         alpha = ctx.alpha
         act = ctx.activation
         dz = torch.empty_like(z)
@@ -100,17 +106,16 @@ class _EnsembleLoop(torch.autograd.Function):
             torch.add(grad_r[:, t], carry, out=g)
             torch.mul(g, act.derivative(zt, act.fn(zt)), out=dz[:, t])
             dz[:, t].mul_(alpha)
-            carry = torch.baddbmm(g, dz[:, t], w_rec, beta=leak)
+            carry = torch.bmm(dz[:, t], w_rec).add_(g, alpha=leak)
         grad_w = grad_r0 = None
         if ctx.needs_input_grad[1]:
             e, n_steps, b, n = r.shape
             # sum_t dz_t^T r_{t-1}: the first step against r0, the rest as one batched product
             # over (E, N, (T-1)*B) x (E, (T-1)*B, N) views (no copies).
-            grad_w = torch.baddbmm(
-                torch.bmm(dz[:, 0].transpose(1, 2), r0),
+            grad_w = torch.bmm(
                 dz[:, 1:].reshape(e, (n_steps - 1) * b, n).transpose(1, 2),
                 r[:, :-1].reshape(e, (n_steps - 1) * b, n),
-            )
+            ).add_(torch.bmm(dz[:, 0].transpose(1, 2), r0))
         if ctx.needs_input_grad[2]:
             grad_r0 = carry
         return dz, grad_w, grad_r0, None, None
@@ -206,7 +211,7 @@ class _Stack:
         e, b = inputs.shape[:2]
         n_steps = inputs.shape[2]
         x = inputs.transpose(1, 2).reshape(e, n_steps * b, -1)  # time-major within a member
-        u = torch.baddbmm(p["b_rec"][:, None], x, p["w_in"].transpose(1, 2))
+        u = torch.bmm(x, p["w_in"].transpose(1, 2)) + p["b_rec"][:, None]
         u = u.view(e, n_steps, b, -1)
         if generators is not None and self.sigma_rec > 0:
             scale = math.sqrt(2.0 / self.alpha) * self.sigma_rec
@@ -217,9 +222,8 @@ class _Stack:
         r0 = r0.unsqueeze(1).expand(e, b, r0.shape[-1]).contiguous()
         rates = ensemble_leaky_loop(u, p["w_rec"], r0, self.alpha, self.act)
         n = rates.shape[-1]
-        outputs = torch.baddbmm(
-            p["b_out"][:, None], rates.view(e, n_steps * b, n), p["w_out"].transpose(1, 2)
-        )
+        outputs = torch.bmm(rates.view(e, n_steps * b, n), p["w_out"].transpose(1, 2))
+        outputs = outputs + p["b_out"][:, None]
         return outputs.view(e, n_steps, b, -1).transpose(1, 2), rates
 
     def sync(self, k: int) -> RateRNN:
