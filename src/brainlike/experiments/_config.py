@@ -131,12 +131,12 @@ class TrainingConfig(_Strict):
     steps: int = Field(5000, ge=1)
     batch_size: int = Field(64, ge=1)
     optimizer: Literal[OPTIMIZERS] = "adam"  # type: ignore[valid-type]
-    lr: float = Field(1e-3, gt=0)
+    lr: float = Field(3e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     momentum: float = Field(0.9, ge=0, le=1)
     grad_clip: float | None = Field(1.0, gt=0)
     schedule: Literal[SCHEDULES] = "constant"  # type: ignore[valid-type]
-    eval_every: int = Field(100, ge=1)
+    eval_every: int = Field(50, ge=1)
     eval_trials: int = Field(500, ge=1)
     criterion: float | None = Field(None, gt=0, le=1)
     criterion_of_ceiling: float | None = Field(None, gt=0, le=1)

@@ -152,11 +152,13 @@ def evaluate(model: nn.Module, task: Any, *, n_trials: int = 500, seed: int = 0)
 def _make_optimizer(
     name: str, params: Sequence[Tensor], lr: float, weight_decay: float, momentum: float
 ) -> torch.optim.Optimizer:
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+    # foreach: one kernel launch per state tensor type instead of per parameter. (The fused
+    # kernel is faster still, but a run resumed from a checkpoint then drifts from an
+    # uninterrupted one at the first update; foreach resumes bitwise.)
+    return cls(params, lr=lr, weight_decay=weight_decay, foreach=True)
 
 
 def _make_schedule(name: str, optimizer: torch.optim.Optimizer, steps: int) -> Any:
@@ -186,13 +188,13 @@ def train(
     steps: int = 5000,
     batch_size: int = 64,
     optimizer: str = "adam",
-    lr: float = 1e-3,
+    lr: float = 3e-3,
     weight_decay: float = 0.0,
     momentum: float = 0.9,
     grad_clip: float | None = 1.0,
     schedule: str = "constant",
     penalties: Sequence[Callable[[nn.Module, Tensor], Tensor]] = (),
-    eval_every: int = 100,
+    eval_every: int = 50,
     eval_trials: int = 500,
     criterion: float | None = None,
     seed: int = 0,
