@@ -73,7 +73,9 @@ def evaluate(
         for name, values in ev.conditions.items():
             levels = np.unique(values)
             if 1 < levels.size <= 12:
-                parts = ", ".join(f"{v:g}: {ev.correct[values == v].mean():.3f}" for v in levels)
+                parts = ", ".join(
+                    f"{v + 0.0:g}: {ev.correct[values == v].mean():.3f}" for v in levels
+                )
                 typer.echo(f"  by {name}: {parts}")
 
 

@@ -253,3 +253,33 @@ def test_weight_penalty_reads_the_effective_weights_of_structured_networks():
     eff = model.effective_weights()
     value = WeightPenalty(l1=1.0, params=("w_rec", "w_out"))(model, torch.zeros(1, 1, 1))
     torch.testing.assert_close(value, eff.w_rec.abs().mean() + eff.w_out.abs().mean())
+
+
+def test_function_penalties_resume_in_a_new_process(tmp_path):
+    """A plain function is recorded by name, not by its (address-bearing) repr."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(tmp_path)!r})
+        from penalty import l2
+        from brainlike.models import RateRNN
+        from brainlike.tasks import make
+        from brainlike.training import train
+        task = make("perceptual_decision", dt=100.0)
+        model = RateRNN(3, 8, 3, dt=100.0, seed=0)
+        r = train(model, task, steps=int(sys.argv[1]), batch_size=4, eval_every=2,
+                  eval_trials=4, penalties=[l2], out={str(tmp_path / "run")!r})
+        print(r.steps)
+    """)
+    (tmp_path / "penalty.py").write_text(
+        "def l2(model, activity):\n    return 1e-3 * activity.square().mean()\n"
+    )
+    (tmp_path / "run.py").write_text(script)
+    for _ in range(2):
+        out = subprocess.run([sys.executable, str(tmp_path / "run.py"), "4"],
+                             capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == "4"
+    mode = (tmp_path / "run" / "checkpoint.safetensors").stat().st_mode & 0o777
+    assert mode == (tmp_path / "penalty.py").stat().st_mode & 0o777

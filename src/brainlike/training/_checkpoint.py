@@ -16,6 +16,9 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 CHECKPOINT = "checkpoint.safetensors"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK  # what open() would give a new file
 _MODEL = "model/"
 _OPT = "optimizer/"
 
@@ -25,6 +28,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, _FILE_MODE)  # mkstemp creates 0600; results are meant to be shared
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -69,6 +73,7 @@ def save_checkpoint(
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata={"brainlike": json.dumps(meta)})
+        os.chmod(tmp, _FILE_MODE)  # save_file, like mkstemp, leaves 0600
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

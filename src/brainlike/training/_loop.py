@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import time
@@ -311,7 +312,7 @@ def train(
         "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "momentum": momentum,
         "grad_clip": grad_clip, "schedule": schedule, "eval_every": eval_every,
         "eval_trials": eval_trials, "criterion": criterion, "seed": seed,
-        "penalties": [repr(p) for p in penalties],
+        "penalties": [_describe(p) for p in penalties],
     }
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _make_optimizer(optimizer, params, lr, weight_decay, momentum)
@@ -451,6 +452,14 @@ def _evaluate_row(model: nn.Module, task: Any, n_trials: int, seed: int) -> dict
     row["accuracy_mean"] = float(np.mean(accuracies))
     row["eval_loss"] = _json_number(float(np.mean(losses)))
     return row
+
+
+def _describe(penalty: Any) -> str:
+    """A penalty's identity for the resume check, the same in every process: a function by
+    its qualified name (its repr holds a memory address), anything else by its repr."""
+    if inspect.isfunction(penalty) or inspect.ismethod(penalty):
+        return f"{penalty.__module__}.{penalty.__qualname__}"
+    return repr(penalty)
 
 
 def _eval_seed(seed: int, step: int) -> int:
