@@ -173,3 +173,65 @@ def test_compare_self_and_invariances():
     # RDM objects and full matrices are accepted
     r = RDM(A, 6, "given")
     np.testing.assert_allclose(compare_rdms(r, r.matrices, "pearson"), compare_rdms(A, A, "pearson"), **TOL)
+
+
+def _tau_a_brute(a, b):
+    s = np.sign(a[:, None] - a[None, :]) * np.sign(b[:, None] - b[None, :])
+    m = a.size
+    return np.triu(s, 1).sum() / (m * (m - 1) / 2)
+
+
+@pytest.fixture(params=["kernel", "numpy"])
+def tau_a_path(request, monkeypatch):
+    """Run a test on both τ_a paths: scipy's compiled kernel and the pure-numpy fallback."""
+    from brainlike.analysis.similarity import _rdm
+
+    if request.param == "kernel":
+        assert _rdm._kendall_dis_kernel() is not None, "scipy's _kendall_dis is not usable here"
+    else:
+        monkeypatch.setattr(_rdm, "_KENDALL_DIS", False)
+        assert _rdm._kendall_dis_kernel() is None
+    return request.param
+
+
+@pytest.mark.parametrize("case", ["no_ties", "ties_a", "ties_b", "ties_both", "few_vs_many"])
+def test_tau_a_paths_exact(tau_a_path, case):
+    rng = np.random.default_rng(11)
+    m = 13 * 12 // 2
+    A, B = rng.normal(size=(3, m)), rng.normal(size=(4, m))
+    if case in ("ties_a", "ties_both"):
+        A = np.round(A)
+    if case in ("ties_b", "ties_both"):
+        B = np.round(B * 2)
+    if case == "few_vs_many":  # the Fenwick tree goes on A for some pairs and on B for others
+        A[0] = np.round(A[0])
+        B[1] = np.round(B[1] * 3)
+        A[2] = rng.integers(0, 2, m)
+    got = compare_rdms(A, B, "tau_a")
+    want = np.array([[_tau_a_brute(a, b) for b in B] for a in A])
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    ref = rsatoolbox.rdm.compare(rsatoolbox.rdm.RDMs(A), rsatoolbox.rdm.RDMs(B), method="tau-a")
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(compare_rdms(B, A, "tau_a"), got.T, rtol=0, atol=1e-12)
+
+
+def test_tau_a_paths_agree_at_benchmark_size(tau_a_path):
+    rng = np.random.default_rng(12)
+    A = rng.normal(size=(2, 4186))
+    B = np.round(rng.normal(size=(3, 4186)) * 2)
+    A[1] = np.round(A[1] * 4)  # ties in both for some pairs
+    ref = rsatoolbox.rdm.compare(rsatoolbox.rdm.RDMs(A), rsatoolbox.rdm.RDMs(B), method="tau-a")
+    np.testing.assert_allclose(compare_rdms(A, B, "tau_a"), ref, rtol=0, atol=1e-12)
+
+
+def test_kendall_dis_self_check_rejects_a_wrong_kernel():
+    from scipy.stats._stats import _kendall_dis
+
+    from brainlike.analysis.similarity._rdm import _check_kendall_dis
+
+    def raises(x, y):
+        raise TypeError("changed signature")
+
+    assert _check_kendall_dis(_kendall_dis)
+    assert not _check_kendall_dis(lambda x, y: 0)
+    assert not _check_kendall_dis(raises)
