@@ -11,6 +11,7 @@ from brainlike.cli import app
 from brainlike.experiments import ConfigError, run_training
 from brainlike.experiments.sweeps import (
     Outcome,
+    WorkerLost,
     _runner,
     aggregate,
     ensemble_groups,
@@ -185,3 +186,20 @@ def test_cli_sweep_on_the_local_process_pool_and_status(tmp_path):
     assert res.exit_code == 2 and "--engine must be one of ['local', 'ray']; got 'slurm'" in res.output
     res = runner.invoke(app, ["sweep", "status", str(tmp_path / "nowhere")])
     assert res.exit_code == 2 and "is not a sweep directory" in res.output
+
+
+class _DeadWorkers(InlineEngine):
+    """Every worker dies before it starts its job."""
+
+    def submit(self, key, fn, payload, *, cpus):
+        self.submitted = getattr(self, "submitted", 0) + 1
+        self._done.append(Outcome(key, error=WorkerLost("a worker process died")))
+
+
+def test_workers_that_never_start_end_the_sweep_with_the_runs_failed(tmp_path):
+    sweep = parse_sweep({"base": BASE, "seeds": [0], "retries": 1})
+    engine = _DeadWorkers()
+    result = run_sweep(sweep, tmp_path / "s", engine=engine)
+    assert result.failed == {"seed=0": "brainlike.experiments.sweeps._engines.WorkerLost: a worker process died"}
+    # 1 first try + 3 free resubmits (lost before starting) + 1 retry.
+    assert engine.submitted == 5

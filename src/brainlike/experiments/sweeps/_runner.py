@@ -39,6 +39,7 @@ SWEEP_FILE = "sweep.yaml"
 RUNS = "runs"
 STATE = ".state"
 RESULTS = "results.parquet"
+_FREE_RESUBMITS = 3
 
 
 # -- events -------------------------------------------------------------------------------------
@@ -246,6 +247,7 @@ def run_sweep(
 
     failed: dict[str, str] = {}
     attempts: dict[int, int] = {}
+    free: dict[int, int] = {}
     jobs: dict[int, tuple] = {}
 
     def submit(key: int, runs: tuple) -> None:
@@ -276,6 +278,12 @@ def run_sweep(
             lost = isinstance(err, WorkerLost)
             if not lost or _started(directory, names, token):
                 attempts[key] += 1
+            else:
+                # Lost before it started (its pool broke under it): free, a few times only, so
+                # that workers that cannot start at all still end the sweep.
+                free[key] = free.get(key, 0) + 1
+                if free[key] > _FREE_RESUBMITS:
+                    attempts[key] += 1
             message = "".join(traceback.format_exception_only(type(err), err)).strip()
             if len(runs) > 1 and not lost:
                 # An ensemble that raised (e.g. one member diverged): train its runs one by one
