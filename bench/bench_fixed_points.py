@@ -14,7 +14,10 @@ Networks: RateRNNs (64 and 256 ReLU units, tau 100 ms, dt 20 ms, sigma_rec 0.05)
 both methods, sampled from 200 noisy trials with noise 0.01; input held at the 0-coherence
 stimulus ``[1, 0.5, 0.5]`` (the primer notebook's analysis).
 
-Comparison: seconds (both timed in this process, alternating), and the sets of points. For each
+Comparison: wall and CPU seconds (both timed in this process, alternating; on a shared
+machine the CPU seconds of a one-thread process are the steadier measure), and the sets of
+points; brainlike is also run once with ``tol_merge=None`` (no merging of coinciding starts) to
+check that merging changes no point. For each
 method we list the points with q < 1e-12 (fixed points); since the float32 reference rarely
 reaches 1e-12, we also match each brainlike fixed point to the nearest reference point and report
 that point's q (recomputed in float64), and count the reference points with q < 1e-8 that lie
@@ -51,7 +54,7 @@ def fpf_reference(fn, x0: torch.Tensor, *, lr_init: float = 1.0, max_iters: int 
                   tol_q: float = 1e-12, tol_dq: float = 1e-20, tol_unique: float = 1e-3,
                   outlier_distance_scale: float = 10.0) -> dict:
     """fixed-point-finder's joint optimization, unique and outlier filters (float32)."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     x = x0.detach().to(torch.float32).clone().requires_grad_(True)
     opt = torch.optim.Adam([x], lr=lr_init)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.95, patience=2)
@@ -85,7 +88,7 @@ def fpf_reference(fn, x0: torch.Tensor, *, lr_init: float = 1.0, max_iters: int 
         if all(np.linalg.norm(xs[i] - xs[j]) > tol_unique for j in keep):
             keep.append(int(i))
     return {"points": xs[keep], "q": q[keep], "iterations": it,
-            "seconds": time.perf_counter() - t0}
+            "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
 
 
 def trained_network(n: int):
@@ -108,15 +111,29 @@ def compare(n: int) -> dict:
     u = torch.tensor(INPUT)
     fn32 = model_step_fn(model, u, dtype=torch.float32)
     fn64 = model_step_fn(model, u)
-    # Alternate: brainlike, reference, brainlike (median of the two brainlike runs).
-    ours_s = []
-    t = time.perf_counter()
-    ours = find_fixed_points(fn64, x0)
-    ours_s.append(time.perf_counter() - t)
+    # Alternate: brainlike, reference, brainlike x2 (medians of the three brainlike runs).
+    ours_s, ours_cpu = [], []
+
+    def run_ours():
+        t, c = time.perf_counter(), time.process_time()
+        res = find_fixed_points(fn64, x0)
+        ours_s.append(time.perf_counter() - t)
+        ours_cpu.append(time.process_time() - c)
+        return res
+
+    ours = run_ours()
     ref = fpf_reference(fn32, x0)
-    t = time.perf_counter()
-    ours = find_fixed_points(fn64, x0)
-    ours_s.append(time.perf_counter() - t)
+    ours = run_ours()
+    ours = run_ours()
+    t, c = time.perf_counter(), time.process_time()
+    unmerged = find_fixed_points(fn64, x0, tol_merge=None)
+    unmerged_s, unmerged_cpu = time.perf_counter() - t, time.process_time() - c
+    same_as_unmerged = (
+        len(unmerged.points) == len(ours.points)
+        and len(unmerged.slow_points) == len(ours.slow_points)
+        and all(float(np.linalg.norm(unmerged.points - p, axis=1).min()) < 1e-8
+                for p in ours.points)
+    )
     with torch.no_grad():  # reference points' q in float64
         rp = torch.as_tensor(ref["points"])
         ref_q64 = (0.5 * ((fn64(rp) - rp) ** 2).sum(1)).numpy()
@@ -131,10 +148,12 @@ def compare(n: int) -> dict:
         for r in good_ref
     )
     seconds = float(np.median(ours_s))
+    cpu_seconds = float(np.median(ours_cpu))
     return {
         "n_units": n, "network": info, "n_starts": N_STARTS,
         "reference": {
-            "seconds": ref["seconds"], "iterations": ref["iterations"],
+            "seconds": ref["seconds"], "cpu_seconds": ref["cpu_seconds"],
+            "iterations": ref["iterations"],
             "unique_points": len(ref["points"]),
             "points_q_below_1e-12": int((ref["q"] < 1e-12).sum()),
             "points_q_float64_below_1e-8": len(good_ref),
@@ -143,6 +162,7 @@ def compare(n: int) -> dict:
         },
         "brainlike": {
             "seconds": seconds, "seconds_runs": ours_s,
+            "cpu_seconds": cpu_seconds, "cpu_seconds_runs": ours_cpu,
             "fixed_points": len(ours.points), "stable": int(ours.is_stable.sum()),
             "slow_points": len(ours.slow_points),
             "max_q_fixed": float(ours.q.max()) if len(ours.q) else None,
@@ -152,7 +172,13 @@ def compare(n: int) -> dict:
         },
         "brainlike_fixed_point_to_nearest_reference_point": nearest,
         "reference_points_q_below_1e-8_within_1e-3_of_a_brainlike_fixed_point": int(covered),
+        "brainlike_without_merging": {
+            "seconds": unmerged_s, "cpu_seconds": unmerged_cpu,
+            "fixed_points": len(unmerged.points), "slow_points": len(unmerged.slow_points),
+            "same_points_as_merged": bool(same_as_unmerged),
+        },
         "speedup": ref["seconds"] / seconds,
+        "speedup_cpu": ref["cpu_seconds"] / cpu_seconds,
     }
 
 
@@ -168,10 +194,11 @@ def main() -> None:
             ref["points_q_below_1e-12"], ref["points_q_float64_below_1e-8"],
             f"{ours['seconds']:.2f}", ours["fixed_points"], ours["slow_points"],
             f"{ours['max_q_fixed']:.1e}" if ours["max_q_fixed"] is not None else "-",
-            f"{r['speedup']:.1f}x",
+            f"{r['speedup']:.1f}x", f"{r['speedup_cpu']:.1f}x",
         ])
     print_table(["N", "ref s", "ref iters", "ref unique", "ref q<1e-12", "ref q<1e-8",
-                 "ours s", "ours fixed", "ours slow", "ours max q", "speedup"], rows)
+                 "ours s", "ours fixed", "ours slow", "ours max q", "speedup",
+                 "speedup (CPU s)"], rows)
     write_results("fixed_points", {"benchmark": "fixed_points", "machine": machine,
                                    "results": results})
 

@@ -199,3 +199,90 @@ def test_errors():
         model_step_fn(object())
     with pytest.raises(ValueError, match=r"activity must have shape \(B, T, N\)"):
         sample_states(torch.zeros(3, 2), 5)
+    with pytest.raises(ValueError, match=r"tol_merge must be None or in \[0, 1e-2 \* tol_unique\)"):
+        find_fixed_points(f, x0, tol_merge=1e-3)
+
+
+def _relu_rnn(seed, n=24):
+    rnn = RateRNN(2, n, 1, tau=100.0, dt=20.0, w_rec_init="gaussian", w_rec_gain=1.5, seed=seed)
+    with torch.no_grad():
+        rnn.b_rec.normal_(0, 0.5, generator=torch.Generator().manual_seed(seed))
+    return rnn
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_merged_starts_give_the_unmerged_result(seed):
+    rnn = _relu_rnn(seed)
+    fn = model_step_fn(rnn, torch.tensor([0.5, -0.5]))
+    g = torch.Generator().manual_seed(seed)
+    base = torch.rand(96, 24, generator=g, dtype=D) * 2
+    x0 = torch.cat([base, base[:32], base[:32] + 1e-12])  # exact and near duplicates
+    merged = find_fixed_points(fn, x0)
+    alone = find_fixed_points(fn, x0, tol_merge=None)
+    assert len(merged.points) == len(alone.points)
+    assert len(merged.slow_points) == len(alone.slow_points)
+    assert len(merged.points) + len(merged.slow_points) >= 1
+    sm, sa = np.lexsort(merged.slow_points.T), np.lexsort(alone.slow_points.T)
+    np.testing.assert_allclose(merged.slow_points[sm], alone.slow_points[sa], atol=1e-9)
+    om, oa = np.lexsort(merged.points.T), np.lexsort(alone.points.T)
+    np.testing.assert_allclose(merged.points[om], alone.points[oa], atol=1e-9)
+    np.testing.assert_array_equal(merged.is_stable[om], alone.is_stable[oa])
+    # Same start -> point assignment (up to the order of the points).
+    rank_m, rank_a = np.argsort(om), np.argsort(oa)
+    ok = merged.start_point >= 0
+    np.testing.assert_array_equal(ok, alone.start_point >= 0)
+    np.testing.assert_array_equal(rank_m[merged.start_point[ok]], rank_a[alone.start_point[ok]])
+    # Duplicated starts were merged into one representative and end exactly where it ends.
+    from brainlike.analysis.dynamics._fixed_points import _newton_solve, _parts_fn, _residual_fn
+
+    gfn = _residual_fn(fn, "discrete")
+    with torch.no_grad():
+        _, _, _, parent = _newton_solve(gfn, fn.jacobian, _parts_fn(fn, "discrete"), x0, None,
+                                        tol_q=1e-12, max_iter=200, stall_window=10,
+                                        solve_dtype=D, chunk_size=50, tol_merge=1e-9)
+    assert (parent[96:128] == parent[:32]).all() and (parent[128:] == parent[:32]).all()
+    np.testing.assert_array_equal(merged.final_states[96:128], merged.final_states[:32])
+    np.testing.assert_array_equal(merged.n_iter[128:], merged.n_iter[:32])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_reduced_newton_and_lm_steps_equal_full_solves(seed):
+    from brainlike.analysis.dynamics._fixed_points import (
+        _lm_full,
+        _lm_reduced,
+        _newton_direction,
+    )
+
+    g = torch.Generator().manual_seed(seed)
+    m, n, c = 40, 16, -0.2
+    w = torch.randn(n, n, generator=g, dtype=D) / n**0.5
+    sv = 0.2 * torch.rand(m, n, generator=g, dtype=D)
+    sv[torch.rand(m, n, generator=g) < 0.5] = 0.0  # ReLU-like: a different silent set per row
+    sv[0] = 0.0  # all units decoupled
+    sv[1] = 0.1  # none decoupled
+    r = torch.randn(m, n, generator=g, dtype=D)
+    jac = c * torch.eye(n, dtype=D) + sv[:, :, None] * w
+    d, usable = _newton_direction((c, sv, w), r, D)
+    assert usable.all()
+    # cond(J) is O(10) here, so the solves agree to ~1e-15 relative; 1e-12 leaves margin.
+    np.testing.assert_allclose(d, torch.linalg.solve(jac, -r), atol=1e-12)
+    mu = torch.logspace(-6, 2, m, dtype=D)
+    rows = torch.arange(m)
+    scale_f, solve_f = _lm_full(jac, r)
+    scale_r, solve_r = _lm_reduced((c, sv, w), r)
+    np.testing.assert_allclose(scale_r, scale_f, rtol=1e-12)
+    (step_f, ok_f), (step_r, ok_r) = solve_f(rows, mu), solve_r(rows, mu)
+    assert ok_f.all() and ok_r.all()
+    np.testing.assert_allclose(step_r, step_f, atol=1e-10)
+
+
+def test_float32_solves_with_refinement_reach_float64_points():
+    rnn = _tanh_rnn(0)
+    fn = model_step_fn(rnn, torch.tensor([0.3, -0.2]))
+    x0 = torch.randn(64, 10, generator=torch.Generator().manual_seed(0), dtype=D)
+    ref = find_fixed_points(fn, x0)
+    low = find_fixed_points(fn, x0, solve_dtype=torch.float32)
+    assert len(low.points) == len(ref.points) >= 1
+    assert low.q.max() < 1e-12
+    ol, orf = np.lexsort(low.points.T), np.lexsort(ref.points.T)
+    np.testing.assert_allclose(low.points[ol], ref.points[orf], atol=1e-9)

@@ -151,6 +151,23 @@ def _jacobian_fn(fn: Callable, g: Callable, kind: str) -> Callable[[Tensor, Tens
     return jac
 
 
+def _parts_fn(fn: Callable, kind: str) -> Callable | None:
+    """``(c, s, W)`` with residual Jacobian ``c I + diag(s) W`` when ``fn`` has ``jacobian_parts``.
+
+    ``fn.jacobian_parts(x[, u])`` returns the parts of ``fn``'s own Jacobian; the residual of a
+    discrete map subtracts the identity.
+    """
+    parts = getattr(fn, "jacobian_parts", None)
+    if parts is None:
+        return None
+
+    def residual_parts(x: Tensor, u: Tensor | None) -> tuple[float, Tensor, Tensor]:
+        c, sv, w = parts(x) if u is None else parts(x, u)
+        return (c - 1.0 if kind == "discrete" else c), sv, w
+
+    return residual_parts
+
+
 def _half_sq(r: Tensor) -> Tensor:
     return 0.5 * (r * r).sum(-1)
 
@@ -207,12 +224,215 @@ def unique_points(points, q, *, tol: float = 1e-3) -> tuple[np.ndarray, np.ndarr
 
 
 _ALPHAS = 0.5 ** torch.arange(10, dtype=torch.float64)  # Newton line-search step sizes
+_REFINE_STEPS = 2  # float64 iterative-refinement steps after a lower-precision solve
+
+
+def _lu_solve(a: Tensor, rhs: Tensor, solve_dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """Solve ``a y = rhs`` for a batch; factorize in ``solve_dtype``, refine in ``a.dtype``.
+
+    With ``solve_dtype`` below ``a.dtype`` every refinement step shrinks the error by about
+    ``eps(solve_dtype) cond(a)``, so two steps bring a float32 factorization to float64 accuracy
+    whenever ``cond(a) << 1e7``; otherwise the Newton direction is inexact and the outer iteration
+    (which always measures ``q`` in ``a.dtype``) takes more steps. Returns ``(y, usable)``.
+    """
+    lu, piv, info = torch.linalg.lu_factor_ex(a.to(solve_dtype))
+    y = torch.linalg.lu_solve(lu, piv, rhs.to(solve_dtype).unsqueeze(2)).squeeze(2).to(a.dtype)
+    if solve_dtype != a.dtype:
+        for _ in range(_REFINE_STEPS):
+            res = rhs - (a @ y.unsqueeze(2)).squeeze(2)
+            y = y + torch.linalg.lu_solve(lu, piv, res.to(solve_dtype).unsqueeze(2)).squeeze(2).to(
+                a.dtype)
+    usable = (info == 0) & torch.isfinite(y).all(1)
+    return y, usable
+
+
+def _coupled_units(sv: Tensor) -> tuple[Tensor, int]:
+    """Per row, the units sorted coupled first (``s != 0``), and the largest coupled count ``K``.
+
+    The first ``K`` entries of every row, ``C``, hold all its coupled units (and, in rows with
+    fewer, some decoupled ones, which stay exact: their Jacobian rows are ``c e_j``).
+    """
+    coupled = sv != 0
+    k = int(coupled.sum(1).max()) if sv.shape[0] else 0
+    perm = torch.argsort((~coupled).to(torch.int8), dim=1, stable=True)
+    return perm, k
+
+
+def _newton_direction(parts: tuple[float, Tensor, Tensor], r: Tensor,
+                      solve_dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """``d = -J^{-1} r`` per row for ``J = c I + diag(s) W``, solving the coupled block only.
+
+    ``parts = (c, s (m, N), W (N, N))`` with ``c != 0`` (a rate network: ``c = -alpha``,
+    ``s = alpha f'(z)``). A row with ``s_j = 0`` (a ReLU unit below threshold) decouples:
+    ``d_j = -r_j / c``. Eliminating those (``D``) leaves ``J_CC d_C = -r_C - s_C (W d_D)_C`` on
+    the first ``K`` units of :func:`_coupled_units`, so the LU costs ``(K / N)^3`` of the full
+    one and the ``(m, N, N)`` Jacobians are never formed. Exact in exact arithmetic. Returns
+    ``(d, usable)``.
+    """
+    c, sv, w = parts
+    perm, k = _coupled_units(sv)
+    perm_c = perm[:, :k]
+    d_dec = (-r / c).scatter(1, perm_c, 0.0)  # d_D, zero on C
+    if k == 0:
+        return d_dec, torch.isfinite(d_dec).all(1)
+    rhs = (-r - sv * (d_dec @ w.T)).gather(1, perm_c)
+    sub = w[perm_c[:, :, None], perm_c[:, None, :]] * sv.gather(1, perm_c)[:, :, None]
+    sub.diagonal(dim1=1, dim2=2).add_(c)
+    sol, usable = _lu_solve(sub, rhs, solve_dtype)
+    d = d_dec.scatter(1, perm_c, sol)
+    return d, usable & torch.isfinite(d).all(1)
+
+
+def _lm_full(jac: Tensor, r: Tensor):
+    """Levenberg-Marquardt steps ``-(J^T J + mu I)^{-1} J^T r`` from full Jacobians.
+
+    Returns ``scale`` (mean diagonal of ``J^T J``, per row) and ``solve(rows, mu) -> (step,
+    ok)`` for a subset of the rows.
+    """
+    jt = jac.transpose(1, 2)
+    jtj = jt @ jac
+    grad = (jt @ r.unsqueeze(2)).squeeze(2)
+    eye = torch.eye(jac.shape[1], dtype=jac.dtype)
+
+    def solve(rows: Tensor, mu: Tensor) -> tuple[Tensor, Tensor]:
+        chol, info = torch.linalg.cholesky_ex(jtj[rows] + mu[:, None, None] * eye)
+        return -torch.cholesky_solve(grad[rows].unsqueeze(2), chol).squeeze(2), info == 0
+
+    return jtj.diagonal(dim1=1, dim2=2).mean(1).clamp(min=1e-30), solve
+
+
+def _lm_reduced(parts: tuple[float, Tensor, Tensor], r: Tensor):
+    """:func:`_lm_full` for ``J = c I + diag(s) W``, factorizing ``K x K`` systems only.
+
+    Uses ``(J^T J + mu I)^{-1} J^T = J^T (J J^T + mu I)^{-1}``. With ``C`` the first ``K``
+    units of :func:`_coupled_units` and ``D`` the rest (rows ``c e_j^T``), ``J J^T + mu I`` has
+    the block ``(c^2 + mu) I`` on ``D``; its Schur complement on ``C`` is
+    ``G + mu I - c^2 / (c^2 + mu) (G - H)`` with ``G = J_C J_C^T``, ``H = J_CC J_CC^T``.
+    """
+    c, sv, w = parts
+    m, dim = r.shape
+    perm, k = _coupled_units(sv)
+    perm_c = perm[:, :k]
+    rows = torch.arange(m)[:, None]
+    jc = w[perm_c] * sv.gather(1, perm_c)[:, :, None]  # J_C: (m, K, N)
+    jc[rows, torch.arange(k)[None, :], perm_c] += c
+    jcc = jc.gather(2, perm_c[:, None, :].expand(m, k, k))
+    gram = jc @ jc.transpose(1, 2)
+    gram_cc = jcc @ jcc.transpose(1, 2)
+    jr = (jc @ r.unsqueeze(2)).squeeze(2)  # J_C r
+    jr_cc = (jcc @ r.gather(1, perm_c).unsqueeze(2)).squeeze(2)  # J_CC r_C
+    r_c = r.gather(1, perm_c)
+    eye = torch.eye(k, dtype=r.dtype)
+    scale = ((jc * jc).sum((1, 2)) + (dim - k) * c * c) / dim
+
+    def solve(sel: Tensor, mu: Tensor) -> tuple[Tensor, Tensor]:
+        f = c * c / (c * c + mu)
+        schur = gram[sel] + mu[:, None, None] * eye - f[:, None, None] * (gram[sel] - gram_cc[sel])
+        chol, info = torch.linalg.cholesky_ex(schur)
+        rhs = r_c[sel] - (c / (c * c + mu))[:, None] * (jr[sel] - jr_cc[sel])
+        y_c = torch.cholesky_solve(rhs.unsqueeze(2), chol).squeeze(2)
+        jty_c = (jc[sel].transpose(1, 2) @ y_c.unsqueeze(2)).squeeze(2)  # J_C^T y_C
+        y_d = ((r[sel] - c * jty_c) / (c * c + mu)[:, None]).scatter(1, perm_c[sel], 0.0)
+        return -(jty_c + c * y_d), info == 0
+
+    return scale, solve
+
+
+def _step(g: Callable, jac_fn: Callable, parts_fn: Callable | None, xi: Tensor, ri: Tensor,
+          qi: Tensor, ui: Tensor | None, lam: Tensor,
+          solve_dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """One damped Newton (or Levenberg-Marquardt) step for the rows ``xi``.
+
+    Returns the new states, residuals, ``q`` and which rows are dead (even a heavily damped
+    step fails); ``lam`` (per-row LM damping) is updated in place.
+    """
+    m, dim = xi.shape
+    if parts_fn is None:
+        jac = jac_fn(xi, ui)
+        d, usable = _lu_solve(jac, -ri, solve_dtype)
+    else:
+        parts = parts_fn(xi, ui)
+        d, usable = _newton_direction(parts, ri, solve_dtype)
+    d = torch.where(usable[:, None], d, torch.zeros_like(d))
+    alphas = _ALPHAS.to(xi.dtype)
+    # Backtracking (Armijo), the full step first: rows that accept it skip the shorter ones.
+    new_x = xi + d
+    new_r = g(new_x, ui)
+    new_q = _half_sq(new_r)
+    found = torch.isfinite(new_q) & (new_q <= qi * (1 - 2e-4)) & usable
+    rest = torch.nonzero(~found & usable).squeeze(1)
+    if rest.numel():
+        a = alphas[1:, None, None]
+        trial = xi[rest].unsqueeze(0) + a * d[rest].unsqueeze(0)  # (A-1, m', N)
+        ut = None if ui is None else ui[rest].repeat(len(a), 1)
+        rt = g(trial.reshape(-1, dim), ut).reshape(len(a), -1, dim)
+        qt = _half_sq(rt)
+        armijo = torch.isfinite(qt) & (qt <= qi[rest] * (1 - 2e-4 * alphas[1:, None]))
+        ok = armijo.any(0)
+        first = armijo.to(torch.int8).argmax(0)
+        cols = torch.arange(rest.numel())
+        sel = rest[ok]
+        new_x[sel], new_r[sel], new_q[sel] = (trial[first, cols][ok], rt[first, cols][ok],
+                                              qt[first, cols][ok])
+        found[sel] = True
+    new_x = torch.where(found[:, None], new_x, xi)
+    new_r = torch.where(found[:, None], new_r, ri)
+    new_q = torch.where(found, new_q, qi)
+    failed = torch.nonzero(~found).squeeze(1)
+    dead = torch.zeros(m, dtype=torch.bool)
+    if failed.numel():
+        # Levenberg-Marquardt fallback (near singular Jacobians and ReLU kinks).
+        rf, uf = ri[failed], None if ui is None else ui[failed]
+        if parts_fn is None:
+            scale, lm_solve = _lm_full(jac[failed], rf)
+        else:
+            c, sv, w = parts
+            scale, lm_solve = _lm_reduced((c, sv[failed], w), rf)
+        sel = torch.arange(failed.numel())  # positions in ``failed`` still trying
+        for _ in range(8):
+            step, chol_ok = lm_solve(sel, lam[failed[sel]] * scale[sel])
+            xs = xi[failed[sel]] + step
+            rs = g(xs, None if uf is None else uf[sel])
+            qs = _half_sq(rs)
+            ok = chol_ok & torch.isfinite(qs) & (qs < qi[failed[sel]])
+            rows_ok, rows_bad = failed[sel[ok]], failed[sel[~ok]]
+            new_x[rows_ok], new_r[rows_ok], new_q[rows_ok] = xs[ok], rs[ok], qs[ok]
+            lam[rows_ok] = (lam[rows_ok] / 10).clamp(min=1e-12)
+            lam[rows_bad] *= 10
+            sel = sel[~ok]
+            if sel.numel() == 0 or bool((lam[failed[sel]] > 1e10).all()):
+                break
+        dead[failed[sel]] = lam[failed[sel]] > 1e10
+    return new_x, new_r, new_q, dead
+
+
+def _merge(x: Tensor, rows: Tensor, tol: float, direction: Tensor) -> tuple[Tensor, Tensor]:
+    """Pairs ``(child, parent)`` of ``rows`` whose states lie within ``tol`` of each other.
+
+    Rows are sorted by their projection on a fixed unit ``direction``; two states within
+    ``tol`` differ by at most ``tol`` in projection, so they fall in one run of consecutive
+    projections with gaps ``<= tol``. Each row of a run merges into the run's first row when
+    its state is within ``tol`` of it (Euclidean). ``O(m N + m log m)``; may miss merges (when a
+    run holds several distinct clusters), never makes a wrong one.
+    """
+    m = rows.numel()
+    xa = x[rows]
+    order = torch.argsort(xa @ direction)
+    xs = xa[order]
+    ps = xs @ direction
+    new_run = torch.ones(m, dtype=torch.bool)
+    new_run[1:] = (ps[1:] - ps[:-1]) > tol
+    pos = torch.arange(m)
+    lead = torch.cummax(torch.where(new_run, pos, 0), 0).values
+    close = (lead != pos) & (torch.linalg.vector_norm(xs - xs[lead], dim=1) <= tol)
+    return rows[order[close]], rows[order[lead[close]]]
 
 
 def _newton_solve(
-    g: Callable, jac_fn: Callable, x: Tensor, u: Tensor | None, *, tol_q: float, max_iter: int,
-    stall_window: int, solve_dtype: torch.dtype,
-) -> tuple[Tensor, Tensor, Tensor]:
+    g: Callable, jac_fn: Callable, parts_fn: Callable | None, x: Tensor, u: Tensor | None, *,
+    tol_q: float, max_iter: int,
+    stall_window: int, solve_dtype: torch.dtype, chunk_size: int, tol_merge: float | None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Damped Newton on every row of ``x``, Levenberg-Marquardt where Newton fails.
 
     Per row: the Newton direction ``d = -J^{-1} g`` (a descent direction of ``q`` whenever ``J``
@@ -221,6 +441,12 @@ def _newton_solve(
     ``-(J^T J + lam s I)^{-1} J^T g`` with a per-row damping ``lam``. A row stops when
     ``q < tol_q``, when ``q`` has not halved over ``stall_window`` steps (a slow point), or
     when even a heavily damped step fails.
+
+    Before every step, running rows whose states (and inputs) coincide within ``tol_merge``
+    are merged: one representative goes on, the others end where it ends. A piecewise-linear
+    map (ReLU) sends every start of one activation pattern to the same point in one Newton
+    step, so after the first step the Jacobians are factorized for the distinct states only.
+    Returns ``(x, q, n_iter, representative)``.
     """
     n, dim = x.shape
     x = x.clone()
@@ -228,61 +454,32 @@ def _newton_solve(
     q = _half_sq(r)
     lam = torch.full((n,), 1e-3, dtype=x.dtype)
     n_iter = torch.zeros(n, dtype=torch.int64)
+    parent = torch.arange(n)
     q_ref = q.clone()
     active = q >= tol_q
-    alphas = _ALPHAS.to(x.dtype)
-    eye = torch.eye(dim, dtype=x.dtype)
+    direction = torch.randn(dim + (0 if u is None else u.shape[1]),
+                            generator=torch.Generator().manual_seed(0), dtype=x.dtype)
+    direction /= torch.linalg.vector_norm(direction)
     for it in range(max_iter):
         idx = torch.nonzero(active).squeeze(1)
+        if tol_merge is not None and idx.numel() > 1:
+            feats = x if u is None else torch.cat([x, u], 1)
+            child, par = _merge(feats, idx, tol_merge, direction)
+            if child.numel():
+                parent[child] = par
+                active[child] = False
+                idx = torch.nonzero(active).squeeze(1)
         m = idx.numel()
         if m == 0:
             break
-        xi, ri, qi = x[idx], r[idx], q[idx]
-        ui = None if u is None else u[idx]
-        jac = jac_fn(xi, ui)
-        lu, piv, info = torch.linalg.lu_factor_ex(jac.to(solve_dtype))
-        d = -torch.linalg.lu_solve(lu, piv, ri.to(solve_dtype).unsqueeze(2)).squeeze(2).to(x.dtype)
-        usable = (info == 0) & torch.isfinite(d).all(1)
-        d = torch.where(usable[:, None], d, torch.zeros_like(d))
-        trial = xi.unsqueeze(0) + alphas[:, None, None] * d.unsqueeze(0)  # (A, m, N)
-        ut = None if ui is None else ui.repeat(len(alphas), 1)
-        rt = g(trial.reshape(-1, dim), ut).reshape(len(alphas), m, dim)
-        qt = _half_sq(rt)
-        armijo = torch.isfinite(qt) & (qt <= qi * (1 - 2e-4 * alphas[:, None])) & usable
-        found = armijo.any(0)
-        first = armijo.to(torch.int8).argmax(0)
-        cols = torch.arange(m)
-        new_x = torch.where(found[:, None], trial[first, cols], xi)
-        new_r = torch.where(found[:, None], rt[first, cols], ri)
-        new_q = torch.where(found, qt[first, cols], qi)
-        failed = torch.nonzero(~found).squeeze(1)
-        dead = torch.zeros(m, dtype=torch.bool)
-        if failed.numel():
-            # Levenberg-Marquardt fallback (near singular Jacobians and ReLU kinks).
-            jf, rf = jac[failed], ri[failed]
-            jt = jf.transpose(1, 2)
-            jtj = jt @ jf
-            grad = (jt @ rf.unsqueeze(2)).squeeze(2)
-            scale = jtj.diagonal(dim1=1, dim2=2).mean(1).clamp(min=1e-30)
-            gi = idx[failed]
-            for _ in range(8):
-                a = jtj + (lam[gi] * scale)[:, None, None] * eye
-                chol, cinfo = torch.linalg.cholesky_ex(a)
-                step = -torch.cholesky_solve(grad.unsqueeze(2), chol).squeeze(2)
-                xs = xi[failed] + step
-                rs = g(xs, None if ui is None else ui[failed])
-                qs = _half_sq(rs)
-                ok = (cinfo == 0) & torch.isfinite(qs) & (qs < qi[failed])
-                new_x[failed[ok]], new_r[failed[ok]], new_q[failed[ok]] = xs[ok], rs[ok], qs[ok]
-                lam[gi[ok]] = (lam[gi[ok]] / 10).clamp(min=1e-12)
-                lam[gi[~ok]] *= 10
-                if ok.all():
-                    break
-                keep = ~ok
-                failed, gi, jtj, grad, scale = failed[keep], gi[keep], jtj[keep], grad[keep], scale[keep]
-                if bool((lam[gi] > 1e10).all()):
-                    break
-            dead[failed] = lam[gi] > 1e10
+        out = []
+        for s in range(0, m, chunk_size):  # bounds the (rows, N, N) Jacobian buffers
+            c = idx[s:s + chunk_size]
+            lam_c = lam[c]
+            out.append(_step(g, jac_fn, parts_fn, x[c], r[c], q[c], None if u is None else u[c],
+                             lam_c, solve_dtype))
+            lam[c] = lam_c
+        new_x, new_r, new_q, dead = (torch.cat(z) for z in zip(*out))
         x[idx], r[idx], q[idx] = new_x, new_r, new_q
         n_iter[idx] += 1
         done = (new_q < tol_q) | dead
@@ -290,7 +487,13 @@ def _newton_solve(
             done |= new_q > 0.5 * q_ref[idx]
             q_ref[idx] = new_q
         active[idx[done]] = False
-    return x, q, n_iter
+    while True:  # follow merges to the representative that finished
+        root = parent[parent]
+        if torch.equal(root, parent):
+            break
+        parent = root
+    return x[parent], q[parent], n_iter[parent], parent
+
 
 
 def _eig(jacobians: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -320,6 +523,7 @@ def find_fixed_points(
     dtype: torch.dtype = torch.float64,
     solve_dtype: torch.dtype | None = None,
     chunk_size: int | None = None,
+    tol_merge: float | None = 1e-9,
 ) -> FixedPointResult:
     r"""Find the fixed and slow points of a discrete map or a continuous flow.
 
@@ -366,6 +570,12 @@ def find_fixed_points(
         shrinks the error by a factor ~``1e-7 cond(J)`` instead of squaring it.
     chunk_size : int, optional
         Starts optimized together; default keeps the Jacobians under ~256 MB.
+    tol_merge : float or None
+        Running starts whose states (and inputs) come within this Euclidean distance of each
+        other are merged before each step: one goes on, the others end where it ends (same
+        ``final_states``, ``final_q``, ``n_iter``). A ReLU network's starts with one activation
+        pattern coincide after one Newton step, so the solves then run on distinct states only.
+        Must be far below ``tol_unique``; ``None`` optimizes every start on its own.
 
     Returns
     -------
@@ -413,6 +623,9 @@ def find_fixed_points(
     for name, value in (("tol_q", tol_q), ("tol_unique", tol_unique)):
         if not value > 0:
             raise ValueError(f"{name} must be > 0; got {value!r}")
+    if tol_merge is not None and not 0 <= tol_merge < 1e-2 * tol_unique:
+        raise ValueError(f"tol_merge must be None or in [0, 1e-2 * tol_unique) = "
+                         f"[0, {1e-2 * tol_unique:g}); got {tol_merge!r}")
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise ValueError(f"max_iter must be an int >= 1; got {max_iter!r}")
     g = _residual_fn(fn, kind)
@@ -425,17 +638,12 @@ def find_fixed_points(
 
     if chunk_size is None:
         chunk_size = max(1, min(n, 2**25 // (dim * dim)))
-    xs, qs, its = [], [], []
     with torch.no_grad():
-        for s in range(0, n, chunk_size):
-            e = min(s + chunk_size, n)
-            xc, qc, ic = _newton_solve(g, jac_fn, x0[s:e], None if u is None else u[s:e],
-                                       tol_q=tol_q, max_iter=max_iter, stall_window=stall_window,
-                                       solve_dtype=solve_dtype or dtype)
-            xs.append(xc), qs.append(qc), its.append(ic)
-    x = torch.cat(xs)
-    q = torch.cat(qs)
-    n_iter = torch.cat(its).numpy()
+        x, q, n_iter_t, _ = _newton_solve(
+            g, jac_fn, _parts_fn(fn, kind), x0, u, tol_q=tol_q, max_iter=max_iter,
+            stall_window=stall_window, solve_dtype=solve_dtype or dtype, chunk_size=chunk_size,
+            tol_merge=tol_merge)
+    n_iter = n_iter_t.numpy()
     x_np, q_np = x.numpy().astype(np.float64), q.numpy().astype(np.float64)
     u_np = None if u is None else u.numpy().astype(np.float64)
 
@@ -573,6 +781,14 @@ class _RateDynamics:
             return x + self.alpha * (fz - x)
         return (fz - x) / self.tau
 
+    def jacobian_parts(self, x: Tensor, u: Tensor) -> tuple[float, Tensor, Tensor]:
+        """``(c, s, W)`` with Jacobian ``c I + diag(s) W``, ``s`` of shape (n, N)."""
+        z = self._z(x, u)
+        d = self.act.derivative(z, self.act.fn(z))
+        if self.kind == "discrete":
+            return 1 - self.alpha, self.alpha * d, self.w_rec
+        return -1 / self.tau, d / self.tau, self.w_rec
+
     def jacobian(self, x: Tensor, u: Tensor) -> Tensor:
         z = self._z(x, u)
         d = self.act.derivative(z, self.act.fn(z))
@@ -590,6 +806,8 @@ class _ConstantInput:
         self.dyn, self.u = dyn, u
         if hasattr(dyn, "jacobian"):
             self.jacobian = lambda x: dyn.jacobian(x, u.expand(x.shape[0], -1))
+        if hasattr(dyn, "jacobian_parts"):
+            self.jacobian_parts = lambda x: dyn.jacobian_parts(x, u.expand(x.shape[0], -1))
 
     def __call__(self, x: Tensor) -> Tensor:
         return self.dyn(x, self.u.expand(x.shape[0], -1))
