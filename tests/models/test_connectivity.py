@@ -14,7 +14,7 @@ from brainlike.models import (
     SparseMask,
 )
 from brainlike.models._bptt import leaky_loop_reference
-from brainlike.training._constraints import AnchorPenalty, SparsityPenalty
+from brainlike.training import AnchorPenalty, SparsityPenalty
 
 
 def _train_hard(model, *, steps=30, lr=0.05, seed=0):
