@@ -12,6 +12,15 @@ from ._config import (
     parse_config,
 )
 from ._run import Run, build_model, evaluate_run, load_run, run_training
+from .sweeps import (
+    aggregate,
+    load_sweep,
+    parse_sweep,
+    plot_aggregate,
+    results_table,
+    run_sweep,
+    sweep_status,
+)
 
 __all__ = [
     "ConfigError",
@@ -21,11 +30,18 @@ __all__ = [
     "RunConfig",
     "TaskConfig",
     "TrainingConfig",
+    "aggregate",
     "build_model",
     "dump_config",
     "evaluate_run",
     "load_config",
     "load_run",
+    "load_sweep",
     "parse_config",
+    "parse_sweep",
+    "plot_aggregate",
+    "results_table",
+    "run_sweep",
     "run_training",
+    "sweep_status",
 ]
