@@ -14,8 +14,11 @@ Variants (one process each unless said; ``torch.set_num_threads(1)`` everywhere)
   worker processes (wall time including spawning the workers and writing run directories);
 * ``sweep_ensemble``: the same sweep with ``ensemble: true`` (the default) on the pool: the 32
   runs differ only in seed, so they become one ensemble job;
-* ``ray2``: the ``pool2`` sweep on the Ray engine (a local Ray with 2 CPUs started by the engine;
-  ``ray_init_s`` is that start-up alone), for the overhead of Ray vs the local pool.
+* ``pool2_warm``: the ``pool2`` sweep on one pool of 2 workers kept alive across rounds (after
+  the first round its workers have torch imported), so that it compares with
+* ``ray2_warm``: the ``pool2`` sweep on the Ray engine (a local Ray with 2 CPUs started once and
+  kept across rounds; ``ray_init_s`` is that start-up alone), for the overhead of Ray vs the
+  local pool. ``pool2`` - ``pool2_warm`` is the cost of spawning the pool's workers.
 
 Variants are timed round-robin (sequential, ensemble, pool2, ...) for ``--repeats`` rounds, and
 the medians reported. Throughput = network-steps per second (32 x steps / wall seconds).
@@ -99,30 +102,34 @@ def main() -> None:
         "pool2": lambda: sweep_run(args.steps, "local", False),
         "sweep_ensemble": lambda: sweep_run(args.steps, "local", True),
     }
+    from brainlike.experiments.sweeps import LocalEngine
+
+    class _Kept:
+        """An engine kept warm across rounds: run_sweep's close() does not stop it."""
+
+        def __init__(self, engine):
+            self.engine, self.name = engine, engine.name
+
+        def submit(self, *a, **k):
+            self.engine.submit(*a, **k)
+
+        def outcomes(self):
+            return self.engine.outcomes()
+
+        def close(self):
+            pass
+
+    warm_pool = LocalEngine(2)
+    variants["pool2_warm"] = lambda: sweep_run(args.steps, _Kept(warm_pool), False)
     ray_engine = None
     ray_init_s = None
     if not args.no_ray:
         from brainlike.experiments.sweeps import RayEngine
 
         t0 = time.perf_counter()
-        ray_engine = RayEngine()  # a local Ray (2 CPUs on this machine), kept across repeats
+        ray_engine = RayEngine()  # a local Ray (2 CPUs on this machine), kept across rounds
         ray_init_s = time.perf_counter() - t0
-
-        class _Shared:
-            """The one RayEngine, not closed by each sweep (closing shuts its Ray down)."""
-
-            name = "ray"
-
-            def submit(self, *a, **k):
-                ray_engine.submit(*a, **k)
-
-            def outcomes(self):
-                return ray_engine.outcomes()
-
-            def close(self):
-                pass
-
-        variants["ray2"] = lambda: sweep_run(args.steps, _Shared(), False)
+        variants["ray2_warm"] = lambda: sweep_run(args.steps, _Kept(ray_engine), False)
 
     load_before = loadavg()
     times: dict[str, list[float]] = {k: [] for k in variants}
@@ -133,8 +140,8 @@ def main() -> None:
             fn()
             times[name].append(time.perf_counter() - t0)
             print(f"round {r + 1} {name}: {times[name][-1]:.2f} s", flush=True)
+    warm_pool.close()
     if ray_engine is not None:
-        ray_engine._owns = True
         ray_engine.close()
 
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -148,9 +155,10 @@ def main() -> None:
         "ensemble_vs_pool2": med["pool2"] / med["ensemble"],
         "sweep_ensemble_vs_pool2": med["pool2"] / med["sweep_ensemble"],
     }
-    if "ray2" in med:
-        ratios["ray2_overhead_vs_pool2_s"] = med["ray2"] - med["pool2"]
-        ratios["ray2_over_pool2"] = med["ray2"] / med["pool2"]
+    ratios["pool2_warm_vs_pool2_s"] = med["pool2"] - med["pool2_warm"]
+    if "ray2_warm" in med:
+        ratios["ray2_warm_overhead_vs_pool2_warm_s"] = med["ray2_warm"] - med["pool2_warm"]
+        ratios["ray2_warm_over_pool2_warm"] = med["ray2_warm"] / med["pool2_warm"]
     for k, v in ratios.items():
         print(f"{k}: {v:.2f}")
     write_results("ensemble", {
