@@ -121,7 +121,7 @@ class RayEngine:
     ----------
     address : str, optional
         ``host:port`` of a running Ray head (``ray start --head``), or ``"auto"``; default
-        starts a local Ray for the duration of the sweep.
+        starts a fresh local Ray (never joins another) for the duration of the sweep.
     """
 
     name = "ray"
@@ -136,7 +136,9 @@ class RayEngine:
         self._ray = ray
         self._owns = not ray.is_initialized()
         if self._owns:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False,
+            # address=None would join whatever cluster this machine ran last (ray start);
+            # "local" starts a fresh Ray of our own, stopped by close().
+            ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
                      configure_logging=False)
         self._refs: dict[Any, Any] = {}
         self._remote: dict[tuple[Callable, int], Any] = {}
