@@ -124,6 +124,9 @@ def run_job(payload: dict) -> dict:
         out = directory / RUNS / name
         if not (out / SUMMARY).exists():
             todo.append((name, parse_config(cfg), out))
+        elif not any(e["event"] == "done" for e in read_events(directory, name)):
+            # Finished, but its worker died before it could say so: record it now (once).
+            _event(directory, name, "done", attempt=attempt, recorded_late=True)
     for name, _, _ in todo:
         _event(directory, name, "start", attempt=attempt, ensemble=len(todo))
     if len(todo) > 1 and payload["ensemble"]:
