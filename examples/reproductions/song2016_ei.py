@@ -7,8 +7,13 @@ ceiling (or a step budget runs out), is evaluated on 2000 new trials, and its tr
 read out: d' of every unit between the two choices during the stimulus epoch, and the mean E->E
 weight between units selective to the same choice vs to different choices.
 
-Writes ``results/song2016_ei.json`` and figures ``results/song2016_*.png``.
-Run: ``python examples/reproductions/song2016_ei.py`` (about 1-2 CPU minutes per seed).
+Writes ``results/song2016_ei.json`` and figures ``results/song2016_*.png`` (the connectivity
+matrix, weight distributions and learning curve of seed 0; the same/different-choice E->E
+weights of every seed).
+Run: ``python examples/reproductions/song2016_ei.py [N_SEEDS]`` (about 1-2 CPU minutes per seed).
+``python examples/reproductions/song2016_ei.py --figures-only`` redraws the figures from the
+committed JSON: it retrains seed 0 only (training is deterministic), checks that its steps,
+accuracy and E->E ratio equal the JSON's, and fails otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from brainlike.analysis import choice_wiring, sort_by_selectivity, unit_selectivity, weights_by_type
 from brainlike.models import Dale, RateRNN
@@ -76,15 +82,6 @@ def main(seeds=SEEDS) -> dict:
               f"E->E same {r['same_choice_ee']:.4f} vs different {r['different_choice_ee']:.4f} "
               f"(ratio {r['ratio']:.2f})", flush=True)
         runs.append(r)
-    first = runs[0]
-    s = sort_by_selectivity(first["_w"], first["_sel"].d_prime, first["_sign"])
-    connectivity_matrix(s, min_abs_d_prime=THRESHOLD,
-                        title="E/I RNN on perceptual DM (|d′| ≥ 0.5)").savefig(
-        OUT / "song2016_connectivity.png", dpi=120)
-    weight_distributions(weights_by_type(first["_w"], first["_sign"])).savefig(
-        OUT / "song2016_weights.png", dpi=120)
-    learning_curve(first["_history"], criterion=0.95 * task.ceiling, ceiling=task.ceiling).savefig(
-        OUT / "song2016_learning.png", dpi=120)
     ratios = np.array([r["ratio"] for r in runs])
     summary = {
         "task": "perceptual_decision", "dt": task.dt, "ceiling": task.ceiling,
@@ -98,8 +95,58 @@ def main(seeds=SEEDS) -> dict:
     }
     (OUT / "song2016_ei.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps({k: v for k, v in summary.items() if k != "seeds"}, indent=2))
+    draw_figures(runs[0], summary, task)
     return summary
 
 
+def draw_figures(first: dict, summary: dict, task) -> None:
+    """Figures of seed ``first`` (a :func:`run_seed` result) and of every seed in ``summary``."""
+    s = sort_by_selectivity(first["_w"], first["_sel"].d_prime, first["_sign"])
+    connectivity_matrix(
+        s, min_abs_d_prime=THRESHOLD,
+        title=f"E/I RNN on perceptual DM, seed {first['seed']} (|d′| ≥ {THRESHOLD})",
+    ).savefig(OUT / "song2016_connectivity.png", dpi=120)
+    weight_distributions(weights_by_type(first["_w"], first["_sign"])).savefig(
+        OUT / "song2016_weights.png", dpi=120)
+    learning_curve(first["_history"], criterion=0.95 * task.ceiling, ceiling=task.ceiling).savefig(
+        OUT / "song2016_learning.png", dpi=120)
+    seeds = summary["seeds"]
+    fig = Figure(figsize=(5, 3.2), layout="constrained")
+    ax = fig.subplots()
+    xs = np.arange(len(seeds))
+    ax.bar(xs - 0.2, [r["same_choice_ee"] for r in seeds], 0.4, label="same choice")
+    ax.bar(xs + 0.2, [r["different_choice_ee"] for r in seeds], 0.4, label="different choice")
+    for x, r in zip(xs, seeds):
+        ax.text(x, max(r["same_choice_ee"], r["different_choice_ee"]), f"×{r['ratio']:.2f}",
+                ha="center", va="bottom", fontsize=7)
+    ax.set(xticks=xs, xticklabels=[str(r["seed"]) for r in seeds], xlabel="seed",
+           ylabel="mean E→E weight",
+           title=f"selective E→E wiring: ratio {summary['ratio_mean']:.2f} ± "
+                 f"{summary['ratio_sd']:.2f} (SD, n={len(seeds)})")
+    ax.legend(fontsize=7)
+    fig.savefig(OUT / "song2016_ratios.png", dpi=120)
+
+
+def figures_only() -> None:
+    """Redraw the figures from ``results/song2016_ei.json``, retraining seed 0 to get its weights."""
+    torch.set_num_threads(1)
+    summary = json.loads((OUT / "song2016_ei.json").read_text())
+    task = make("perceptual_decision", dt=20.0)
+    record = summary["seeds"][0]
+    first = run_seed(record["seed"], task)
+    for key in ("steps", "accuracy", "ratio", "same_choice_ee", "different_choice_ee"):
+        if not np.isclose(first[key], record[key], rtol=1e-6, atol=0.0):
+            raise SystemExit(
+                f"seed {record['seed']} retrained to {key}={first[key]!r} but the JSON says "
+                f"{record[key]!r}; rerun the whole script instead of --figures-only"
+            )
+    draw_figures(first, summary, task)
+    print(f"figures redrawn from seed {record['seed']} (steps {first['steps']}, accuracy "
+          f"{first['accuracy']:.4f}, ratio {first['ratio']:.4f}, as in the JSON)")
+
+
 if __name__ == "__main__":
-    main(range(int(sys.argv[1])) if len(sys.argv) > 1 else SEEDS)
+    if sys.argv[1:] == ["--figures-only"]:
+        figures_only()
+    else:
+        main(range(int(sys.argv[1])) if len(sys.argv) > 1 else SEEDS)
