@@ -8,6 +8,11 @@ or no Newton step lowers ``q``. Every point has its own stopping test: it leaves
 soon as ``q < tol_q`` (a fixed point) or ``q`` stops decreasing (a slow point: a local minimum
 of ``q`` with ``q > 0``). Newton converges quadratically, so ``q`` falls from 1e-4 to 1e-20 in
 two or three steps in float64, where first-order methods crawl.
+
+Two savings keep the linear algebra small: starts whose states coincide (within ``tol_merge``)
+are merged before each step, and when ``fn`` exposes its Jacobian as ``c I + diag(s) W`` (a rate
+network, via ``fn.jacobian_parts``) units with ``s = 0`` (ReLU units below threshold) are
+eliminated, so the Newton and Levenberg-Marquardt systems have the size of the active set.
 """
 
 from __future__ import annotations
@@ -528,8 +533,9 @@ def find_fixed_points(
     r"""Find the fixed and slow points of a discrete map or a continuous flow.
 
     Minimizes ``q(x) = 1/2 ||F(x, u) - x||^2`` (``kind="discrete"``) or ``q(x) = 1/2 ||dx/dt||^2``
-    (``kind="continuous"``) from every starting state at once with Levenberg-Marquardt steps
-    (batched Jacobians from :func:`torch.func.jacrev`, one damping factor and one stopping test
+    (``kind="continuous"``) from every starting state at once with damped Newton steps
+    (Levenberg-Marquardt where Newton fails; analytic Jacobians from ``fn.jacobian`` or
+    ``fn.jacobian_parts`` when present, else autograd; one damping factor and one stopping test
     per point). A start becomes a **fixed point** when ``q < tol_q``; a start that stops
     improving with ``q >= tol_q`` is a **slow point** (a local minimum of ``q``, Sussillo & Barak
     2013) and is reported separately, never as a fixed point. Both lists are de-duplicated
