@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from scipy import special
 
-from brainlike.analysis import fit_psychometric
-from brainlike.analysis._behavior import (
+from brainlike.analysis import (
     accuracy_by_condition,
     chronometric,
+    fit_psychometric,
     fit_psychometric_by_group,
 )
 

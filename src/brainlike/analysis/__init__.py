@@ -7,16 +7,31 @@ public names here.
 """
 
 from . import connectivity, dynamics, similarity
-from ._behavior import PsychometricFit, fit_psychometric
+from ._behavior import (
+    ChronometricCurve,
+    ConditionAccuracy,
+    GroupedPsychometricFit,
+    PsychometricFit,
+    accuracy_by_condition,
+    chronometric,
+    fit_psychometric,
+    fit_psychometric_by_group,
+)
 from ._population import TrajectoryPCA, trajectory_pca, trial_average
 from .connectivity import *  # noqa: F403
 from .dynamics import *  # noqa: F403
 from .similarity import *  # noqa: F403
 
 __all__ = [
+    "ChronometricCurve",
+    "ConditionAccuracy",
+    "GroupedPsychometricFit",
     "PsychometricFit",
     "TrajectoryPCA",
+    "accuracy_by_condition",
+    "chronometric",
     "fit_psychometric",
+    "fit_psychometric_by_group",
     "trajectory_pca",
     "trial_average",
     *connectivity.__all__,
