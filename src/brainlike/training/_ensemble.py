@@ -45,6 +45,7 @@ from ._loop import (
     SCHEDULES,
     TrainingDivergedError,
     TrainResult,
+    _describe,
     _eval_seed,
     _evaluate_row,
     _generator,
@@ -427,7 +428,7 @@ def train_ensemble(
             "batch_size": batch_size, "optimizer": optimizer, "lr": lr,
             "weight_decay": weight_decay, "momentum": momentum, "grad_clip": grad_clip,
             "schedule": schedule, "eval_every": eval_every, "eval_trials": eval_trials,
-            "criterion": criterion, "seed": seed, "penalties": [repr(p) for p in penalties],
+            "criterion": criterion, "seed": seed, "penalties": [_describe(p) for p in penalties],
         }
 
     # Per member: where it starts, its finished status, its log rows, its optimizer state.
