@@ -138,3 +138,26 @@ def test_errors_name_the_problem():
         train_ensemble([_net(0)], TASK, seeds=[0], steps=1, penalties=[lambda m, a: a.sum()])
     with pytest.raises(ValueError, match="n_input=2"):
         train_ensemble([RateRNN(2, 4, 3, dt=100.0)], TASK, seeds=[0], steps=1)
+
+
+@pytest.mark.parametrize("name", ["memory_report", "yang19.go"])
+def test_trials_of_different_lengths_value_losses_and_output_weights_match_train(name):
+    # memory_report: MSE with a per-step mask; yang19.go: MSE with TrialBatch.output_mask.
+    # Trials last different numbers of steps in different members' batches: the stack is padded.
+    task = make(name)
+    kw = dict(steps=6, batch_size=4, eval_every=3, eval_trials=10, lr=3e-3,
+              penalties=[RatePenalty(l1=1e-3, l2=1e-3), WeightPenalty(l1=1e-3)])
+    assert any(task.generate(4, seed=[0, 0, s]).inputs.shape[1]
+               != task.generate(4, seed=[1, 0, s]).inputs.shape[1] for s in range(6))
+
+    def net(seed):
+        return RateRNN(task.n_inputs, 16, task.n_outputs, dt=task.dt, tau=100.0, sigma_rec=0.05,
+                       seed=seed)
+
+    members = [net(0), net(1)]
+    results = train_ensemble(members, task, seeds=[0, 1], **kw)
+    for k in range(2):
+        alone = net(k)
+        ref = train(alone, task, seed=k, **kw)
+        assert _max_diff(alone, members[k]) < WEIGHT_TOL
+        np.testing.assert_allclose(results[k].history["loss"], ref.history["loss"], rtol=1e-5)

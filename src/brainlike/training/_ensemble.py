@@ -206,8 +206,17 @@ class _Stack:
     def leaves(self) -> list[Tensor]:
         return [self.params[n] for n in self.names]
 
-    def forward(self, inputs: Tensor, generators: Sequence[torch.Generator] | None) -> tuple:
-        """``inputs (E, B, T, I)`` -> ``outputs (E, B, T, O)``, ``rates (E, T, B, N)``."""
+    def forward(
+        self,
+        inputs: Tensor,
+        generators: Sequence[torch.Generator] | None,
+        lengths: Sequence[int] | None = None,
+    ) -> tuple:
+        """``inputs (E, B, T, I)`` -> ``outputs (E, B, T, O)``, ``rates (E, T, B, N)``.
+
+        ``lengths``: each member's own number of steps (the rest is padding); its noise is drawn
+        for those steps only, exactly as :class:`RateRNN` draws it alone.
+        """
         p = self.params
         e, b = inputs.shape[:2]
         n_steps = inputs.shape[2]
@@ -216,8 +225,13 @@ class _Stack:
         u = u.view(e, n_steps, b, -1)
         if generators is not None and self.sigma_rec > 0:
             scale = math.sqrt(2.0 / self.alpha) * self.sigma_rec
-            shape = u.shape[1:]  # (T, B, N): the draw train() makes for each member alone
-            xi = torch.stack([torch.randn(shape, generator=g, dtype=u.dtype) for g in generators])
+            lengths = list(lengths) if lengths is not None else [n_steps] * e
+            xi = torch.zeros_like(u)
+            for k, g in enumerate(generators):
+                # (T_k, B, N): the draw RateRNN makes for member k alone.
+                xi[k, : lengths[k]] = torch.randn(
+                    (lengths[k], b, u.shape[3]), generator=g, dtype=u.dtype
+                )
             u = u + scale * xi
         r0 = p["r0"] if "r0" in p else self.r0_fixed
         r0 = r0.unsqueeze(1).expand(e, b, r0.shape[-1]).contiguous()
@@ -255,8 +269,12 @@ def _ensemble_loss(outputs: Tensor, targets: Tensor, mask: Tensor, kind: str) ->
     return (per_step * m).sum(1) / m.sum(1).clamp_min(1e-12)
 
 
-def _ensemble_penalty(penalty: Any, stack: _Stack, rates: Tensor) -> Tensor:
-    """Per-member penalty, shape (E,), for the penalties that have a batched form."""
+def _ensemble_penalty(
+    penalty: Any, stack: _Stack, rates: Tensor, lengths: Sequence[int]
+) -> Tensor:
+    """Per-member penalty, shape (E,), for the penalties that have a batched form.
+
+    ``rates (E, T, B, N)``; a :class:`RatePenalty` averages over each member's own steps."""
     e = rates.shape[0]
     total = rates.new_zeros(e)
     if isinstance(penalty, WeightPenalty):
@@ -274,26 +292,56 @@ def _ensemble_penalty(penalty: Any, stack: _Stack, rates: Tensor) -> Tensor:
                 total = total + penalty.l2 * w.square().mean(1)
         return total
     if isinstance(penalty, RatePenalty):
-        r = rates.reshape(e, -1)
-        if penalty.l1:
-            total = total + penalty.l1 * r.abs().mean(1)
-        if penalty.l2:
-            total = total + penalty.l2 * r.square().mean(1)
-        return total
+        if len(set(lengths)) == 1:
+            r = rates.reshape(e, -1)
+            if penalty.l1:
+                total = total + penalty.l1 * r.abs().mean(1)
+            if penalty.l2:
+                total = total + penalty.l2 * r.square().mean(1)
+            return total
+        parts = []
+        for k, n_k in enumerate(lengths):
+            r = rates[k, :n_k]
+            term = rates.new_zeros(())
+            if penalty.l1:
+                term = term + penalty.l1 * r.abs().mean()
+            if penalty.l2:
+                term = term + penalty.l2 * r.square().mean()
+            parts.append(term)
+        return torch.stack(parts)
     raise TypeError(
         "train_ensemble supports the penalties WeightPenalty and RatePenalty; "
         f"got {type(penalty).__name__}. Train such networks one by one with train()"
     )
 
 
-def _to_stacked_tensors(batches: list) -> tuple[Tensor, Tensor, Tensor]:
-    inputs = torch.tensor(np.stack([b.inputs for b in batches]), dtype=torch.float32)
+def _pad_time(arrays: list[np.ndarray], n_steps: int) -> np.ndarray:
+    """Stack ``(B, T_e, ...)`` arrays, padding each with zeros to ``n_steps`` steps."""
+    out = np.zeros((len(arrays), arrays[0].shape[0], n_steps, *arrays[0].shape[2:]),
+                   dtype=arrays[0].dtype)
+    for k, a in enumerate(arrays):
+        out[k, :, : a.shape[1]] = a
+    return out
+
+
+def _to_stacked_tensors(batches: list) -> tuple[Tensor, Tensor, Tensor, list[int]]:
+    """Each member's batch, as :func:`train` makes it, stacked as ``(E, B, T, ...)``.
+
+    Trials of different members may last different numbers of steps: shorter batches are padded
+    at the end with zero inputs, zero mask and zero loss weights. The padding comes after every
+    step that counts, so (the recurrence being causal) it changes neither loss nor gradients.
+    Returns the members' own numbers of steps too.
+    """
+    lengths = [b.inputs.shape[1] for b in batches]
+    n_steps = max(lengths)
+    inputs = torch.tensor(_pad_time([b.inputs for b in batches], n_steps), dtype=torch.float32)
     dtype = torch.long if batches[0].target_kind == "class" else torch.float32
-    targets = torch.tensor(np.stack([b.targets for b in batches]), dtype=dtype)
+    targets = torch.tensor(_pad_time([np.asarray(b.targets) for b in batches], n_steps),
+                           dtype=dtype)
     # As train(): per-output weights, where a task gives them, replace the per-step mask.
     masks = [b.mask if getattr(b, "output_mask", None) is None else b.output_mask for b in batches]
-    mask = torch.tensor(np.stack(masks), dtype=torch.float32)
-    return inputs, targets, mask
+    mask = torch.tensor(_pad_time([np.asarray(m) for m in masks], n_steps), dtype=torch.float32)
+    return inputs, targets, mask, lengths
 
 
 # -- the training loop --------------------------------------------------------------------------
@@ -576,13 +624,13 @@ def _train_group(
     while active and step < steps:
         t0 = time.perf_counter()
         batches = [task.generate(batch_size, seed=[seeds[k], _TRAIN_TRIALS, step]) for k in active]
-        inputs, targets, mask = _to_stacked_tensors(batches)
+        inputs, targets, mask, lengths = _to_stacked_tensors(batches)
         gens = [_generator(seeds[k], _TRAIN_NOISE, step) for k in active]
-        outputs, rates = stack.forward(inputs, gens)
+        outputs, rates = stack.forward(inputs, gens, lengths)
         main = _ensemble_loss(outputs, targets, mask, batches[0].target_kind)
         penalty = main.new_zeros(len(active))
         for p in penalties:
-            penalty = penalty + _ensemble_penalty(p, stack, rates)
+            penalty = penalty + _ensemble_penalty(p, stack, rates, lengths)
         loss = main + penalty
         bad = [active[j] for j in torch.nonzero(~torch.isfinite(loss)).flatten().tolist()]
         if bad:
