@@ -164,6 +164,28 @@ def test_multi_area_structure_holds_after_training():
     assert bool((w.w_rec[:, exc] >= 0).all()) and bool((w.w_rec[:, ~exc] <= 0).all())
 
 
+def test_multi_area_inputs_and_readout_can_include_inhibitory_units():
+    conn = MultiArea(
+        [Area("sensory", 20), Area("decision", 16)],
+        [Projection("sensory", "decision", 0.3), Projection("decision", "sensory", 0.1)],
+        input_cells="all", readout_cells="all", positive="abs", seed=0,
+    )
+    rnn = RateRNN(3, 36, 2, connectivity=conn, seed=0)
+    _train_hard(rnn)
+    w = rnn.effective_weights()
+    s, d = conn.area_slices["sensory"], conn.area_slices["decision"]
+    exc = conn.excitatory
+    # Every sensory unit (E and I) gets inputs, no decision unit does; all of them >= 0.
+    assert bool((w.w_in[s].abs().sum(1) > 0).all()) and bool((w.w_in[d] == 0).all())
+    assert bool((w.w_in >= 0).all())
+    # Readout from every decision unit, positive from E and negative from I, none from sensory.
+    assert bool((w.w_out[:, s] == 0).all())
+    assert bool((w.w_out[:, d][:, exc[d]] > 0).all()) and bool((w.w_out[:, d][:, ~exc[d]] < 0).all())
+    assert conn.config()["input_cells"] == "all" and conn.config()["readout_cells"] == "all"
+    with pytest.raises(ValueError, match="readout_cells"):
+        MultiArea([Area("a", 4)], readout_cells="inhibitory")
+
+
 def test_multi_area_without_feedback_has_no_feedback_weights():
     conn = MultiArea([Area("a", 10), Area("b", 10)], [Projection("a", "b", 0.5)], seed=0)
     rnn = RateRNN(2, 20, 2, connectivity=conn, seed=0)
@@ -294,3 +316,21 @@ def test_errors_name_the_argument_and_the_values():
         AnchorPenalty(1.0, reference=torch.zeros(3, 3), importance=torch.ones(2, 2))
     with pytest.raises(ValueError, match="'beta' parameter of SparsityPenalty"):
         SparsityPenalty(-1.0)
+
+
+@pytest.mark.parametrize("positive", ["rectify", "abs"])
+def test_a_readout_row_pushed_below_zero_is_dead_under_rectify_only(positive):
+    # Why the first multi-area run sat at chance: once every raw readout weight of an output is
+    # negative, "rectify" gives it weight 0 *and* gradient 0 for good; "abs" keeps a gradient.
+    dale = Dale(10, positive=positive, seed=0)
+    rnn = RateRNN(2, 10, 3, connectivity=dale, seed=0)
+    with torch.no_grad():
+        rnn.w_out[1] = -rnn.w_out[1].abs() - 0.1
+    out = rnn(torch.ones(4, 5, 2), noise=False).outputs
+    out[..., 1].sum().backward()
+    grad = rnn.w_out.grad[1, dale.excitatory]
+    if positive == "rectify":
+        assert bool((rnn.effective_weights().w_out[1] == 0).all())
+        assert bool((grad == 0).all())
+    else:
+        assert bool((grad != 0).any())

@@ -352,8 +352,10 @@ class MultiArea(_SignConstrained):
     linked only by the listed :class:`Projection` s (feedforward or feedback), which, as in
     cortex, come from excitatory units only (Song et al. 2016, ``mante_areas``). External inputs
     reach the excitatory units of ``inputs_to``; the readout sees the excitatory units of
-    ``readout_from``. Units are ordered area by area, excitatory first; :attr:`area_slices`
-    gives each area's units.
+    ``readout_from`` (with ``input_cells="all"`` / ``readout_cells="all"`` their inhibitory units
+    too; the readout weight from an inhibitory unit is then negative, as in :class:`Dale`).
+    Units are ordered area by area, excitatory first; :attr:`area_slices` gives each area's
+    units.
 
     Parameters
     ----------
@@ -361,6 +363,11 @@ class MultiArea(_SignConstrained):
     projections : sequence of Projection
     inputs_to, readout_from : sequence of str
         Area names (default: the first area receives inputs, the last is read out).
+    input_cells, readout_cells : {"excitatory", "all"}
+        Which units of those areas receive the inputs / are read out (default excitatory only).
+        On ``context_decision`` a two-area network with the defaults left chance only after
+        ~5000 steps, with ``"all"`` for both after ~2900
+        (``examples/reproductions/multiarea_context.py``).
     positive : {"rectify", "abs"}
     self_connections : bool
     spectral_radius : float
@@ -386,6 +393,8 @@ class MultiArea(_SignConstrained):
         *,
         inputs_to: Sequence[str] | None = None,
         readout_from: Sequence[str] | None = None,
+        input_cells: str = "excitatory",
+        readout_cells: str = "excitatory",
         positive: str = "rectify",
         self_connections: bool = False,
         spectral_radius: float = 1.5,
@@ -393,6 +402,8 @@ class MultiArea(_SignConstrained):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
+        _checks.one_of("input_cells", input_cells, owner, ("excitatory", "all"))
+        _checks.one_of("readout_cells", readout_cells, owner, ("excitatory", "all"))
         areas = tuple(areas)
         projections = tuple(projections)
         if not areas or not all(isinstance(a, Area) for a in areas):
@@ -465,10 +476,15 @@ class MultiArea(_SignConstrained):
             "areas": [vars(a).copy() for a in areas],
             "projections": [vars(p).copy() for p in projections],
             "inputs_to": list(inputs_to), "readout_from": list(readout_from),
-            "positive": positive, "self_connections": bool(self_connections),
+            "input_cells": input_cells, "readout_cells": readout_cells, "positive": positive,
+            "self_connections": bool(self_connections),
             "spectral_radius": spectral_radius, "seed": seed,
         }
-        self._setup(sign, allowed, rows & exc, cols & exc, positive, spectral_radius, gen)
+        if input_cells == "excitatory":
+            rows = rows & exc
+        if readout_cells == "excitatory":
+            cols = cols & exc
+        self._setup(sign, allowed, rows, cols, positive, spectral_radius, gen)
 
     def config(self) -> dict:
         return dict(self._config)
