@@ -101,8 +101,8 @@ def training():
     if t:
         print(f"\nWall-time ratio NeuroGym / brainlike: {t['wall_time_ratio_ngym_over_brainlike']:.2f}× "
               f"(target ≥ 5×: {'met' if t['met'] else 'not met'}); "
-              f"NeuroGym / brainlike-with-NeuroGym-inputs: "
-              f"{t.get('wall_time_ratio_ngym_over_brainlike_ngym_inputs', float('nan')):.2f}×.\n")
+              f"NeuroGym / brainlike on its default go-cue task: "
+              f"{t.get('wall_time_ratio_ngym_over_brainlike_go_cue', float('nan')):.2f}×.\n")
     p = R / "sweep_brainlike_train.json"
     if p.exists():
         s = json.loads(p.read_text())
