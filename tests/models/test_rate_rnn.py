@@ -164,3 +164,10 @@ def test_mlp_shapes_and_errors():
         net(torch.zeros(3, 5))
     with pytest.raises(ValueError, match="at least input and output"):
         MLP([4])
+
+
+def test_step_and_velocity_check_the_state_shape():
+    rnn = RateRNN(3, 8, 2, seed=0)
+    for fn in (rnn.step, rnn.velocity):
+        with pytest.raises(ValueError, match=r"state must have shape \(batch, n_hidden\) = \(1, 8\) to match inputs; got \(8,\)"):
+            fn(torch.zeros(8), torch.zeros(1, 3))

@@ -329,5 +329,10 @@ class RateRNN(nn.Module):
 
     def _drive(self, state: Tensor, inputs: Tensor) -> Tensor:
         self._check_inputs(inputs, "inputs", 2)
+        if state.ndim != 2 or state.shape != (inputs.shape[0], self.n_hidden):
+            raise ValueError(
+                f"state must have shape (batch, n_hidden) = ({inputs.shape[0]}, {self.n_hidden}) "
+                f"to match inputs; got {tuple(state.shape)}"
+            )
         w = self.effective_weights()
         return self._act.fn(state @ w.w_rec.t() + inputs @ w.w_in.t() + self.b_rec)
