@@ -288,22 +288,32 @@ class Trials:
         return np.arange(self.n_steps) < self.lengths[:, None]
 
     def epoch(self, *names: str) -> np.ndarray:
-        """(B, T) bool mask of the steps in any of the named epochs."""
-        out = np.zeros((self.n, self.n_steps), dtype=bool)
-        for name in names:
-            if name not in self._cache:
+        """(B, T) bool mask of the steps in any of the named epochs (a new array)."""
+        key = names if len(names) != 1 else names[0]
+        if key not in self._cache:
+            for name in names:
                 if name not in self.starts:
                     raise KeyError(f"unknown epoch {name!r}; epochs are {list(self.starts)}")
-                t = np.arange(self.n_steps)
-                self._cache[name] = (t >= self.starts[name][:, None]) & (t < self.stops[name][:, None])
-            out |= self._cache[name]
-        return out
+            # Named epochs tile each trial in declaration order, so a union of epochs is a union
+            # of [start, stop) intervals; one comparison per epoch.
+            t = np.arange(self.n_steps)
+            out = np.zeros((self.n, self.n_steps), dtype=bool)
+            for name in names:
+                out |= (t >= self.starts[name][:, None]) & (t < self.stops[name][:, None])
+            self._cache[key] = out
+        return self._cache[key].copy()
+
+    def _where(self, epochs: tuple[str, ...]) -> np.ndarray:
+        """Like :meth:`epoch` but the cached array itself (callers must not modify it)."""
+        key = epochs if len(epochs) != 1 else epochs[0]
+        if key not in self._cache:
+            self.epoch(*epochs)
+        return self._cache[key]
 
     def set_input(self, channel: str, value: Any, *epochs: str) -> None:
         """Set input ``channel`` to ``value`` (scalar or (B,)) within ``epochs``."""
-        where = self.epoch(*epochs)
         col = self.inputs[..., self.input_index[channel]]
-        col[where] = np.broadcast_to(np.reshape(value, (-1, 1)), where.shape)[where]
+        np.copyto(col, np.reshape(value, (-1, 1)), where=self._where(epochs))
 
     def set_inputs(self, channels: tuple[str, ...], values: np.ndarray, *epochs: str) -> None:
         """Set several channels at once from ``values`` of shape (B, len(channels))."""
@@ -313,9 +323,8 @@ class Trials:
 
     def set_target(self, value: Any, *epochs: str, output: str | None = None) -> None:
         """Set the class label (or, for value tasks, ``output``) within ``epochs``."""
-        where = self.epoch(*epochs)
         dest = self.targets if output is None else self.targets[..., self.output_index[output]]
-        dest[where] = np.broadcast_to(np.reshape(value, (-1, 1)), where.shape)[where]
+        np.copyto(dest, np.reshape(value, (-1, 1)), where=self._where(epochs))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -560,9 +569,14 @@ class Task:
         self.fill(trials, conds)
         if noise and self.noise_std > 0 and self.noise_channels:
             idx = [trials.input_index[c] for c in self.noise_channels]
-            where = valid if self.noise_epochs is None else trials.epoch(*self.noise_epochs)
-            eps = rng.standard_normal((n, n_steps, len(idx))) * self.noise_std
-            trials.inputs[..., idx] += (eps * where[..., None]).astype(np.float32)
+            where = valid if self.noise_epochs is None else trials._where(self.noise_epochs)
+            eps = rng.standard_normal((n, n_steps, len(idx)))
+            eps *= self.noise_std  # in place: the noise of many-channel tasks is most of a batch
+            eps *= where[..., None]
+            if idx == list(range(self.n_inputs)):
+                trials.inputs += eps.astype(np.float32)
+            else:
+                trials.inputs[..., idx] += eps.astype(np.float32)
         trials.inputs[~valid] = 0.0
         trials.targets[~valid] = 0
         trials.mask[~valid] = 0.0
