@@ -239,3 +239,22 @@ def test_memory_report_scores_by_tolerance():
     np.testing.assert_array_equal(score.correct, rows % 2 == 0)
     np.testing.assert_allclose(score.error, np.where(rows % 2 == 0, 0.05, 0.2), atol=1e-6)
     assert score.accuracy == 0.5
+
+
+def test_trials_epoch_masks_are_unions_of_epochs_and_fresh_arrays():
+    from brainlike.tasks import Trials
+
+    starts = {"a": np.array([0, 0]), "b": np.array([1, 2])}
+    stops = {"a": np.array([1, 2]), "b": np.array([3, 4])}
+    tr = Trials(dt=10.0, lengths=np.array([3, 4]), starts=starts, stops=stops,
+                input_index={"x": 0}, output_index={}, inputs=np.zeros((2, 4, 1), np.float32),
+                targets=np.zeros((2, 4), np.int64), mask=np.ones((2, 4), np.float32))
+    ab = tr.epoch("a", "b")
+    np.testing.assert_array_equal(ab, [[1, 1, 1, 0], [1, 1, 1, 1]])
+    np.testing.assert_array_equal(tr.epoch("b"), [[0, 1, 1, 0], [0, 0, 1, 1]])
+    ab[:] = False  # callers own what epoch() returns: the cached mask is untouched
+    np.testing.assert_array_equal(tr.epoch("a", "b"), [[1, 1, 1, 0], [1, 1, 1, 1]])
+    tr.set_input("x", np.array([2.0, 3.0]), "b")
+    np.testing.assert_array_equal(tr.inputs[..., 0], [[0, 2, 2, 0], [0, 0, 3, 3]])
+    with pytest.raises(KeyError, match="unknown epoch 'c'"):
+        tr.epoch("c")

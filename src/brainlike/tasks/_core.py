@@ -294,8 +294,7 @@ class Trials:
             for name in names:
                 if name not in self.starts:
                     raise KeyError(f"unknown epoch {name!r}; epochs are {list(self.starts)}")
-            # Named epochs tile each trial in declaration order, so a union of epochs is a union
-            # of [start, stop) intervals; one comparison per epoch.
+            # Cached per set of names: a task's fill asks for the same unions again and again.
             t = np.arange(self.n_steps)
             out = np.zeros((self.n, self.n_steps), dtype=bool)
             for name in names:
