@@ -5,13 +5,16 @@ dt 20 ms, recurrent weights initialised to 0.5 I ("diag"), sigma_rec 0.05, input
 sigma_x 0.01; Adam lr 1e-3, batch 64, one task per batch with ctxdm1/ctxdm2 drawn 5x as often.
 (Differences: a linear readout instead of a sigmoid, and gradient-norm clipping at 1 instead of
 element-wise clipping.) Every ``--eval-every`` steps every task is scored on ``--eval-trials``
-fresh trials by the paper's rule; the CPU time of training (``time.process_time``: on one thread
-it is what a quiet machine's wall time would be, and a busy machine does not inflate it;
-evaluation excluded), the wall time, and per-task performance are appended to
-``results/yang19_multitask.json`` after each evaluation, so an interrupted run keeps its
-curve. Training checkpoints to ``--out`` and resumes from it.
+fresh trials by the paper's rule; the training time (evaluation excluded) on the ``--clock``
+that the budget counts -- ``wall`` (``time.perf_counter``; the default, for a run that uses
+both cores of the machine with ``--threads 2``) or ``cpu`` (``time.process_time``: with one
+thread, what a quiet machine's wall time would be, not inflated by a busy machine) -- together
+with the other clock and per-task performance, is appended to ``results/yang19_multitask.json``
+after each evaluation, so an interrupted run keeps its curve. Training checkpoints to ``--out``
+and resumes from it.
 
-Usage: python bench/bench_yang19_multitask.py [--minutes 60] [--threads 1] [--out DIR]
+Usage: python bench/bench_yang19_multitask.py [--minutes 60] [--threads 2] [--clock wall]
+       [--out DIR]
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ RESULTS = Path(__file__).parent / "results" / "yang19_multitask.json"
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=60.0)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--eval-trials", type=int, default=128)
     ap.add_argument("--out", default="/tmp/yang19_run")
@@ -52,32 +56,39 @@ def main() -> None:
     budget = args.minutes * 60.0
     curve: list[dict] = json.loads(RESULTS.read_text())["curve"] if (
         RESULTS.exists() and Path(args.out, "checkpoint.safetensors").exists()) else []
-    offset = curve[-1]["train_seconds"] if curve else 0.0
-    clock = {"t": time.process_time(), "train": offset, "wall0": time.perf_counter()}
+    timers = {"wall": time.perf_counter, "cpu": time.process_time}
+    # Training seconds on both clocks, carried over from an interrupted run.
+    train_s = {c: curve[-1].get(f"train_{c}_seconds", 0.0) if curve else 0.0 for c in timers}
+    last = {c: timers[c]() for c in timers}
+    wall0 = time.perf_counter()
 
     def record(info: StepInfo) -> bool:
-        now = time.process_time()
         m = info.metrics
         if "accuracy" not in m:
-            clock["train"] += now - clock["t"]
-            clock["t"] = now
-            return clock["train"] >= budget
-        # This step's evaluation ran inside train(); it is not training time.
+            for c, timer in timers.items():
+                now = timer()
+                train_s[c] += now - last[c]
+                last[c] = now
+            return train_s[args.clock] >= budget
+        # This step's evaluation ran inside train(): neither it nor this one step counts.
         per_task = {r.removeprefix("yang19."): m[f"accuracy/{r}"] for r in rules}
         curve.append({
-            "step": info.step, "train_seconds": round(clock["train"], 2),
-            "wall_seconds_this_session": round(time.perf_counter() - clock["wall0"], 2),
+            "step": info.step, "train_seconds": round(train_s[args.clock], 2),
+            "train_wall_seconds": round(train_s["wall"], 2),
+            "train_cpu_seconds": round(train_s["cpu"], 2),
+            "wall_seconds_this_session": round(time.perf_counter() - wall0, 2),
             "mean": float(np.mean(list(per_task.values()))), "min": m["accuracy"],
             "per_task": per_task, "loss": m["loss"],
         })
         atomic_write_text(RESULTS, json.dumps({
             "model": model.config(), "threads": args.threads, "seed": args.seed,
-            "eval_trials": args.eval_trials, "budget_minutes": args.minutes, "curve": curve,
+            "eval_trials": args.eval_trials, "budget_minutes": args.minutes, "clock": args.clock,
+            "curve": curve,
         }, indent=1))
-        print(f"step {info.step:6d}  train CPU {clock['train']:7.1f} s  mean {curve[-1]['mean']:.3f}"
-              f"  min {m['accuracy']:.3f}", flush=True)
-        clock["t"] = time.process_time()
-        return clock["train"] >= budget
+        print(f"step {info.step:6d}  train {args.clock} {train_s[args.clock]:7.1f} s"
+              f"  mean {curve[-1]['mean']:.3f}  min {m['accuracy']:.3f}", flush=True)
+        last.update({c: timers[c]() for c in timers})
+        return train_s[args.clock] >= budget
 
     train(model, task, steps=10**7, batch_size=64, lr=1e-3, eval_every=args.eval_every,
           eval_trials=args.eval_trials, seed=args.seed, callbacks=[record], out=args.out)
