@@ -6,7 +6,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -14,7 +13,7 @@ from typer.core import TyperGroup
 class _RunByDefault(TyperGroup):
     """``sweep X ...`` means ``sweep run X ...`` unless X is a subcommand (``status``)."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
