@@ -572,8 +572,8 @@ class Task:
             eps = rng.standard_normal((n, n_steps, len(idx)))
             eps *= self.noise_std  # in place: the noise of many-channel tasks is most of a batch
             eps *= where[..., None]
-            if idx == list(range(self.n_inputs)):
-                trials.inputs += eps.astype(np.float32)
+            if idx == list(range(idx[0], idx[-1] + 1)):  # a run of channels: a view, no copy
+                trials.inputs[..., idx[0] : idx[-1] + 1] += eps.astype(np.float32)
             else:
                 trials.inputs[..., idx] += eps.astype(np.float32)
         trials.inputs[~valid] = 0.0
