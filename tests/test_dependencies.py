@@ -21,6 +21,7 @@ def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+@functools.cache
 def _requirements() -> tuple[set[str], set[str]]:
     """(core, all) distribution names that brainlike declares (all = core + every extra)."""
     core, every = set(), set()
@@ -32,6 +33,7 @@ def _requirements() -> tuple[set[str], set[str]]:
     return core, every
 
 
+@functools.cache
 def _imports() -> dict[str, tuple[set[str], set[str]]]:
     """Per file: (top-level modules imported at module level, imported anywhere)."""
     out = {}
@@ -63,25 +65,23 @@ def _distributions(module: str) -> set[str]:
     return {_normalize(d) for d in _packages().get(module, [module])}
 
 
-def test_module_level_imports_are_core_dependencies():
-    core, _ = _requirements()
-    undeclared = {
+def _undeclared(anywhere: bool, allowed: set[str]) -> set[str]:
+    """``path: module`` for each import (module-level only, or anywhere) outside ``allowed``."""
+    return {
         f"{path}: {mod}"
-        for path, (module_level, _) in _imports().items()
-        for mod in module_level
-        if not _distributions(mod) & core
+        for path, found in _imports().items()
+        for mod in found[anywhere]
+        if not _distributions(mod) & allowed
     }
+
+
+def test_module_level_imports_are_core_dependencies():
+    undeclared = _undeclared(False, _requirements()[0])
     assert not undeclared, f"imported at module level but not a core dependency: {undeclared}"
 
 
 def test_every_import_is_declared_in_dependencies_or_an_extra():
-    _, every = _requirements()
-    undeclared = {
-        f"{path}: {mod}"
-        for path, (_, anywhere) in _imports().items()
-        for mod in anywhere
-        if not _distributions(mod) & every
-    }
+    undeclared = _undeclared(True, _requirements()[1])
     assert not undeclared, f"imported but declared nowhere in pyproject: {undeclared}"
 
 

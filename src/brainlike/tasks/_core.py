@@ -272,7 +272,7 @@ class Trials:
     mask: np.ndarray
     rng: np.random.Generator | None = None
     output_mask: np.ndarray | None = None
-    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _cache: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -289,25 +289,22 @@ class Trials:
 
     def epoch(self, *names: str) -> np.ndarray:
         """(B, T) bool mask of the steps in any of the named epochs (a new array)."""
-        key = names if len(names) != 1 else names[0]
-        if key not in self._cache:
+        return self._where(names).copy()
+
+    def _where(self, names: tuple[str, ...]) -> np.ndarray:
+        """Like :meth:`epoch` but the cached array itself (callers must not modify it).
+
+        Cached per set of names: a task's fill asks for the same unions again and again."""
+        if names not in self._cache:
             for name in names:
                 if name not in self.starts:
                     raise KeyError(f"unknown epoch {name!r}; epochs are {list(self.starts)}")
-            # Cached per set of names: a task's fill asks for the same unions again and again.
             t = np.arange(self.n_steps)
             out = np.zeros((self.n, self.n_steps), dtype=bool)
             for name in names:
                 out |= (t >= self.starts[name][:, None]) & (t < self.stops[name][:, None])
-            self._cache[key] = out
-        return self._cache[key].copy()
-
-    def _where(self, epochs: tuple[str, ...]) -> np.ndarray:
-        """Like :meth:`epoch` but the cached array itself (callers must not modify it)."""
-        key = epochs if len(epochs) != 1 else epochs[0]
-        if key not in self._cache:
-            self.epoch(*epochs)
-        return self._cache[key]
+            self._cache[names] = out
+        return self._cache[names]
 
     def set_input(self, channel: str, value: Any, *epochs: str) -> None:
         """Set input ``channel`` to ``value`` (scalar or (B,)) within ``epochs``."""
@@ -572,10 +569,9 @@ class Task:
             eps = rng.standard_normal((n, n_steps, len(idx)))
             eps *= self.noise_std  # in place: the noise of many-channel tasks is most of a batch
             eps *= where[..., None]
-            if idx == list(range(idx[0], idx[-1] + 1)):  # a run of channels: a view, no copy
-                trials.inputs[..., idx[0] : idx[-1] + 1] += eps.astype(np.float32)
-            else:
-                trials.inputs[..., idx] += eps.astype(np.float32)
+            # A run of channels is a view (no fancy-index copy and write-back).
+            run = idx == list(range(idx[0], idx[-1] + 1))
+            trials.inputs[..., slice(idx[0], idx[-1] + 1) if run else idx] += eps.astype(np.float32)
         trials.inputs[~valid] = 0.0
         trials.targets[~valid] = 0
         trials.mask[~valid] = 0.0
