@@ -13,9 +13,9 @@ def _x(dtype):
     return torch.randn(B, T, N_IN, generator=torch.Generator().manual_seed(0), dtype=dtype)
 
 
-def _lstm_reference(model, x, h, c):
+def _lstm_reference(model, x, h, c, detach=True):
     """Primer Eq. 43, one step at a time, in float64 (weights cast from the model)."""
-    w_ih, w_hh, b_ih, b_hh = (p.detach().double() for p in model._weights)
+    w_ih, w_hh, b_ih, b_hh = ((p.detach() if detach else p).double() for p in model._weights)
     n = model.n_hidden
     out = {k: [] for k in ("input_gate", "forget_gate", "cell_input", "output_gate", "cell", "h")}
     for t in range(x.shape[1]):
@@ -43,6 +43,37 @@ def test_lstm_gates_equal_a_step_by_step_reference_cell(dtype, tol):
     for name in ("input_gate", "forget_gate", "cell_input", "output_gate", "cell"):
         torch.testing.assert_close(run.traces[name].double(), ref[name], rtol=0, atol=tol)
     torch.testing.assert_close(run.output.activity.double(), ref["h"], rtol=0, atol=tol)
+
+
+def test_gradients_through_the_recomputed_gates_equal_the_reference_loops():
+    """The gates are differentiable (a gate penalty trains): d(sum w * traces)/d(parameters,
+    initial state) equals autograd through the step-by-step reference (float64)."""
+    model = LSTM(N_IN, N, N_OUT, train_initial_state=True, seed=1).double()
+    with torch.no_grad():
+        model.s0.normal_(0, 0.5, generator=torch.Generator().manual_seed(2))
+    x = _x(torch.float64)
+    names = ("input_gate", "forget_gate", "cell_input", "output_gate", "cell")
+    weights = {k: torch.randn(B, T, N, generator=torch.Generator().manual_seed(k_), dtype=torch.float64)
+               for k_, k in enumerate(names)}
+    params = [*model._weights, model.s0]
+    run = model.traced(x)
+    ours = torch.autograd.grad(sum((weights[k] * run.traces[k]).sum() for k in names), params)
+    h0, c0 = model.split_state(model.s0).values()
+    ref = _lstm_reference(model, x, h0.expand(B, -1), c0.expand(B, -1), detach=False)
+    theirs = torch.autograd.grad(sum((weights[k] * ref[k]).sum() for k in names), params)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
+
+
+def test_linear_scan_passes_gradcheck_on_strided_views():
+    from brainlike.models._gated import linear_scan
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(3, 6, 4, generator=g, dtype=torch.float64).requires_grad_()  # (B, T, N)
+    b = torch.randn(3, 6, 4, generator=g, dtype=torch.float64).requires_grad_()
+    y0 = torch.randn(3, 4, generator=g, dtype=torch.float64).requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda a, b, y0: linear_scan(a.transpose(0, 1), b.transpose(0, 1), y0), (a, b, y0))
 
 
 def test_lstm_matches_torch_lstm_cell():

@@ -222,6 +222,10 @@ def test_clamp_sets_the_activity_only(case):
             assert torch.equal(part, model.split_state(s)[name])
     assert not torch.equal(s, c)  # a copy; the input is untouched
     assert (model.activity_of(s)[:, [0, 2]] != 0.5).all()
+    with pytest.raises(ValueError, match=rf"units must be unit indices in \[0, {N}\); got min 0, max {N}"):
+        model.clamp(s, [0, N], 0.0)
+    with pytest.raises(ValueError, match=r"'batch_size' parameter of \w+\.initial_state must be an int >= 1\. Got 0"):
+        model.initial_state(0)
 
 
 def test_clamped_simulation_and_lesions_work_for_every_kind(case):

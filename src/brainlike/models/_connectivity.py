@@ -224,7 +224,7 @@ class Dale(_SignConstrained):
     Examples
     --------
     >>> from brainlike.models import Dale, RateRNN
-    >>> rnn = RateRNN(3, 50, 3, connectivity=Dale(50, e_fraction=0.8, seed=0), seed=0)
+    >>> rnn = RateRNN(3, 50, 3, connectivity=Dale(50, e_fraction=0.8, seed=1), seed=0)
     >>> w = rnn.effective_weights().w_rec
     >>> bool((w[:, :40] >= 0).all() and (w[:, 40:] <= 0).all())
     True
@@ -512,7 +512,7 @@ class SparseMask(Connectivity):
     Examples
     --------
     >>> from brainlike.models import RateRNN, SparseMask
-    >>> rnn = RateRNN(3, 40, 2, connectivity=SparseMask(40, density=0.2, seed=0), seed=0)
+    >>> rnn = RateRNN(3, 40, 2, connectivity=SparseMask(40, density=0.2, seed=1), seed=0)
     >>> w = rnn.effective_weights().w_rec
     >>> bool((w[~rnn.connectivity.mask.bool()] == 0).all())
     True

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .. import _checks
 from ._params import arguments, check_all
 
 __all__ = ["EffectiveWeights", "RNNOutput", "RecurrentModel", "Traced"]
@@ -241,6 +242,8 @@ class RecurrentModel(nn.Module):
 
     def initial_state(self, batch_size: int) -> Tensor:
         """The flat state a simulation starts from, ``(batch_size, state_size)``."""
+        owner = f"{type(self).__name__}.initial_state"
+        batch_size = _checks.positive_int("batch_size", batch_size, owner)
         s0 = self._initial_state()
         return s0.unsqueeze(0).expand(batch_size, -1).contiguous()
 
@@ -274,8 +277,12 @@ class RecurrentModel(nn.Module):
         lesions and inactivations silence units in every kind of model.
         """
         self._check_flat("state", state)
+        units = np.asarray(units, dtype=np.int64).reshape(-1)
+        if units.size and (units.min() < 0 or units.max() >= self.n_hidden):
+            raise ValueError(f"units must be unit indices in [0, {self.n_hidden}); got min "
+                             f"{units.min()}, max {units.max()}")
         out = state.clone()
-        idx = torch.as_tensor(np.asarray(units, dtype=np.int64).reshape(-1), device=state.device)
+        idx = torch.as_tensor(units, device=state.device)
         part = self.split_state(out)[self.activity_part]
         part[..., idx] = value
         return out
