@@ -148,3 +148,17 @@ def test_lstm_has_no_noise_and_refuses_a_continuous_flow():
     assert torch.equal(model(x, noise=True).outputs, model(x, noise=False).outputs)
     with pytest.raises(TypeError, match=r"LSTM has none \(a discrete-time map: use kind='discrete'\)"):
         model_step_fn(model, kind="continuous")
+
+
+@pytest.mark.slow
+def test_a_four_unit_lstm_learns_the_memory_task():
+    """Primer Fig. 8's task, the notebook's recipe (Adam 0.01, batch 16): 95 % of reports within
+    0.1 of the stored value within 3000 steps (the Fig. 8 script's seeds reach 99 % by 1000-2250)."""
+    from brainlike.tasks import make
+    from brainlike.training import train
+
+    task = make("memory_report")
+    model = LSTM(task.n_inputs, 4, task.n_outputs, dt=task.dt, seed=1)
+    result = train(model, task, steps=3000, batch_size=16, lr=1e-2, grad_clip=None,
+                   eval_every=250, eval_trials=500, criterion=0.95, seed=1)
+    assert result.status == "criterion", result.accuracy
