@@ -110,6 +110,17 @@ class RecurrentModel(nn.Module):
         The part of the state that is the activity.
     trace_shapes : dict of str to tuple
         The trailing shape of every trace :meth:`traced` records (``"state"`` included).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from brainlike.models import make
+    >>> lstm = make("lstm", n_input=2, n_hidden=4, n_output=1, seed=0)
+    >>> lstm.state_parts, lstm.activity_part
+    ({'h': 4, 'c': 4}, 'h')
+    >>> out = lstm(torch.zeros(3, 5, 2))
+    >>> bool(torch.equal(lstm.activity_of(out.final_state), out.activity[:, -1]))
+    True
     """
 
     activity_part: ClassVar[str]
