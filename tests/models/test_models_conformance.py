@@ -261,6 +261,17 @@ def test_fixed_points_of_every_kind():
         np.testing.assert_allclose(res.jacobians[0], jac[0, :, 0].numpy(), atol=1e-10)
 
 
+def test_trajectory_pca_reads_every_kind(case):
+    from brainlike.analysis import trajectory_pca
+
+    model = _make(case)
+    x = torch.cat([_x(0), _x(1)])  # two conditions of B trials each
+    with torch.no_grad():
+        activity = model(x, noise=False).activity.numpy()
+    res = trajectory_pca(activity, np.repeat([0, 1], B), n_components=2)
+    assert res.projections.shape[0] == 2 and res.projections.shape[-1] == 2
+
+
 def test_perturbations_run_on_every_kind():
     from brainlike.tasks import make as make_task
 
