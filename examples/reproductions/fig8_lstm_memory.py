@@ -144,6 +144,8 @@ def gate_statistics(model: LSTM, task, n_trials: int = 2000, seed: int = 7) -> d
     corr = [np.corrcoef(ends[:, j], stored)[0, 1] for j in range(model.n_hidden)]
     unit = int(np.nanargmax(np.abs(corr)))
 
+    update = tr["input_gate"] * tr["cell_input"]
+
     def mean(name, where):
         return float(tr[name][..., unit][where].mean()) if where.any() else None
 
@@ -157,6 +159,9 @@ def gate_statistics(model: LSTM, task, n_trials: int = 2000, seed: int = 7) -> d
         "forget_gate_at_memorize": mean("forget_gate", at_mem),
         "forget_gate_at_memorize_after_a_trial": mean("forget_gate", later_mem),
         "forget_gate_during_delay": mean("forget_gate", hold),
+        # what reaches the cell, i * g: a network may gate with g instead of i
+        "cell_update_abs_at_memorize": float(np.abs(update[..., unit][at_mem]).mean()),
+        "cell_update_abs_elsewhere": float(np.abs(update[..., unit][valid & ~at_mem]).mean()),
         "output_gate_at_report": mean("output_gate", at_rep),
         "output_gate_elsewhere": mean("output_gate", valid & ~at_rep),
         "cell_end_of_delay_vs_stored_r": float(corr[unit]),
