@@ -18,6 +18,9 @@ from ._connectivity import (
 )
 from ._mlp import MLP, MLPOutput
 from ._rate_rnn import EffectiveWeights, RateRNN, RNNOutput
+from ._canonical import DivisiveNormalization, FeatureGain, PCInference, PredictiveCoding, apply_gain
+from ._convnet import CONVNET_PRESETS, ConvNet, ConvNetOutput
+from ._hooks import capture_layers, layer_activations
 
 __all__ = [
     "ACTIVATIONS",
@@ -35,4 +38,15 @@ __all__ = [
     "RateRNN",
     "SparseMask",
     "build_connectivity",
+    # vision and canonical computations
+    "CONVNET_PRESETS",
+    "ConvNet",
+    "ConvNetOutput",
+    "DivisiveNormalization",
+    "FeatureGain",
+    "PCInference",
+    "PredictiveCoding",
+    "apply_gain",
+    "capture_layers",
+    "layer_activations",
 ]

@@ -25,6 +25,8 @@ from ._gym import TaskEnv, as_gym_env
 from ._multitask import Block, MultiTask, Sequential
 from ._neurogym import NeuroGymTask, from_neurogym
 from ._registry import describe, make, names
+from ._images import Cifar10, ImageBatch, ImageData, ImageTask, load_cifar10, load_mnist
+from ._stimuli import StimulusSet, gabor, grating, grating_set, pink_noise, white_noise
 
 __all__ = [
     "Block",
@@ -47,4 +49,17 @@ __all__ = [
     "from_neurogym",
     "make",
     "names",
+    # images and generated stimuli
+    "Cifar10",
+    "ImageBatch",
+    "ImageData",
+    "ImageTask",
+    "StimulusSet",
+    "gabor",
+    "grating",
+    "grating_set",
+    "load_cifar10",
+    "load_mnist",
+    "pink_noise",
+    "white_noise",
 ]
