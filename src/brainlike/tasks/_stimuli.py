@@ -7,7 +7,8 @@ Conventions
 -----------
 * ``orientation`` (degrees) is the direction of the grating's wave vector, counterclockwise from
   the x axis: 0° gives vertical bars (luminance varies along x), 90° horizontal bars.
-  Orientation is 180°-periodic for a grating with phase shifted by 180°.
+  Orientation θ + 180° with phase φ is the grating of θ with phase −φ (180°-periodic at
+  phases 0° and 180°).
 * ``spatial_frequency`` is in cycles per pixel (Nyquist = 0.5).
 * ``phase`` (degrees) shifts the sinusoid: luminance ∝ cos(2π f (x cos θ + y sin θ) + φ), so
   phase 0 puts a bright bar on the centre.

@@ -3,6 +3,7 @@
 from ._connectivity import connectivity_matrix, weight_distributions
 from ._dynamics import fixed_points
 from ._figures import example_trial, learning_curve, psychometric, trajectories
+from ._vision import image_grid, layer_rdms, receptive_field, tuning_curves
 
 __all__ = [
     "connectivity_matrix",
@@ -12,4 +13,9 @@ __all__ = [
     "psychometric",
     "trajectories",
     "weight_distributions",
+    # vision
+    "image_grid",
+    "layer_rdms",
+    "receptive_field",
+    "tuning_curves",
 ]
