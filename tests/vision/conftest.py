@@ -20,6 +20,7 @@ def fit_convnet(net: ConvNet, task, *, steps: int, batch_size: int = 64, lr: flo
         opt.zero_grad()
         loss.backward()
         opt.step()
+    net.zero_grad(set_to_none=True)
     return net.eval()
 
 

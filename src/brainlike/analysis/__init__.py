@@ -20,8 +20,8 @@ from ._behavior import (
 from ._population import TrajectoryPCA, trajectory_pca, trial_average
 from .connectivity import *  # noqa: F403
 from .dynamics import *  # noqa: F403
-from .similarity import *  # noqa: F403
 from .features import *  # noqa: F403
+from .similarity import *  # noqa: F403
 
 __all__ = [
     "ChronometricCurve",

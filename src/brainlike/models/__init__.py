@@ -5,6 +5,7 @@ All recurrent models take inputs ``(batch, time, feature)`` and return
 """
 
 from ._activations import ACTIVATIONS
+from ._canonical import DivisiveNormalization, FeatureGain, PCInference, PredictiveCoding, apply_gain
 from ._connectivity import (
     Area,
     Connectivity,
@@ -16,37 +17,35 @@ from ._connectivity import (
     SparseMask,
     build_connectivity,
 )
-from ._mlp import MLP, MLPOutput
-from ._rate_rnn import EffectiveWeights, RateRNN, RNNOutput
-from ._canonical import DivisiveNormalization, FeatureGain, PCInference, PredictiveCoding, apply_gain
 from ._convnet import CONVNET_PRESETS, ConvNet, ConvNetOutput
 from ._hooks import capture_layers, layer_activations
+from ._mlp import MLP, MLPOutput
+from ._rate_rnn import EffectiveWeights, RateRNN, RNNOutput
 
 __all__ = [
     "ACTIVATIONS",
+    "CONVNET_PRESETS",
     "MLP",
     "Area",
     "Connectivity",
+    "ConvNet",
+    "ConvNetOutput",
     "Dale",
+    "DivisiveNormalization",
     "EffectiveWeights",
+    "FeatureGain",
     "FixedPlusTrainable",
     "LowRank",
     "MLPOutput",
     "MultiArea",
+    "PCInference",
+    "PredictiveCoding",
     "Projection",
     "RNNOutput",
     "RateRNN",
     "SparseMask",
-    "build_connectivity",
-    # vision and canonical computations
-    "CONVNET_PRESETS",
-    "ConvNet",
-    "ConvNetOutput",
-    "DivisiveNormalization",
-    "FeatureGain",
-    "PCInference",
-    "PredictiveCoding",
     "apply_gain",
+    "build_connectivity",
     "capture_layers",
     "layer_activations",
 ]

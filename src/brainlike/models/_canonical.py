@@ -147,8 +147,10 @@ class DivisiveNormalization(nn.Module):
         return self.gamma * drive / (self.sigma.pow(n) + pool)
 
     def extra_repr(self) -> str:
-        return (f"{self.n_units}, exponent={self.exponent.item():.3g}, sigma={self.sigma.item():.3g}, "
-                f"gamma={self.gamma.item():.3g}, dim={self.dim}")
+        return (
+            f"{self.n_units}, exponent={self.exponent.item():.3g}, sigma={self.sigma.item():.3g}, "
+            f"gamma={self.gamma.item():.3g}, dim={self.dim}"
+        )
 
 
 # --------------------------------------------------------------------------- attention
@@ -189,8 +191,9 @@ class FeatureGain(nn.Module):
     performance in a large-scale visual system model. eLife 7, e38105.
     """
 
-    def __init__(self, n_channels: int, *, gains: Tensor | None = None, beta: float = 0.0,
-                 rectify: bool = True):
+    def __init__(
+        self, n_channels: int, *, gains: Tensor | None = None, beta: float = 0.0, rectify: bool = True
+    ):
         super().__init__()
         self.n_channels = _checks.positive_int("n_channels", n_channels, "FeatureGain")
         self.register_buffer("gains", torch.zeros(self.n_channels))
@@ -207,7 +210,9 @@ class FeatureGain(nn.Module):
             )
         ok = isinstance(beta, (int, float)) and not isinstance(beta, bool) and math.isfinite(beta)
         if not ok:
-            raise ValueError(f"The 'beta' parameter of FeatureGain must be a finite float. Got {beta!r} instead.")
+            raise ValueError(
+                f"The 'beta' parameter of FeatureGain must be a finite float. Got {beta!r} instead."
+            )
         self.gains.copy_(g)
         self.beta = float(beta)
 
@@ -373,7 +378,9 @@ class PredictiveCoding(nn.Module):
         self.activation = _checks.one_of("activation", activation, owner, ["linear", "tanh"])
         sig = [sigma] * (len(sizes) - 1) if isinstance(sigma, (int, float)) else list(sigma)
         if len(sig) != len(sizes) - 1:
-            raise ValueError(f"sigma must have one value per predicted level ({len(sizes) - 1}); got {sig!r}")
+            raise ValueError(
+                f"sigma must have one value per predicted level ({len(sizes) - 1}); got {sig!r}"
+            )
         self.sigma = [_positive(f"sigma[{k}]", s, owner) for k, s in enumerate(sig)]
         self.prior = _checks.in_range("prior", prior, owner, 0.0, math.inf, low_open=False)
         gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
@@ -448,7 +455,9 @@ class PredictiveCoding(nn.Module):
             states = [torch.as_tensor(r, dtype=x.dtype).clone() for r in init]
             want = [(b, n) for n in self.sizes[1:]]
             if [tuple(r.shape) for r in states] != want:
-                raise ValueError(f"init must hold states of shapes {want}; got {[tuple(r.shape) for r in states]}")
+                raise ValueError(
+                    f"init must hold states of shapes {want}; got {[tuple(r.shape) for r in states]}"
+                )
         energies = [self.energy(x, states).mean()]
         converged = False
         for _ in range(n_steps):
@@ -469,7 +478,9 @@ class PredictiveCoding(nn.Module):
         return PCInference(tuple(states), tuple(preds), tuple(errs), torch.stack(energies), converged)
 
     @torch.no_grad()
-    def learn(self, x: Tensor, *, lr: float = 0.01, n_steps: int = 100, infer_lr: float = 0.1) -> PCInference:
+    def learn(
+        self, x: Tensor, *, lr: float = 0.01, n_steps: int = 100, infer_lr: float = 0.1
+    ) -> PCInference:
         """One learning step on a batch: infer, then ``U_l += lr · mean (f' ⊙ ε_{l-1}) r_lᵀ``."""
         res = self.infer(x, n_steps=n_steps, lr=infer_lr)
         lr = _positive("lr", lr, "PredictiveCoding.learn")

@@ -69,8 +69,18 @@ _SPECS: dict[str, tuple[dict[str, Any], str]] = {
     "linear": ({"features": None}, "fc"),
     "maxpool": ({"kernel": 2}, "pool"),
     "avgpool": ({"kernel": 2}, "pool"),
-    "norm": ({"exponent": 2.0, "sigma": 1.0, "gamma": 1.0, "learn_exponent": True,
-              "learn_sigma": True, "learn_gamma": False, "learn_weights": False}, "norm"),
+    "norm": (
+        {
+            "exponent": 2.0,
+            "sigma": 1.0,
+            "gamma": 1.0,
+            "learn_exponent": True,
+            "learn_sigma": True,
+            "learn_gamma": False,
+            "learn_weights": False,
+        },
+        "norm",
+    ),
     "gain": ({"beta": 0.0}, "gain"),
     "dropout": ({"p": 0.5}, "dropout"),
     "flatten": ({}, "flatten"),
@@ -89,7 +99,9 @@ def _normalize_spec(k: int, spec: Any) -> dict[str, Any]:
     defaults, _ = _SPECS[kind]
     unknown = sorted(set(spec) - {"type", "name", *defaults})
     if unknown:
-        raise ValueError(f"{where} ({kind}) has unknown key(s) {unknown}; allowed: {sorted(defaults)} and 'name'")
+        raise ValueError(
+            f"{where} ({kind}) has unknown key(s) {unknown}; allowed: {sorted(defaults)} and 'name'"
+        )
     out = {"type": kind, **defaults, **{key: v for key, v in spec.items() if key != "type"}}
     missing = [key for key, v in out.items() if v is None]
     if missing:
@@ -194,8 +206,15 @@ class ConvNet(nn.Module):
             short = _SPECS[kind][1]
             counts[short] = counts.get(short, 0) + 1
             name = spec.get("name") or f"{short}{counts[short]}"
-            if not isinstance(name, str) or not name.isidentifier() or name in names or name == "readout":
-                raise ValueError(f"layers[{k}] name {name!r} must be a new Python identifier other than 'readout'")
+            if (
+                not isinstance(name, str)
+                or not name.isidentifier()
+                or name in names
+                or name == "readout"
+            ):
+                raise ValueError(
+                    f"layers[{k}] name {name!r} must be a new Python identifier other than 'readout'"
+                )
             where = f"layers[{k}] ({kind})"
             if kind == "conv":
                 if flat is not None:
@@ -205,7 +224,9 @@ class ConvNet(nn.Module):
                 stride = _checks.positive_int("stride", spec["stride"], where)
                 pad = spec["padding"]
                 if pad not in ("same", "valid") and not (isinstance(pad, int) and pad >= 0):
-                    raise ValueError(f"{where} padding must be 'same', 'valid' or an int >= 0; got {pad!r}")
+                    raise ValueError(
+                        f"{where} padding must be 'same', 'valid' or an int >= 0; got {pad!r}"
+                    )
                 if pad == "same" and stride != 1:
                     raise ValueError(f"{where} padding 'same' needs stride 1; got stride {stride}")
                 if pad == "same":
@@ -225,7 +246,11 @@ class ConvNet(nn.Module):
             elif kind == "linear":
                 feats = _checks.positive_int("features", spec["features"], where)
                 n_in = c * h * w if flat is None else flat
-                module = nn.Sequential(nn.Flatten(), nn.Linear(n_in, feats)) if flat is None else nn.Linear(n_in, feats)
+                module = (
+                    nn.Sequential(nn.Flatten(), nn.Linear(n_in, feats))
+                    if flat is None
+                    else nn.Linear(n_in, feats)
+                )
                 flat = feats
             elif kind == "flatten":
                 module = nn.Flatten()
@@ -307,4 +332,3 @@ class _Activation(nn.Module):
 
     def extra_repr(self) -> str:
         return self.name
-

@@ -145,14 +145,20 @@ def layer_activations(
         In the order of ``layers``. The forward pass stops after the last of them has run.
     """
     names = resolve_layers(model, layers)
-    x = torch.as_tensor(inputs)
+    # torch.tensor copies: brainlike's batches are read-only arrays.
+    x = inputs if isinstance(inputs, Tensor) else torch.tensor(inputs)
     if not torch.is_floating_point(x):
         x = x.float()
     if x.ndim < 1 or x.shape[0] < 1:
-        raise ValueError(f"inputs must have a leading stimulus axis of length >= 1; got {tuple(x.shape)}")
+        raise ValueError(
+            f"inputs must have a leading stimulus axis of length >= 1; got {tuple(x.shape)}"
+        )
     chunk = x.shape[0] if batch_size is None else int(batch_size)
     if chunk < 1:
-        raise ValueError(f"The 'batch_size' parameter of layer_activations must be an int >= 1. Got {batch_size!r} instead.")
+        raise ValueError(
+            "The 'batch_size' parameter of layer_activations must be an int >= 1. "
+            f"Got {batch_size!r} instead."
+        )
     parts: dict[str, list[Tensor]] = {n: [] for n in names}
     with torch.set_grad_enabled(grad):
         for start in range(0, x.shape[0], chunk):

@@ -355,8 +355,8 @@ def _from_layers(
     >>> net = ConvNet((1, 8, 8), 10, seed=0)
     >>> recs = Recording.from_layers(net, np.zeros((6, 1, 8, 8), np.float32), ["conv1", "fc2"],
     ...                              conditions={"label": [0, 1, 2, 0, 1, 2]})
-    >>> recs["conv1"], recs["fc2"].n_units
-    (Recording(n_trials=6, n_time=1, n_units=384, conditions=['label', 'stimulus'], source='ConvNet.conv1'), 84)
+    >>> recs["conv1"].data.shape, recs["fc2"].n_units, recs["fc2"].source
+    ((6, 1, 384), 84, 'ConvNet.fc2')
     """
     import torch
 
@@ -383,9 +383,10 @@ def _from_layers(
             )
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(
-            f"The 'batch_size' parameter of Recording.from_layers must be an int >= 1. Got {batch_size!r} instead."
+            "The 'batch_size' parameter of Recording.from_layers must be an int >= 1. "
+            f"Got {batch_size!r} instead."
         )
-    x = torch.as_tensor(np.asarray(stimuli) if not isinstance(stimuli, torch.Tensor) else stimuli)
+    x = stimuli if isinstance(stimuli, torch.Tensor) else torch.tensor(np.asarray(stimuli))
     n = int(x.shape[0]) if x.ndim else 0
     conds = {str(k): np.asarray(v) for k, v in dict(table or {}).items()}
     for k, v in conds.items():

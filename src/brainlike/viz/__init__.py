@@ -9,13 +9,12 @@ __all__ = [
     "connectivity_matrix",
     "example_trial",
     "fixed_points",
-    "learning_curve",
-    "psychometric",
-    "trajectories",
-    "weight_distributions",
-    # vision
     "image_grid",
     "layer_rdms",
+    "learning_curve",
+    "psychometric",
     "receptive_field",
+    "trajectories",
     "tuning_curves",
+    "weight_distributions",
 ]

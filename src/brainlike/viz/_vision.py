@@ -19,7 +19,9 @@ from ..analysis.features import TuningCurve
 __all__ = ["image_grid", "layer_rdms", "receptive_field", "tuning_curves"]
 
 
-def _axes(ax: Any, n: int, *, figsize: tuple[float, float], ncols: int | None = None) -> tuple[Figure, list[Axes]]:
+def _axes(
+    ax: Any, n: int, *, figsize: tuple[float, float], ncols: int | None = None
+) -> tuple[Figure, list[Axes]]:
     if ax is None:
         cols = ncols or n
         rows = math.ceil(n / cols)
@@ -42,8 +44,13 @@ def _as_image(img: np.ndarray) -> np.ndarray:
 
 
 def image_grid(
-    images: Any, *, titles: Sequence[str] | None = None, ncols: int = 8, cmap: str = "gray",
-    symmetric: bool = False, ax: Any = None,
+    images: Any,
+    *,
+    titles: Sequence[str] | None = None,
+    ncols: int = 8,
+    cmap: str = "gray",
+    symmetric: bool = False,
+    ax: Any = None,
 ) -> Figure:
     """Images ``(N, C, H, W)`` or ``(N, H, W)`` in a grid (e.g. feature visualizations).
 
@@ -71,8 +78,12 @@ def image_grid(
 
 
 def layer_rdms(
-    rdms: Mapping[str, Any], *, correlations: Mapping[str, float] | None = None,
-    labels: Sequence[Any] | None = None, cmap: str = "viridis", ax: Any = None,
+    rdms: Mapping[str, Any],
+    *,
+    correlations: Mapping[str, float] | None = None,
+    labels: Sequence[Any] | None = None,
+    cmap: str = "viridis",
+    ax: Any = None,
 ) -> Figure:
     """One dissimilarity matrix per layer (primer Fig. 4B), optionally titled with a score.
 
@@ -104,7 +115,10 @@ def layer_rdms(
 
 
 def tuning_curves(
-    curve: TuningCurve, units: Sequence[int] | None = None, *, ax: Axes | None = None,
+    curve: TuningCurve,
+    units: Sequence[int] | None = None,
+    *,
+    ax: Axes | None = None,
     xlabel: str | None = None,
 ) -> Figure:
     """Tuning curves of some units (mean ± s.e.m. over the stimuli sharing a value)."""
@@ -113,15 +127,23 @@ def tuning_curves(
     for u in units:
         line = a.plot(curve.values, curve.mean[:, u], "o-", ms=3, lw=1, label=f"unit {u}")[0]
         if np.isfinite(curve.sem[:, u]).any():
-            a.fill_between(curve.values, curve.mean[:, u] - curve.sem[:, u],
-                           curve.mean[:, u] + curve.sem[:, u], color=line.get_color(), alpha=0.2)
+            a.fill_between(
+                curve.values,
+                curve.mean[:, u] - curve.sem[:, u],
+                curve.mean[:, u] + curve.sem[:, u],
+                color=line.get_color(),
+                alpha=0.2,
+            )
     a.set(xlabel=xlabel or curve.variable, ylabel="response")
     a.legend(fontsize=6)
     return fig
 
 
 def receptive_field(
-    estimate: Any, reference: Any | None = None, *, titles: Sequence[str] = ("estimate", "reference"),
+    estimate: Any,
+    reference: Any | None = None,
+    *,
+    titles: Sequence[str] = ("estimate", "reference"),
     ax: Any = None,
 ) -> Figure:
     """A reverse-correlation estimate (STA, classification image, ``(C, H, W)`` or ``(H, W)``)

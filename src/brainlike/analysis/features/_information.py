@@ -27,7 +27,10 @@ def _as_2d(x: Any, name: str) -> np.ndarray:
     if a.ndim == 1:
         a = a[:, None]
     if a.ndim != 2 or a.shape[0] < 3:
-        raise ValueError(f"{name} must have shape (n_samples,) or (n_samples, n_dims) with n_samples >= 3; got {np.shape(x)}")
+        raise ValueError(
+            f"{name} must have shape (n_samples,) or (n_samples, n_dims) with n_samples >= 3; "
+            f"got {np.shape(x)}"
+        )
     if not np.isfinite(a).all():
         raise ValueError(f"{name} must be finite")
     return a
@@ -65,7 +68,9 @@ def gaussian_mi(x: Any, y: Any, *, biascorrect: bool = True) -> float:
     """
     a, b = _as_2d(x, "x"), _as_2d(y, "y")
     if a.shape[0] != b.shape[0]:
-        raise ValueError(f"x and y must have the same number of samples; got {a.shape[0]} and {b.shape[0]}")
+        raise ValueError(
+            f"x and y must have the same number of samples; got {a.shape[0]} and {b.shape[0]}"
+        )
     n, dx, dy = a.shape[0], a.shape[1], b.shape[1]
     xy = np.hstack([a, b])
     c = np.cov(xy, rowvar=False).reshape(dx + dy, dx + dy)
@@ -88,7 +93,10 @@ def _mi_gaussian_discrete(x: np.ndarray, labels: np.ndarray, biascorrect: bool) 
     for k in range(classes.size):
         xk = x[inverse == k]
         if xk.shape[0] <= d + 1:
-            raise ValueError(f"each value of a discrete variable needs > {d + 1} samples; value {classes[k]!r} has {xk.shape[0]}")
+            raise ValueError(
+                f"each value of a discrete variable needs > {d + 1} samples; "
+                f"value {classes[k]!r} has {xk.shape[0]}"
+            )
         hk = _logdet_half(np.cov(xk, rowvar=False).reshape(d, d))
         if biascorrect:
             hk -= _bias(xk.shape[0], d)
@@ -96,9 +104,7 @@ def _mi_gaussian_discrete(x: np.ndarray, labels: np.ndarray, biascorrect: bool) 
     return (h - cond) / _LN2
 
 
-def mutual_information(
-    x: Any, y: Any, *, discrete: bool = False, biascorrect: bool = True
-) -> float:
+def mutual_information(x: Any, y: Any, *, discrete: bool = False, biascorrect: bool = True) -> float:
     """Gaussian-copula mutual information (bits) between ``x`` and ``y`` (Ince et al. 2017).
 
     Each variable is copula-normalized (:func:`copula_normalize`) and the MI of the resulting
@@ -224,11 +230,19 @@ def feature_use(
     if not isinstance(features, Mapping) or not features:
         raise ValueError("features must be a non-empty mapping of feature name to values (n_trials,)")
     if not isinstance(responses, Mapping) or not responses:
-        raise ValueError("responses must be a non-empty mapping of responder name to responses (n_trials,)")
+        raise ValueError(
+            "responses must be a non-empty mapping of responder name to responses (n_trials,)"
+        )
     if isinstance(n_permutations, bool) or not isinstance(n_permutations, int) or n_permutations < 1:
-        raise ValueError(f"The 'n_permutations' parameter of feature_use must be an int >= 1. Got {n_permutations!r} instead.")
+        raise ValueError(
+            "The 'n_permutations' parameter of feature_use must be an int >= 1. "
+            f"Got {n_permutations!r} instead."
+        )
     if not 0.0 < float(alpha) < 1.0:
-        raise ValueError(f"The 'alpha' parameter of feature_use must be a float in the range (0, 1). Got {alpha!r} instead.")
+        raise ValueError(
+            "The 'alpha' parameter of feature_use must be a float in the range (0, 1). "
+            f"Got {alpha!r} instead."
+        )
     names = tuple(str(k) for k in features)
     columns = [np.asarray(v) for v in features.values()]
     n = columns[0].shape[0] if columns[0].ndim == 1 else -1
@@ -237,7 +251,9 @@ def feature_use(
             raise ValueError(f"features[{name!r}] must have shape (n_trials,) = ({n},); got {col.shape}")
     feats = np.hstack([copula_normalize(c) for c in columns])
     who = tuple(str(k) for k in responses)
-    kinds = {k: (discrete.get(k, False) if isinstance(discrete, Mapping) else bool(discrete)) for k in who}
+    kinds = {
+        k: (discrete.get(k, False) if isinstance(discrete, Mapping) else bool(discrete)) for k in who
+    }
     rng = np.random.default_rng(seed)
     mi = np.zeros((len(who), len(names)))
     pv = np.zeros_like(mi)
@@ -250,7 +266,9 @@ def feature_use(
 
         def profile(t: np.ndarray, disc: bool = disc) -> np.ndarray:
             if disc:
-                return np.array([_mi_gaussian_discrete(feats[:, [j]], t, True) for j in range(len(names))])
+                return np.array(
+                    [_mi_gaussian_discrete(feats[:, [j]], t, True) for j in range(len(names))]
+                )
             return np.array([gaussian_mi(feats[:, [j]], t) for j in range(len(names))])
 
         mi[i] = profile(target)

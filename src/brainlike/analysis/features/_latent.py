@@ -54,8 +54,12 @@ class DigitsVAE(nn.Module):
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(int(seed))
-            self.encoder = nn.Sequential(nn.Linear(64, n_hidden), nn.ReLU(), nn.Linear(n_hidden, 2 * n_latent))
-            self.decoder = nn.Sequential(nn.Linear(n_latent, n_hidden), nn.ReLU(), nn.Linear(n_hidden, 64))
+            self.encoder = nn.Sequential(
+                nn.Linear(64, n_hidden), nn.ReLU(), nn.Linear(n_hidden, 2 * n_latent)
+            )
+            self.decoder = nn.Sequential(
+                nn.Linear(n_latent, n_hidden), nn.ReLU(), nn.Linear(n_hidden, 64)
+            )
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -73,7 +77,9 @@ class DigitsVAE(nn.Module):
             raise ValueError(f"codes must have shape (batch, {self.n_latent}); got {tuple(z.shape)}")
         return torch.sigmoid(self.decoder(z)).reshape(-1, 1, 8, 8)
 
-    def forward(self, x: Tensor, *, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(
+        self, x: Tensor, *, generator: torch.Generator | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """Reconstruction ``(B, 1, 8, 8)``, ``μ`` and ``log σ²`` (one reparameterized sample)."""
         mu, logvar = self.encode(x)
         eps = torch.randn(mu.shape, generator=generator)
@@ -88,8 +94,13 @@ def _elbo_loss(model: DigitsVAE, x: Tensor, gen: torch.Generator) -> Tensor:
 
 
 def train_digits_vae(
-    *, n_latent: int = 8, n_hidden: int = 128, steps: int = 6000, batch_size: int = 128,
-    lr: float = 2e-3, seed: int = 0,
+    *,
+    n_latent: int = 8,
+    n_hidden: int = 128,
+    steps: int = 6000,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    seed: int = 0,
 ) -> DigitsVAE:
     """Train :class:`DigitsVAE` on the training split of ``make("digits")`` (negative ELBO).
 
@@ -208,13 +219,26 @@ def genetic_search(
     n_generations = _checks.positive_int("n_generations", n_generations, owner)
     population = _checks.positive_int("population", population, owner)
     if population < 2:
-        raise ValueError(f"The 'population' parameter of {owner} must be an int >= 2. Got {population!r} instead.")
+        raise ValueError(
+            f"The 'population' parameter of {owner} must be an int >= 2. Got {population!r} instead."
+        )
     for name, v in (("mutation_rate", mutation_rate), ("heritability", heritability)):
         _checks.in_range(name, v, owner, 0.0, 1.0, low_open=False, high_open=False)
-    for name, v in (("mutation_size", mutation_size), ("selectivity", selectivity), ("init_std", init_std)):
+    for name, v in (
+        ("mutation_size", mutation_size),
+        ("selectivity", selectivity),
+        ("init_std", init_std),
+    ):
         _checks.in_range(name, v, owner, 0.0, math.inf)
-    if isinstance(n_conserve, bool) or not isinstance(n_conserve, int) or not 0 <= n_conserve < population:
-        raise ValueError(f"The 'n_conserve' parameter of {owner} must be an int in [0, population). Got {n_conserve!r} instead.")
+    if (
+        isinstance(n_conserve, bool)
+        or not isinstance(n_conserve, int)
+        or not 0 <= n_conserve < population
+    ):
+        raise ValueError(
+            f"The 'n_conserve' parameter of {owner} must be an int in [0, population). "
+            f"Got {n_conserve!r} instead."
+        )
     gen_model = load_digits_vae() if generator is None else generator
     d = int(gen_model.n_latent)
     rng = np.random.default_rng(seed)
@@ -225,7 +249,9 @@ def genetic_search(
     for g in range(n_generations):
         s = np.asarray(score(_decode(gen_model, codes)), dtype=np.float64).reshape(-1)
         if s.shape != (population,) or not np.isfinite(s).all():
-            raise ValueError(f"score must return {population} finite values, one per image; got {s.shape}")
+            raise ValueError(
+                f"score must return {population} finite values, one per image; got {s.shape}"
+            )
         history[g] = s
         top = int(np.argmax(s))
         if s[top] > best_score:
@@ -310,6 +336,9 @@ def latent_gradient_search(
         model.train(was_training)
     k = int(torch.argmax(r))
     return LatentSearch(
-        z[k].detach().numpy().copy(), images[k].numpy().astype(np.float32), float(r[k]),
-        history, np.maximum.accumulate(history.max(axis=1)),
+        z[k].detach().numpy().copy(),
+        images[k].numpy().astype(np.float32),
+        float(r[k]),
+        history,
+        np.maximum.accumulate(history.max(axis=1)),
     )

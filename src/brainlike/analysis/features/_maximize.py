@@ -105,21 +105,21 @@ def _blur(x: Tensor, sigma: float) -> Tensor:
     return nn.functional.conv2d(xp, k1.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
-def _jitter(x: Tensor, pad: int, jitter: int, fill: float, gen: torch.Generator) -> Tensor:
-    """Pad by ``pad`` with ``fill``, then crop a window shifted by up to ``jitter`` pixels, per image."""
-    if pad == 0 and jitter == 0:
+def _jitter(x: Tensor, jitter: int, fill: float, gen: torch.Generator) -> Tensor:
+    """Shift each image by up to ``jitter`` pixels in x and y (independently), filling with ``fill``.
+
+    The image keeps its size (pad by ``jitter``, crop a random window of the original size), so
+    it works for networks with a fixed input size."""
+    if jitter == 0:
         return x
     k, c, h, w = x.shape
-    m = pad + jitter
-    xp = nn.functional.pad(x, (m, m, m, m), value=fill)
-    dy = torch.randint(-jitter, jitter + 1, (k,), generator=gen) + m - pad
-    dx = torch.randint(-jitter, jitter + 1, (k,), generator=gen) + m - pad
-    hh, ww = h + 2 * pad, w + 2 * pad
-    iy = (dy[:, None] + torch.arange(hh)[None, :])  # (K, hh)
-    ix = (dx[:, None] + torch.arange(ww)[None, :])  # (K, ww)
-    rows = xp[torch.arange(k)[:, None], :, iy]  # (K, hh, C, W')
-    rows = rows.permute(0, 2, 1, 3)  # (K, C, hh, W')
-    return torch.gather(rows, 3, ix[:, None, None, :].expand(k, c, hh, ww))
+    xp = nn.functional.pad(x, (jitter, jitter, jitter, jitter), value=fill)
+    dy = torch.randint(0, 2 * jitter + 1, (k,), generator=gen)
+    dx = torch.randint(0, 2 * jitter + 1, (k,), generator=gen)
+    iy = dy[:, None] + torch.arange(h)[None, :]  # (K, H)
+    ix = dx[:, None] + torch.arange(w)[None, :]  # (K, W)
+    rows = xp[torch.arange(k)[:, None], :, iy].permute(0, 2, 1, 3)  # (K, C, H, W + 2 jitter)
+    return torch.gather(rows, 3, ix[:, None, None, :].expand(k, c, h, w))
 
 
 def activation_maximization(
@@ -137,8 +137,7 @@ def activation_maximization(
     tv: float = 0.0,
     blur: float = 0.0,
     blur_sigma: float = 0.5,
-    pad: int = 0,
-    jitter: int = 1,
+    jitter: int = 0,
     seed: int = 0,
 ) -> FeatureVisualization:
     r"""Find inputs that maximize units, channels or a whole layer by gradient ascent (Eq. 31).
@@ -152,7 +151,7 @@ def activation_maximization(
 
     where ``r`` is the unit's activation, the channel's spatial mean or the layer's mean
     squared activation (``kind``), ``v̄`` the middle of ``value_range``, and each step sees the
-    image padded by ``pad`` and shifted by up to ``jitter`` pixels (transformation robustness).
+    images shifted by up to ``jitter`` pixels (transformation robustness).
     All targets are optimized together, one image each, in a single batch, and each forward
     pass stops at ``layer``.
 
@@ -181,8 +180,12 @@ def activation_maximization(
         Weights of the L2, total-variation and blur penalties (0: off).
     blur_sigma : float
         Std (pixels) of the Gaussian blur the blur penalty compares with.
-    pad, jitter : int
-        Transformation robustness: pad with the mid value, random shift of up to ``jitter``.
+    jitter : int
+        Transformation robustness: each step sees the images shifted by up to ``jitter``
+        pixels (filled with the mid value). Off by default: on 8×8 digits a 1-pixel jitter is an
+        eighth of the image and lowers the activation reached on the unshifted image (measured:
+        the ten class units of a trained ConvNet reach 0.9-1.5× the best digit image with jitter
+        1, 1.2-1.6× without, 500 steps).
     seed : int
         Seeds the initial parameters and the jitter: the same seed gives the same images.
 
@@ -215,12 +218,16 @@ def activation_maximization(
     for name, value in (("l2", l2), ("tv", tv), ("blur", blur)):
         _checks.in_range(name, value, owner, 0.0, math.inf, low_open=False)
     blur_sigma = _checks.in_range("blur_sigma", blur_sigma, owner, 0.0, math.inf)
-    for name, value in (("pad", pad), ("jitter", jitter)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"The '{name}' parameter of {owner} must be an int >= 0. Got {value!r} instead.")
+    if isinstance(jitter, bool) or not isinstance(jitter, int) or jitter < 0:
+        raise ValueError(
+            f"The 'jitter' parameter of {owner} must be an int >= 0. Got {jitter!r} instead."
+        )
     lo, hi = (float(v) for v in value_range)
     if not hi > lo:
-        raise ValueError(f"The 'value_range' parameter of {owner} must be (low, high) with high > low. Got {value_range!r} instead.")
+        raise ValueError(
+            f"The 'value_range' parameter of {owner} must be (low, high) with high > low. "
+            f"Got {value_range!r} instead."
+        )
     if shape is None:
         shape = getattr(model, "input_shape", None)
         if shape is None:
@@ -228,7 +235,9 @@ def activation_maximization(
     try:
         c, h, w = (int(s) for s in shape)
     except (TypeError, ValueError):
-        raise ValueError(f"The 'shape' parameter of {owner} must be (C, H, W). Got {shape!r} instead.") from None
+        raise ValueError(
+            f"The 'shape' parameter of {owner} must be (C, H, W). Got {shape!r} instead."
+        ) from None
 
     was_training = model.training
     model.eval()
@@ -253,7 +262,7 @@ def activation_maximization(
         history = np.empty((n_steps, k))
         for step in range(n_steps):
             x = image()
-            seen = _jitter(x, pad, jitter, mid, gen)
+            seen = _jitter(x, jitter, mid, gen)
             act = _forward(model, seen, [layer], stop=True)[layer]
             obj = objective_values(act, kind, tgt)
             loss = -obj.sum()
@@ -264,7 +273,9 @@ def activation_maximization(
                 dy = (x[..., 1:, :] - x[..., :-1, :]).abs().mean(dim=(1, 2, 3))
                 loss = loss + tv * (dx + dy).sum()
             if blur:
-                loss = loss + blur * (x - _blur(x, blur_sigma).detach()).square().mean(dim=(1, 2, 3)).sum()
+                loss = (
+                    loss + blur * (x - _blur(x, blur_sigma).detach()).square().mean(dim=(1, 2, 3)).sum()
+                )
             (grad,) = torch.autograd.grad(loss, [z])
             z.grad = grad
             opt.step()

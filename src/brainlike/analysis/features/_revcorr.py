@@ -81,12 +81,17 @@ def reverse_correlation(stimuli: Any, responses: Any, *, n_stc: int = 0) -> Reve
     if r.shape != (s.shape[0],):
         raise ValueError(f"responses must have shape (n_samples,) = ({s.shape[0]},); got {r.shape}")
     if not np.isfinite(r).all() or (r < 0).any():
-        raise ValueError("responses must be finite and non-negative (rates, counts or rectified activations)")
+        raise ValueError(
+            "responses must be finite and non-negative (rates, counts or rectified activations)"
+        )
     total = float(r.sum())
     if total <= 0:
         raise ValueError("responses are all zero: the unit never responded to these stimuli")
     if isinstance(n_stc, bool) or not isinstance(n_stc, int) or not 0 <= n_stc <= s.shape[1]:
-        raise ValueError(f"The 'n_stc' parameter of reverse_correlation must be an int in [0, {s.shape[1]}]. Got {n_stc!r} instead.")
+        raise ValueError(
+            f"The 'n_stc' parameter of reverse_correlation must be an int in [0, {s.shape[1]}]. "
+            f"Got {n_stc!r} instead."
+        )
     centered = s - s.mean(axis=0)
     sta = r @ centered / total
     if n_stc:
@@ -144,8 +149,8 @@ def classification_image(noise: Any, answers: Any, signal: Any = None) -> Classi
     >>> rng = np.random.default_rng(0)
     >>> n = rng.standard_normal((5000, 4)); template = np.array([1.0, 0, 0, -1.0])
     >>> ci = classification_image(n, n @ template > 0)
-    >>> np.round(ci.image / np.abs(ci.image).max(), 1).tolist()
-    [1.0, 0.0, -0.0, -1.0]
+    >>> np.round(ci.image / np.abs(ci.image).max(), 1) + 0.0  # + 0.0 turns -0.0 into 0.0
+    array([ 1.,  0.,  0., -1.])
     """
     x, shape = _stimuli(noise)
     a = np.asarray(answers)
@@ -167,5 +172,7 @@ def classification_image(noise: Any, answers: Any, signal: Any = None) -> Classi
         if yes.any() and no.any():
             image += x[yes].mean(axis=0) - x[no].mean(axis=0)
     if not (counts > 0).all(axis=1).any():
-        raise ValueError("every class needs trials with both answers; the observer always gave one answer")
+        raise ValueError(
+            "every class needs trials with both answers; the observer always gave one answer"
+        )
     return ClassificationImage(image.reshape(shape), counts, classes)

@@ -145,7 +145,9 @@ def circular_selectivity(curve: TuningCurve, *, period: float = 180.0) -> Circul
     (np.float64(45.0), True, 0.0)
     """
     if not period > 0:
-        raise ValueError(f"The 'period' parameter of circular_selectivity must be > 0. Got {period!r} instead.")
+        raise ValueError(
+            f"The 'period' parameter of circular_selectivity must be > 0. Got {period!r} instead."
+        )
     r = curve.mean
     r = np.where((r < 0).any(axis=0, keepdims=True), r - r.min(axis=0, keepdims=True), r)
     phase = np.exp(1j * 2 * np.pi * np.asarray(curve.values, dtype=np.float64) / period)
@@ -239,7 +241,7 @@ def category_tuning(responses: Any, labels: Any) -> CategoryTuning:
     >>> r = np.array([[1.0, 0.0], [1.2, 0.1], [0.0, 0.0], [0.2, 0.1]])
     >>> ct = category_tuning(r, [0, 0, 1, 1])
     >>> ct.preferred.tolist(), np.round(ct.tuning[:, 0], 3).tolist()
-    ([0, 0], [0.707, -0.707])
+    ([0, 0], [1.0, -1.0])
     """
     r = _responses(responses)
     lab, _ = _values(responses, labels, r.shape[0], "labels")
