@@ -89,7 +89,8 @@ def layer_rdms(
 
     Parameters
     ----------
-    rdms : mapping of layer name to an ``RDM`` (``.matrix``) or a (D, D) array
+    rdms : mapping of layer name to an :class:`~brainlike.analysis.RDM` (its first matrix is
+        drawn) or a (D, D) array
     correlations : mapping of layer name to float, optional
         E.g. each layer's correlation with the category RDM, shown in the titles.
     labels : sequence, optional
@@ -99,7 +100,8 @@ def layer_rdms(
     names = list(rdms)
     fig, axes = _axes(ax, len(names), figsize=(2.4 * len(names), 2.6))
     for a, name in zip(axes, names):
-        m = np.asarray(getattr(rdms[name], "matrix", rdms[name]), dtype=float)
+        r = rdms[name]
+        m = np.asarray(r.matrices[0] if hasattr(r, "matrices") else r, dtype=float)
         a.imshow(m, cmap=cmap)
         title = name if correlations is None else f"{name}\nr = {correlations[name]:.2f}"
         a.set_title(title, fontsize=8)
