@@ -76,7 +76,8 @@ def main() -> None:
         return compare_rdms(rdms, rdms, "spearman")
 
     datasets = [rsatoolbox.data.Dataset(x) for x in X.values()]
-    cat_rdm = rsatoolbox.rdm.RDMs(RDM.from_matrices(category).dissimilarities)
+    cat_rdm = rsatoolbox.rdm.RDMs(RDM.from_matrices(category).dissimilarities,
+                                  dissimilarity_measure="correlation")  # concat wants one measure
 
     def theirs():
         rdms = rsatoolbox.rdm.concat([rsatoolbox.rdm.calc_rdm(d, method="correlation") for d in datasets]

@@ -31,15 +31,15 @@ def test_config_rebuilds_the_same_network():
               {"type": "norm", "exponent": 1.5}, {"type": "avgpool", "kernel": 2},
               {"type": "linear", "features": 7, "name": "it"}, "relu", {"type": "gain"}]
     net = ConvNet((2, 12, 12), 3, layers=layers, seed=4)
-    config = json.loads(json.dumps(net.config))
-    twin = ConvNet(**config)
+    config = json.loads(json.dumps(net.config()))
+    twin = ConvNet(**config, seed=4)
     assert twin.layer_names == net.layer_names == ("conv1", "tanh1", "norm1", "pool1", "it", "relu1", "gain1", "readout")
     for (k1, v1), (k2, v2) in zip(net.state_dict().items(), twin.state_dict().items()):
         assert k1 == k2 and torch.equal(v1, v2)
     x = torch.rand(2, 2, 12, 12)
     assert torch.equal(net(x).outputs, twin(x).outputs)
     assert not torch.equal(ConvNet((2, 12, 12), 3, layers=layers, seed=5)(x).outputs, net(x).outputs)
-    assert ConvNet(**ConvNet((1, 8, 8), 10, seed=1).config).config["layers"] == "primer"
+    assert ConvNet(**ConvNet((1, 8, 8), 10, seed=1).config()).config()["layers"] == "primer"
 
 
 @pytest.mark.parametrize(

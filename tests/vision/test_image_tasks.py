@@ -55,6 +55,7 @@ def test_splits_are_disjoint_stratified_and_fixed(task):
     frac = np.bincount(test.data.labels) / (np.bincount(test.data.labels) + np.bincount(task.data.labels))
     np.testing.assert_allclose(frac, 0.2, atol=0.01)
     np.testing.assert_array_equal(make(task.name, split="test").data.labels, test.data.labels)
+    assert task.evaluation_task == test and test.evaluation_task is test
 
 
 def test_bundled_sizes():

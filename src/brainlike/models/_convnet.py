@@ -148,8 +148,6 @@ class ConvNet(nn.Module):
         ``n_classes``.
     layer_names : tuple of str
         The layers in order, then ``"readout"``.
-    config : dict
-        JSON-able; ``ConvNet(**net.config)`` rebuilds the architecture.
 
     Examples
     --------
@@ -292,13 +290,13 @@ class ConvNet(nn.Module):
     def layer_names(self) -> tuple[str, ...]:
         return (*self._names, "readout")
 
-    @property
     def config(self) -> dict[str, Any]:
+        """JSON-able constructor arguments except ``seed``: ``ConvNet(**net.config())`` rebuilds
+        the architecture (the weights travel in the ``state_dict``)."""
         return {
             "input_shape": list(self.input_shape),
             "n_classes": self.n_classes,
             "layers": copy.deepcopy(self._specs) if self._preset is None else self._preset,
-            "seed": self.seed,
         }
 
     def forward(self, x: Tensor, *, generator: torch.Generator | None = None) -> ConvNetOutput:

@@ -499,6 +499,15 @@ class ImageTask:
         """The same task drawing from another split (e.g. ``"test"`` for held-out scoring)."""
         return type(self)(**{**self._params, "split": split})
 
+    @property
+    def evaluation_task(self) -> ImageTask:
+        """The task evaluations should score: the test split of a training-split task.
+
+        Trial tasks draw fresh trials for every evaluation; a data set must hold images out
+        instead, so a trainer evaluates on ``task.evaluation_task`` where a task has one.
+        """
+        return self.with_split("test") if self.split == "train" else self
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
         return f"make({self.name!r}, {args})"
