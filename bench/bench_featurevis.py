@@ -70,8 +70,9 @@ def trained_net() -> ConvNet:
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     for step in range(400):
         batch = task.generate(64, seed=[0, 0, step])
-        loss = torch.nn.functional.cross_entropy(net(torch.tensor(batch.inputs)).outputs,
-                                                 torch.tensor(batch.targets))
+        loss = torch.nn.functional.cross_entropy(
+            net(torch.tensor(batch.inputs)).outputs, torch.tensor(batch.targets)
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -79,7 +80,9 @@ def trained_net() -> ConvNet:
 
 
 def activation(net: ConvNet, images: np.ndarray) -> np.ndarray:
-    acts = layer_activations(net, torch.tensor(images, dtype=torch.float32), [LAYER], flatten=False)[LAYER]
+    acts = layer_activations(net, torch.tensor(images, dtype=torch.float32), [LAYER], flatten=False)[
+        LAYER
+    ]
     return objective_values(acts, "channel", np.arange(N_UNITS)).numpy()
 
 
@@ -89,12 +92,18 @@ def run_lucent(net: ConvNet, steps: int) -> np.ndarray:
     images = []
     for ch in range(N_UNITS):
         torch.manual_seed(ch)
-        np.random.seed(ch)
+        np.random.seed(ch)  # noqa: NPY002 (Lucent draws its jitter from the global numpy generator)
         out = render.render_vis(
-            net, objectives.channel(LAYER, ch),
+            net,
+            objectives.channel(LAYER, ch),
             param_f=lambda: param.image(8, channels=1, fft=True, decorrelate=False),
-            optimizer=lambda p: torch.optim.Adam(p, lr=LR), transforms=[transform.jitter(2)],
-            thresholds=(steps,), preprocess=False, progress=False, show_image=False, fixed_image_size=8,
+            optimizer=lambda p: torch.optim.Adam(p, lr=LR),
+            transforms=[transform.jitter(2)],
+            thresholds=(steps,),
+            preprocess=False,
+            progress=False,
+            show_image=False,
+            fixed_image_size=8,
         )
         images.append(np.moveaxis(out[-1][0], -1, 0))  # (H, W, C) -> (C, H, W)
     return np.stack(images)
@@ -103,8 +112,9 @@ def run_lucent(net: ConvNet, steps: int) -> np.ndarray:
 def run_brainlike(net: ConvNet, steps: int, per_unit: bool) -> np.ndarray:
     kw = {"kind": "channel", "n_steps": steps, "lr": LR, "param": "fourier", "jitter": 1}
     if per_unit:
-        return np.concatenate([activation_maximization(net, LAYER, [ch], seed=ch, **kw).images
-                               for ch in range(N_UNITS)])
+        return np.concatenate(
+            [activation_maximization(net, LAYER, [ch], seed=ch, **kw).images for ch in range(N_UNITS)]
+        )
     return activation_maximization(net, LAYER, list(range(N_UNITS)), seed=0, **kw).images
 
 
@@ -135,24 +145,40 @@ def main() -> None:
             times[name].append(time.perf_counter() - t0)
             acts[name] = activation(net, images)
     med = {k: statistics.median(v) for k, v in times.items()}
-    rows = [[k, f"{med[k]:.2f}", f"{med['lucent'] / med[k]:.2f}", f"{acts[k].mean():.3f}",
-             f"{np.mean(acts[k] >= acts['lucent'] - 1e-6):.2f}"] for k in variants]
-    print_table(["variant", "median s", "lucent / variant", "mean activation", "frac units >= lucent"], rows)
-    write_results("featurevis", {
-        "task": f"{N_UNITS} channels of {LAYER}, primer ConvNet on 8x8 digits, {steps} Adam steps lr {LR}",
-        "lucent_version": lucent.__version__ if hasattr(lucent, "__version__") else "0.1.8",
-        "torch_version": torch.__version__,
-        "seconds": times,
-        "median_seconds": med,
-        "speedup_vs_lucent": {k: med["lucent"] / med[k] for k in variants},
-        "activation_per_unit": {k: v.round(5).tolist() for k, v in acts.items()},
-        "mean_activation": {k: float(v.mean()) for k, v in acts.items()},
-        "best_digit_activation_per_unit": best_digit.round(5).tolist(),
-        "units_at_or_above_lucent": {k: int(np.sum(acts[k] >= acts["lucent"] - 1e-6)) for k in variants},
-        "loadavg_at_start_of_timing": loadavg(),
-        "notes": "torchvision stand-in (Normalize only) because torchvision 0.28.0 does not import "
-                 "against torch 2.13.0+cpu; Lucent's preprocess (the only user) is off.",
-    })
+    rows = [
+        [
+            k,
+            f"{med[k]:.2f}",
+            f"{med['lucent'] / med[k]:.2f}",
+            f"{acts[k].mean():.3f}",
+            f"{np.mean(acts[k] >= acts['lucent'] - 1e-6):.2f}",
+        ]
+        for k in variants
+    ]
+    print_table(
+        ["variant", "median s", "lucent / variant", "mean activation", "frac units >= lucent"], rows
+    )
+    write_results(
+        "featurevis",
+        {
+            "task": f"{N_UNITS} channels of {LAYER}, primer ConvNet on 8x8 digits, "
+            f"{steps} Adam steps lr {LR}",
+            "lucent_version": lucent.__version__ if hasattr(lucent, "__version__") else "0.1.8",
+            "torch_version": torch.__version__,
+            "seconds": times,
+            "median_seconds": med,
+            "speedup_vs_lucent": {k: med["lucent"] / med[k] for k in variants},
+            "activation_per_unit": {k: v.round(5).tolist() for k, v in acts.items()},
+            "mean_activation": {k: float(v.mean()) for k, v in acts.items()},
+            "best_digit_activation_per_unit": best_digit.round(5).tolist(),
+            "units_at_or_above_lucent": {
+                k: int(np.sum(acts[k] >= acts["lucent"] - 1e-6)) for k in variants
+            },
+            "loadavg_at_start_of_timing": loadavg(),
+            "notes": "torchvision stand-in (Normalize only) because torchvision 0.28.0 does not import "
+            "against torch 2.13.0+cpu; Lucent's preprocess (the only user) is off.",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -42,8 +42,9 @@ def trained_net(task) -> ConvNet:
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     for step in range(300):
         batch = task.generate(64, seed=[0, 0, step])
-        loss = torch.nn.functional.cross_entropy(net(torch.tensor(batch.inputs)).outputs,
-                                                 torch.tensor(batch.targets))
+        loss = torch.nn.functional.cross_entropy(
+            net(torch.tensor(batch.inputs)).outputs, torch.tensor(batch.targets)
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -76,42 +77,64 @@ def main() -> None:
         return compare_rdms(rdms, rdms, "spearman")
 
     datasets = [rsatoolbox.data.Dataset(x) for x in X.values()]
-    cat_rdm = rsatoolbox.rdm.RDMs(RDM.from_matrices(category).dissimilarities,
-                                  dissimilarity_measure="correlation")  # concat wants one measure
+    cat_rdm = rsatoolbox.rdm.RDMs(
+        RDM.from_matrices(category).dissimilarities, dissimilarity_measure="correlation"
+    )  # concat wants one measure
 
     def theirs():
-        rdms = rsatoolbox.rdm.concat([rsatoolbox.rdm.calc_rdm(d, method="correlation") for d in datasets]
-                                     + [cat_rdm])
+        rdms = rsatoolbox.rdm.concat(
+            [rsatoolbox.rdm.calc_rdm(d, method="correlation") for d in datasets] + [cat_rdm]
+        )
         return rsatoolbox.rdm.compare(rdms, rdms, method="spearman")
 
     a, b = ours(), theirs()
     err = float(np.max(np.abs(a - b)))
     # RDM step alone, to see where the time goes
-    t_rdm = round_robin({
-        "brainlike": lambda: [rdm(x, "correlation") for x in X.values()],
-        "rsatoolbox": lambda: [rsatoolbox.rdm.calc_rdm(d, method="correlation") for d in datasets],
-    }, repeats=1 if args.quick else 5)
+    t_rdm = round_robin(
+        {
+            "brainlike": lambda: [rdm(x, "correlation") for x in X.values()],
+            "rsatoolbox": lambda: [rsatoolbox.rdm.calc_rdm(d, method="correlation") for d in datasets],
+        },
+        repeats=1 if args.quick else 5,
+    )
     t = round_robin({"brainlike": ours, "rsatoolbox": theirs}, repeats=1 if args.quick else 5)
     sb, sr = stats(t["brainlike"]), stats(t["rsatoolbox"])
     rb, rr = stats(t_rdm["brainlike"]), stats(t_rdm["rsatoolbox"])
     rows = [
-        ["8 layer RDMs + 9x9 Spearman RSA", sb["median_ms"], sr["median_ms"], sr["median_ms"] / sb["median_ms"], f"{err:.1e}"],
+        [
+            "8 layer RDMs + 9x9 Spearman RSA",
+            sb["median_ms"],
+            sr["median_ms"],
+            sr["median_ms"] / sb["median_ms"],
+            f"{err:.1e}",
+        ],
         ["8 layer RDMs only", rb["median_ms"], rr["median_ms"], rr["median_ms"] / rb["median_ms"], ""],
     ]
     print_table(["operation", "brainlike ms", "rsatoolbox ms", "speed-up", "max |diff|"], rows)
     print(f"recording 8 layers x {N_IMAGES} images (Recording.from_layers): {record_seconds:.2f} s")
     print("RDM-category Spearman per layer:", dict(zip(LAYERS, a[-1, :-1].round(3).tolist())))
-    write_results("layer_rsa", {
-        "rsatoolbox": getattr(rsatoolbox, "__version__", "0.3.2"),
-        "n_images": N_IMAGES,
-        "layers": {k: int(v.shape[1]) for k, v in X.items()},
-        "pipeline": {"brainlike": sb, "rsatoolbox": sr, "speedup": sr["median_ms"] / sb["median_ms"],
-                     "max_abs_diff": err},
-        "rdms_only": {"brainlike": rb, "rsatoolbox": rr, "speedup": rr["median_ms"] / rb["median_ms"]},
-        "record_seconds": record_seconds,
-        "rdm_vs_category_spearman": dict(zip(LAYERS, a[-1, :-1].round(4).tolist())),
-        "threads": 1,
-    })
+    write_results(
+        "layer_rsa",
+        {
+            "rsatoolbox": getattr(rsatoolbox, "__version__", "0.3.2"),
+            "n_images": N_IMAGES,
+            "layers": {k: int(v.shape[1]) for k, v in X.items()},
+            "pipeline": {
+                "brainlike": sb,
+                "rsatoolbox": sr,
+                "speedup": sr["median_ms"] / sb["median_ms"],
+                "max_abs_diff": err,
+            },
+            "rdms_only": {
+                "brainlike": rb,
+                "rsatoolbox": rr,
+                "speedup": rr["median_ms"] / rb["median_ms"],
+            },
+            "record_seconds": record_seconds,
+            "rdm_vs_category_spearman": dict(zip(LAYERS, a[-1, :-1].round(4).tolist())),
+            "threads": 1,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,9 @@ def fit(net: ConvNet, task, seed: int) -> ConvNet:
     opt = torch.optim.Adam(net.parameters(), lr=LR)
     for step in range(STEPS):
         batch = task.generate(BATCH, seed=[seed, 0, step])
-        loss = torch.nn.functional.cross_entropy(net(torch.tensor(batch.inputs)).outputs,
-                                                 torch.tensor(batch.targets))
+        loss = torch.nn.functional.cross_entropy(
+            net(torch.tensor(batch.inputs)).outputs, torch.tensor(batch.targets)
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -70,8 +71,14 @@ def run_seed(seed: int, task, test) -> dict:
         keep = x.std(axis=0) > 0  # silent units carry no pattern (and break 1 - r for a row of 0s)
         rdms[name] = rdm(x[:, keep], "correlation")
         corr[name] = float(compare_rdms(rdms[name], category, "spearman")[0, 0])
-    return {"seed": seed, "train_seconds": seconds, "test_accuracy": accuracy, "rdm_vs_category": corr,
-            "_rdms": rdms, "_labels": batch.targets}
+    return {
+        "seed": seed,
+        "train_seconds": seconds,
+        "test_accuracy": accuracy,
+        "rdm_vs_category": corr,
+        "_rdms": rdms,
+        "_labels": batch.targets,
+    }
 
 
 def main() -> None:
@@ -93,8 +100,14 @@ def main() -> None:
         "fc2_minus_fc1_per_seed": [round(v, 4) for v in fc_step],
         "test_accuracy": [r["test_accuracy"] for r in runs],
         "runs": [{k: v for k, v in r.items() if not k.startswith("_")} for r in runs],
-        "settings": {"steps": STEPS, "batch_size": BATCH, "lr": LR, "rdm": "correlation (1 - r)",
-                     "comparison": "spearman", "stimuli": f"{test.n_images} held-out digits"},
+        "settings": {
+            "steps": STEPS,
+            "batch_size": BATCH,
+            "lr": LR,
+            "rdm": "correlation (1 - r)",
+            "comparison": "spearman",
+            "stimuli": f"{test.n_images} held-out digits",
+        },
     }
     (OUT / "fig4b_layer_rdms.json").write_text(json.dumps(summary, indent=2))
 
@@ -105,18 +118,28 @@ def main() -> None:
     labels = runs[0]["_labels"]
     pick = np.concatenate([np.flatnonzero(labels == c)[:5] for c in range(10)])
     small = {n: RDM.from_matrices(runs[0]["_rdms"][n].matrices[0][np.ix_(pick, pick)]) for n in show}
-    layer_rdms(small, correlations={n: runs[0]["rdm_vs_category"][n] for n in show}, labels=labels[pick],
-               ax=top.subplots(1, len(show)))
+    layer_rdms(
+        small,
+        correlations={n: runs[0]["rdm_vs_category"][n] for n in show},
+        labels=labels[pick],
+        ax=top.subplots(1, len(show)),
+    )
     ax = bottom.subplots()
     for r in runs:
         ax.plot(names, [r["rdm_vs_category"][n] for n in names], "o-", label=f"seed {r['seed']}")
-    ax.set(ylabel="Spearman r with category RDM", xlabel="layer",
-           title=f"{test.n_images} held-out digits; test accuracy "
-                 f"{np.mean(summary['test_accuracy']):.3f}")
+    ax.set(
+        ylabel="Spearman r with category RDM",
+        xlabel="layer",
+        title=f"{test.n_images} held-out digits; test accuracy {np.mean(summary['test_accuracy']):.3f}",
+    )
     ax.legend(fontsize=7)
     fig.savefig(OUT / "fig4b_layer_rdms.png", dpi=110)
-    keys = ("mean_correlation", "rises_pixels_pool1_pool2_relu3_every_seed", "fc2_minus_fc1_per_seed",
-            "test_accuracy")
+    keys = (
+        "mean_correlation",
+        "rises_pixels_pool1_pool2_relu3_every_seed",
+        "fc2_minus_fc1_per_seed",
+        "test_accuracy",
+    )
     print(json.dumps({k: summary[k] for k in keys}, indent=1))
 
 

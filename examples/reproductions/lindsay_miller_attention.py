@@ -47,8 +47,9 @@ def fit(net: ConvNet, task, seed: int) -> ConvNet:
     opt = torch.optim.Adam(net.parameters(), lr=LR)
     for step in range(STEPS):
         batch = task.generate(BATCH, seed=[seed, 0, step])
-        loss = torch.nn.functional.cross_entropy(net(torch.tensor(batch.inputs)).outputs,
-                                                 torch.tensor(batch.targets))
+        loss = torch.nn.functional.cross_entropy(
+            net(torch.tensor(batch.inputs)).outputs, torch.tensor(batch.targets)
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -63,7 +64,7 @@ def overlays(data, target: int, n: int, rng: np.random.Generator) -> tuple[np.nd
     for i in range(n):
         if present[i]:
             a = rng.choice(np.flatnonzero(labels == target))
-            b = rng.choice(np.flatnonzero((labels != target)))
+            b = rng.choice(np.flatnonzero(labels != target))
             while labels[b] == labels[a]:
                 b = rng.choice(np.flatnonzero(labels != target))
         else:
@@ -127,8 +128,9 @@ def summarize(runs: list[dict], metric: str) -> dict:
         "at_beta_0": float(mean[LAYERS[0]][zero]),
         "best_beta": {k: BETAS[v] for k, v in best.items()},
         "gain_at_best_beta": {k: round(float(mean[k][best[k]] - mean[k][zero]), 4) for k in LAYERS},
-        "change_at_beta_-0.25": {k: round(float(mean[k][BETAS.index(-0.25)] - mean[k][zero]), 4)
-                                 for k in LAYERS},
+        "change_at_beta_-0.25": {
+            k: round(float(mean[k][BETAS.index(-0.25)] - mean[k][zero]), 4) for k in LAYERS
+        },
         "change_at_largest_beta": {k: round(float(mean[k][-1] - mean[k][zero]), 4) for k in LAYERS},
     }
 
@@ -143,13 +145,20 @@ def main() -> None:
         "auc": summarize(runs, "auc"),
         "accuracy": summarize(runs, "accuracy"),
         "runs": runs,
-        "settings": {"steps": STEPS, "batch_size": BATCH, "lr": LR, "trials_per_category": N_TRIALS,
-                     "readout": READOUT, "detector": "LogisticRegression(C=1) on unattended overlays"},
+        "settings": {
+            "steps": STEPS,
+            "batch_size": BATCH,
+            "lr": LR,
+            "trials_per_category": N_TRIALS,
+            "readout": READOUT,
+            "detector": "LogisticRegression(C=1) on unattended overlays",
+        },
     }
     (OUT / "lindsay_miller_attention.json").write_text(json.dumps(summary, indent=2))
     fig = Figure(figsize=(9, 3.4), layout="constrained")
-    for ax, metric, label in zip(fig.subplots(1, 2), ("auc", "accuracy"),
-                                 ("detection AUC (criterion-free)", "detection accuracy")):
+    for ax, metric, label in zip(
+        fig.subplots(1, 2), ("auc", "accuracy"), ("detection AUC (criterion-free)", "detection accuracy")
+    ):
         for layer in LAYERS:
             ax.plot(BETAS, summary[metric]["mean"][layer], "o-", ms=3, label=f"attention at {layer}")
         ax.axhline(summary[metric]["at_beta_0"], color="0.5", lw=0.8, ls="--")
@@ -157,8 +166,12 @@ def main() -> None:
         ax.set(xlabel="attention strength β", ylabel=label, title=f"{label}, 10 categories, 3 seeds")
         ax.legend(fontsize=7)
     fig.savefig(OUT / "lindsay_miller_attention.png", dpi=110)
-    print(json.dumps({k: {m: v for m, v in summary[k].items() if m != "mean"} for k in ("auc", "accuracy")},
-                     indent=1))
+    print(
+        json.dumps(
+            {k: {m: v for m, v in summary[k].items() if m != "mean"} for k in ("auc", "accuracy")},
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

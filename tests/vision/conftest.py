@@ -10,7 +10,9 @@ from brainlike.models import ConvNet
 from brainlike.tasks import make
 
 
-def fit_convnet(net: ConvNet, task, *, steps: int, batch_size: int = 64, lr: float = 3e-3, seed: int = 0) -> ConvNet:
+def fit_convnet(
+    net: ConvNet, task, *, steps: int, batch_size: int = 64, lr: float = 3e-3, seed: int = 0
+) -> ConvNet:
     """A plain Adam/cross-entropy loop over the task's batches (one fresh batch per step)."""
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     for step in range(steps):
@@ -36,7 +38,9 @@ def digits_net():
     """The primer's ConvNet (Fig. 4) trained for 400 steps on the digits' training split."""
     torch.manual_seed(0)
     task = make("digits")
-    net = fit_convnet(ConvNet(task.image_shape, task.n_outputs, layers="primer", seed=0), task, steps=400)
+    net = fit_convnet(
+        ConvNet(task.image_shape, task.n_outputs, layers="primer", seed=0), task, steps=400
+    )
     return net
 
 

@@ -50,9 +50,15 @@ def test_conv_pool_over_channels_and_learnable_parameters():
     time_major = DivisiveNormalization(3, exponent=1.0, sigma=1.0, dim=-1)
     y = torch.rand(2, 7, 3)
     torch.testing.assert_close(time_major(y), y / (1.0 + y.sum(-1, keepdim=True)))
-    with pytest.raises(ValueError, match=r"DivisiveNormalization expects size 3 along dim -1; got input of shape \(2, 7, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"DivisiveNormalization expects size 3 along dim -1; got input of shape \(2, 7, 4\)",
+    ):
         time_major(torch.rand(2, 7, 4))
-    with pytest.raises(ValueError, match=r"The 'sigma' parameter of DivisiveNormalization must be a float in the range \(0.0, inf\). Got 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'sigma' parameter of DivisiveNormalization must be a float in the range \(0.0, inf\). Got 0",
+    ):
         DivisiveNormalization(3, sigma=0)
 
 
@@ -87,14 +93,18 @@ def test_feature_gain_formula_and_hook():
         doubled = net.pool2(net.relu2(net.conv2(net.pool1(net.relu1(net.conv1(x))))))
         module.set(torch.ones(16), 0.0)
         undone = net(x).outputs
-    torch.testing.assert_close(doubled, 2 * net.pool2(net.relu2(net.conv2(net.pool1(net.relu1(net.conv1(x)))))))
+    torch.testing.assert_close(
+        doubled, 2 * net.pool2(net.relu2(net.conv2(net.pool1(net.relu1(net.conv1(x))))))
+    )
     torch.testing.assert_close(undone, net(x).outputs)
     with pytest.raises(ValueError, match=r"gains must be a finite tensor of shape \(3,\); got \(2,\)"):
         gain.set(torch.ones(2), 1.0)
 
 
 def test_gain_layer_in_a_layer_list():
-    net = ConvNet((1, 8, 8), 10, layers=[{"type": "conv", "channels": 4}, "relu", {"type": "gain"}], seed=0)
+    net = ConvNet(
+        (1, 8, 8), 10, layers=[{"type": "conv", "channels": 4}, "relu", {"type": "gain"}], seed=0
+    )
     x = torch.rand(2, 1, 8, 8)
     base = net(x).outputs
     net.gain1.set(torch.zeros(4), 3.0)
@@ -122,7 +132,9 @@ def test_linear_gaussian_inference_reaches_the_posterior_mode():
     x = torch.randn(4, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     res = pc.infer(x, n_steps=5000, lr=0.05, tol=1e-12)
     U = pc.U[0].detach()
-    exact = torch.linalg.solve(U.T @ U / 0.25 + 0.2 * torch.eye(3, dtype=torch.float64), U.T @ x.T / 0.25).T
+    exact = torch.linalg.solve(
+        U.T @ U / 0.25 + 0.2 * torch.eye(3, dtype=torch.float64), U.T @ x.T / 0.25
+    ).T
     torch.testing.assert_close(res.states[0], exact, rtol=0, atol=1e-8)
     assert res.converged
     diffs = res.energy[1:] - res.energy[:-1]
@@ -162,5 +174,8 @@ def test_tanh_network_runs_and_checks_inputs():
     assert res.energy[-1] < res.energy[0]
     with pytest.raises(ValueError, match=r"x must have shape \(batch, 5\); got \(2, 4\)"):
         pc.infer(torch.rand(2, 4))
-    with pytest.raises(ValueError, match=r"The 'activation' parameter of PredictiveCoding must be one of \['linear', 'tanh'\]. Got 'relu'"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'activation' parameter of PredictiveCoding must be one of \['linear', 'tanh'\]. Got 'relu'",
+    ):
         PredictiveCoding([5, 3], activation="relu")

@@ -17,23 +17,46 @@ from .conftest import accuracy, fit_convnet
 
 def test_primer_preset_shapes_and_names():
     net = ConvNet((1, 8, 8), 10, seed=0)
-    assert net.layer_names == ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "fc1", "relu3",
-                               "fc2", "relu4", "readout")
+    assert net.layer_names == (
+        "conv1",
+        "relu1",
+        "pool1",
+        "conv2",
+        "relu2",
+        "pool2",
+        "fc1",
+        "relu3",
+        "fc2",
+        "relu4",
+        "readout",
+    )
     acts = layer_activations(net, torch.zeros(3, 1, 8, 8), net.layer_names, flatten=False)
     shapes = {k: tuple(v.shape) for k, v in acts.items()}
     assert shapes["conv1"] == (3, 6, 8, 8) and shapes["pool1"] == (3, 6, 4, 4)
-    assert shapes["pool2"] == (3, 16, 2, 2) and shapes["fc1"] == (3, 120) and shapes["readout"] == (3, 10)
+    assert (
+        shapes["pool2"] == (3, 16, 2, 2) and shapes["fc1"] == (3, 120) and shapes["readout"] == (3, 10)
+    )
     assert net.n_input == 1 and net.n_output == 10 and net.n_hidden == 84
 
 
 def test_config_rebuilds_the_same_network():
-    layers = [{"type": "conv", "channels": 4, "kernel": 5, "padding": "valid"}, "tanh",
-              {"type": "norm", "exponent": 1.5}, {"type": "avgpool", "kernel": 2},
-              {"type": "linear", "features": 7, "name": "it"}, "relu", {"type": "gain"}]
+    layers = [
+        {"type": "conv", "channels": 4, "kernel": 5, "padding": "valid"},
+        "tanh",
+        {"type": "norm", "exponent": 1.5},
+        {"type": "avgpool", "kernel": 2},
+        {"type": "linear", "features": 7, "name": "it"},
+        "relu",
+        {"type": "gain"},
+    ]
     net = ConvNet((2, 12, 12), 3, layers=layers, seed=4)
     config = json.loads(json.dumps(net.config()))
     twin = ConvNet(**config, seed=4)
-    assert twin.layer_names == net.layer_names == ("conv1", "tanh1", "norm1", "pool1", "it", "relu1", "gain1", "readout")
+    assert (
+        twin.layer_names
+        == net.layer_names
+        == ("conv1", "tanh1", "norm1", "pool1", "it", "relu1", "gain1", "readout")
+    )
     for (k1, v1), (k2, v2) in zip(net.state_dict().items(), twin.state_dict().items()):
         assert k1 == k2 and torch.equal(v1, v2)
     x = torch.rand(2, 2, 12, 12)
@@ -45,14 +68,32 @@ def test_config_rebuilds_the_same_network():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"input_shape": (8, 8)}, r"The 'input_shape' parameter of ConvNet must be \(channels, height, width\)"),
-        ({"layers": "vgg"}, r"The 'layers' parameter of ConvNet must be one of \['primer', 'small'\]. Got 'vgg'"),
+        (
+            {"input_shape": (8, 8)},
+            r"The 'input_shape' parameter of ConvNet must be \(channels, height, width\)",
+        ),
+        (
+            {"layers": "vgg"},
+            r"The 'layers' parameter of ConvNet must be one of \['primer', 'small'\]. Got 'vgg'",
+        ),
         ({"layers": [{"type": "conv"}]}, r"layers\[0\] \(conv\) needs \['channels'\]"),
-        ({"layers": [{"type": "conv", "channels": 2, "size": 3}]}, r"layers\[0\] \(conv\) has unknown key\(s\) \['size'\]"),
+        (
+            {"layers": [{"type": "conv", "channels": 2, "size": 3}]},
+            r"layers\[0\] \(conv\) has unknown key\(s\) \['size'\]",
+        ),
         ({"layers": ["softmax"]}, r"layers\[0\]\['type'\] must be one of \["),
-        ({"layers": [{"type": "linear", "features": 4}, {"type": "conv", "channels": 2}]}, r"layers\[1\] \(conv\) comes after the input was flattened"),
-        ({"layers": [{"type": "maxpool", "kernel": 16}]}, r"layers\[0\] \(maxpool\) shrinks the 8x8 input to nothing"),
-        ({"layers": [{"type": "relu", "name": "readout"}]}, r"layers\[0\] name 'readout' must be a new Python identifier"),
+        (
+            {"layers": [{"type": "linear", "features": 4}, {"type": "conv", "channels": 2}]},
+            r"layers\[1\] \(conv\) comes after the input was flattened",
+        ),
+        (
+            {"layers": [{"type": "maxpool", "kernel": 16}]},
+            r"layers\[0\] \(maxpool\) shrinks the 8x8 input to nothing",
+        ),
+        (
+            {"layers": [{"type": "relu", "name": "readout"}]},
+            r"layers\[0\] name 'readout' must be a new Python identifier",
+        ),
     ],
 )
 def test_bad_layer_lists_are_named(kwargs, match):
@@ -103,11 +144,17 @@ def test_from_layers_any_module_with_the_stimulus_table():
     seq.train()
     Recording.from_layers(seq, batch.inputs, ["2"])
     assert seq.training  # mode restored
-    with pytest.raises(ValueError, match=r"layers must be given for a Sequential \(it has no layer_names\)"):
+    with pytest.raises(
+        ValueError, match=r"layers must be given for a Sequential \(it has no layer_names\)"
+    ):
         Recording.from_layers(seq, batch)
-    with pytest.raises(ValueError, match=r"conditions\['c'\] must have shape \(n_stimuli,\) = \(30,\); got \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"conditions\['c'\] must have shape \(n_stimuli,\) = \(30,\); got \(2,\)"
+    ):
         Recording.from_layers(seq, batch.inputs, ["2"], conditions={"c": [0, 1]})
-    with pytest.raises(TypeError, match=r"stimuli must be an array \(N, ...\) or have 'inputs' or 'images'; got dict"):
+    with pytest.raises(
+        TypeError, match=r"stimuli must be an array \(N, ...\) or have 'inputs' or 'images'; got dict"
+    ):
         Recording.from_layers(seq, {"x": 1}, ["2"])
 
 

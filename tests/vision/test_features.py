@@ -27,11 +27,19 @@ def test_orientation_tuning_of_a_gabor_filter_unit():
     """A unit whose filter is a 60-degree Gabor prefers 60 degrees; an isotropic one is untuned."""
     conv = torch.nn.Conv2d(1, 2, 15, bias=False)
     with torch.no_grad():
-        conv.weight[0, 0] = torch.tensor(gabor(15, orientation=60.0, spatial_frequency=0.125, sigma=3.0) - 0.5)
-        conv.weight[1, 0] = torch.tensor(gabor(15, orientation=0.0, spatial_frequency=0.0, sigma=3.0) - 0.5)
+        conv.weight[0, 0] = torch.tensor(
+            gabor(15, orientation=60.0, spatial_frequency=0.125, sigma=3.0) - 0.5
+        )
+        conv.weight[1, 0] = torch.tensor(
+            gabor(15, orientation=0.0, spatial_frequency=0.0, sigma=3.0) - 0.5
+        )
     net = torch.nn.Sequential(conv, torch.nn.ReLU())
-    stim = grating_set(15, orientations=np.arange(0.0, 180.0, 15.0), phases=np.arange(0.0, 360.0, 45.0),
-                       spatial_frequencies=[0.125])
+    stim = grating_set(
+        15,
+        orientations=np.arange(0.0, 180.0, 15.0),
+        phases=np.arange(0.0, 360.0, 45.0),
+        spatial_frequencies=[0.125],
+    )
     rec = Recording.from_layers(net, stim, ["1"])["1"]
     curve = tuning_curve(rec, "orientation")
     assert curve.values.tolist() == list(np.arange(0.0, 180.0, 15.0)) and (curve.count == 8).all()
@@ -88,15 +96,19 @@ def _best_dataset_value(net, layer, kind, targets, images):
 
 @pytest.mark.parametrize(
     ("layer", "kind", "targets", "param"),
-    [("readout", "unit", list(range(10)), "fourier"), ("relu3", "unit", [0, 4, 5], "pixel"),
-     ("relu2", "channel", [0, 4, 9], "fourier")],
+    [
+        ("readout", "unit", list(range(10)), "fourier"),
+        ("relu3", "unit", [0, 4, 5], "pixel"),
+        ("relu2", "channel", [0, 4, 9], "fourier"),
+    ],
 )
 def test_maximizing_image_beats_every_dataset_image(digits_net, layer, kind, targets, param):
     """The synthesized image drives each target above the best of all 1797 digit images."""
     images = np.concatenate([make("digits").data.images, make("digits", split="test").data.images])
     best = _best_dataset_value(digits_net, layer, kind, targets, images)
-    vis = activation_maximization(digits_net, layer, targets, kind=kind, n_steps=150, lr=0.2, param=param,
-                                  l2=0.01, tv=0.01, seed=0)
+    vis = activation_maximization(
+        digits_net, layer, targets, kind=kind, n_steps=150, lr=0.2, param=param, l2=0.01, tv=0.01, seed=0
+    )
     assert vis.images.shape == (len(targets), 1, 8, 8)
     assert vis.images.min() >= 0.0 and vis.images.max() <= 1.0
     assert (vis.activation > best).all(), (vis.activation, best)
@@ -123,7 +135,10 @@ def test_layer_objective_on_28px_mnist_and_errors():
     assert vis.images.shape == (1, 1, 28, 28) and vis.activation[0] > start
     with pytest.raises(ValueError, match=r"targets must lie in \[0, 16\) for kind='channel'; got 0..20"):
         activation_maximization(net, "conv2", [0, 20], kind="channel", n_steps=1)
-    with pytest.raises(ValueError, match=r"The 'param' parameter of activation_maximization must be one of \['fourier', 'pixel'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'param' parameter of activation_maximization must be one of \['fourier', 'pixel'\]",
+    ):
         activation_maximization(net, "conv2", [0], param="cppn")
     with pytest.raises(ValueError, match=r"shape must be given: Sequential has no input_shape"):
         activation_maximization(torch.nn.Sequential(torch.nn.Flatten()), "0", [0])
@@ -152,7 +167,9 @@ def test_genetic_search_maximizes_a_non_differentiable_spiking_unit(digits_net):
     vae = load_digits_vae()
     res = genetic_search(spikes, vae, n_generations=40, population=20, seed=0)
     with torch.no_grad():
-        random_imgs = vae.decode(torch.randn(200, vae.n_latent, generator=torch.Generator().manual_seed(1)))
+        random_imgs = vae.decode(
+            torch.randn(200, vae.n_latent, generator=torch.Generator().manual_seed(1))
+        )
         random_drive = digits_net(random_imgs).outputs[:, 4]
         found = digits_net(torch.tensor(res.image[None])).outputs[0, 4]
     assert found > torch.quantile(random_drive, 0.95)
@@ -169,7 +186,12 @@ def test_latent_gradient_search(digits_net):
 
 
 def test_genetic_search_checks_the_score():
-    with pytest.raises(ValueError, match=r"score must return 20 finite values, one per image; got \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"score must return 20 finite values, one per image; got \(3,\)"
+    ):
         genetic_search(lambda imgs: np.zeros(3), n_generations=2)
-    with pytest.raises(ValueError, match=r"The 'n_conserve' parameter of genetic_search must be an int in \[0, population\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'n_conserve' parameter of genetic_search must be an int in \[0, population\)",
+    ):
         genetic_search(lambda imgs: np.zeros(len(imgs)), n_conserve=20)

@@ -74,7 +74,9 @@ def test_classification_image_recovers_the_observers_template():
 
 def test_reverse_correlation_errors():
     s = np.zeros((5, 4))
-    with pytest.raises(ValueError, match=r"responses must have shape \(n_samples,\) = \(5,\); got \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"responses must have shape \(n_samples,\) = \(5,\); got \(4,\)"
+    ):
         reverse_correlation(s, np.ones(4))
     with pytest.raises(ValueError, match="responses must be finite and non-negative"):
         reverse_correlation(s, -np.ones(5))
@@ -120,13 +122,17 @@ def test_feature_use_finds_the_planted_features():
     f = {name: rng.standard_normal(n) for name in ("shape1", "shape2", "texture", "nuisance")}
     net = f["shape1"] + 0.7 * f["shape2"] + 0.5 * rng.standard_normal(n)
     person = (f["shape1"] - f["texture"] + rng.standard_normal(n)) > 0
-    fu = feature_use(f, {"network": net, "person": person}, discrete={"person": True}, n_permutations=100)
+    fu = feature_use(
+        f, {"network": net, "person": person}, discrete={"person": True}, n_permutations=100
+    )
     assert fu.used("network") == ["shape1", "shape2"]
     assert fu.used("person") == ["shape1", "texture"]
     assert fu.shared() == ["shape1"]
     assert fu.mi.shape == (2, 4) and fu.p_value.min() == pytest.approx(1 / 101)
     assert fu.similarity[0, 0] == pytest.approx(1.0) and fu.similarity[0, 1] < 0.9
-    with pytest.raises(ValueError, match=r"responses\['x'\] must have shape \(n_trials,\) = \(800,\); got \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"responses\['x'\] must have shape \(n_trials,\) = \(800,\); got \(3,\)"
+    ):
         feature_use(f, {"x": [1, 2, 3]})
 
 

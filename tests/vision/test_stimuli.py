@@ -19,7 +19,9 @@ def test_grating_orientation_convention_and_contrast():
     np.testing.assert_allclose((lmax - lmin) / (lmax + lmin), 0.5, atol=0.01)  # Michelson contrast
     np.testing.assert_allclose(g.mean(), 0.4, atol=0.01)
     # orientation theta + 180 with phase phi is orientation theta with phase -phi
-    np.testing.assert_allclose(grating(16, orientation=200.0, phase=30.0), grating(16, orientation=20.0, phase=-30.0), atol=1e-5)
+    np.testing.assert_allclose(
+        grating(16, orientation=200.0, phase=30.0), grating(16, orientation=20.0, phase=-30.0), atol=1e-5
+    )
 
 
 def test_grating_frequency_is_cycles_per_pixel():
@@ -61,8 +63,12 @@ def test_grating_set_table():
     k = 5
     np.testing.assert_allclose(
         s.images[k, 0],
-        grating(8, orientation=s.conditions["orientation"][k], phase=s.conditions["phase"][k],
-                spatial_frequency=s.conditions["spatial_frequency"][k]),
+        grating(
+            8,
+            orientation=s.conditions["orientation"][k],
+            phase=s.conditions["phase"][k],
+            spatial_frequency=s.conditions["spatial_frequency"][k],
+        ),
     )
     assert grating_set(8, envelope=1.0).images[0, 0, 0, 0] == pytest.approx(0.5, abs=1e-3)
 
@@ -70,12 +76,27 @@ def test_grating_set_table():
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: grating(0), r"The 'size' parameter of grating must be an int >= 1 or a pair \(height, width\)"),
-        (lambda: grating(8, contrast=2.0), r"The 'contrast' parameter of grating must be finite and in \[0.0, 1.0\]. Got 2.0"),
-        (lambda: gabor(8, sigma=0.0), r"The 'sigma' parameter of gabor must be finite and in \(0.0, inf\]"),
+        (
+            lambda: grating(0),
+            r"The 'size' parameter of grating must be an int >= 1 or a pair \(height, width\)",
+        ),
+        (
+            lambda: grating(8, contrast=2.0),
+            r"The 'contrast' parameter of grating must be finite and in \[0.0, 1.0\]. Got 2.0",
+        ),
+        (
+            lambda: gabor(8, sigma=0.0),
+            r"The 'sigma' parameter of gabor must be finite and in \(0.0, inf\]",
+        ),
         (lambda: white_noise(0, 8), r"The 'n' parameter of white_noise must be an int >= 1. Got 0"),
-        (lambda: pink_noise(2, 8, exponent=-1), r"The 'exponent' parameter of pink_noise must be finite and in \[0.0, inf\]"),
-        (lambda: grating_set(8, orientations=[]), r"The 'orientations' parameter of grating_set must be a non-empty sequence"),
+        (
+            lambda: pink_noise(2, 8, exponent=-1),
+            r"The 'exponent' parameter of pink_noise must be finite and in \[0.0, inf\]",
+        ),
+        (
+            lambda: grating_set(8, orientations=[]),
+            r"The 'orientations' parameter of grating_set must be a non-empty sequence",
+        ),
     ],
 )
 def test_bad_stimulus_parameters(call, match):

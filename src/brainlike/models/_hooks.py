@@ -9,7 +9,19 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-__all__ = ["capture_layers", "layer_activations", "resolve_layers"]
+__all__ = ["capture_layers", "eval_mode", "layer_activations", "resolve_layers"]
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Run ``model`` in eval mode (dropout off, batch-norm statistics frozen) inside the block,
+    then restore the mode it had."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 class _StopForward(Exception):

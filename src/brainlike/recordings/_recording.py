@@ -361,6 +361,7 @@ def _from_layers(
     import torch
 
     from brainlike.models import layer_activations
+    from brainlike.models._hooks import eval_mode
 
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
@@ -393,12 +394,8 @@ def _from_layers(
         if v.shape != (n,):
             raise ValueError(f"conditions[{k!r}] must have shape (n_stimuli,) = ({n},); got {v.shape}")
     conds.setdefault("stimulus", np.arange(n))
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         acts = layer_activations(model, x, layers, batch_size=batch_size)
-    finally:
-        model.train(was_training)
     name = type(model).__name__
     return {
         layer: cls(a.detach().double().cpu().numpy()[:, None, :], time=[0.0], conditions=conds,

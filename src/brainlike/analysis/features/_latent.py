@@ -303,7 +303,7 @@ def latent_gradient_search(
     prior : float
         Weight of the Gaussian prior on the code, which keeps images digit-like.
     """
-    from ...models._hooks import _forward, resolve_layers
+    from ...models._hooks import _forward, eval_mode, resolve_layers
 
     owner = "latent_gradient_search"
     (layer,) = resolve_layers(model, [layer])
@@ -315,10 +315,8 @@ def latent_gradient_search(
     gen = torch.Generator().manual_seed(int(seed))
     z = torch.randn(n_starts, int(gen_model.n_latent), generator=gen).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
-    was_training = model.training
-    model.eval()
     history = np.empty((n_steps, n_starts))
-    try:
+    with eval_mode(model):
         for step in range(n_steps):
             act = _forward(model, gen_model.decode(z), [layer], stop=True)[layer].reshape(n_starts, -1)
             if not 0 <= int(unit) < act.shape[1]:
@@ -332,8 +330,6 @@ def latent_gradient_search(
         with torch.no_grad():
             images = gen_model.decode(z)
             r = _forward(model, images, [layer], stop=True)[layer].reshape(n_starts, -1)[:, int(unit)]
-    finally:
-        model.train(was_training)
     k = int(torch.argmax(r))
     return LatentSearch(
         z[k].detach().numpy().copy(),

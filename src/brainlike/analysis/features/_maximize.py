@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from ... import _checks
-from ...models._hooks import _forward, resolve_layers
+from ...models._hooks import _forward, eval_mode, resolve_layers
 
 __all__ = ["FeatureVisualization", "activation_maximization", "fourier_image", "objective_values"]
 
@@ -239,9 +239,7 @@ def activation_maximization(
             f"The 'shape' parameter of {owner} must be (C, H, W). Got {shape!r} instead."
         ) from None
 
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         with torch.no_grad():
             probe = _forward(model, torch.full((1, c, h, w), (lo + hi) / 2), [layer], stop=True)[layer]
         n_channels = probe.shape[1] if probe.ndim >= 2 else None
@@ -284,8 +282,6 @@ def activation_maximization(
             final = image()
             act = _forward(model, final, [layer], stop=True)[layer]
             values = objective_values(act, kind, tgt).numpy().astype(np.float64)
-    finally:
-        model.train(was_training)
     return FeatureVisualization(
         final.detach().numpy().astype(np.float32), values, history, layer, kind, tgt
     )
