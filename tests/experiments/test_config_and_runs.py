@@ -54,7 +54,7 @@ def test_yaml_round_trip(tmp_path):
         ({"task__name": "nope"}, r"task: unknown task 'nope'; valid names are \["),
         ({"task__params": {"dt": 100.0, "foo": 1}}, r"task: task 'perceptual_decision' has no parameter 'foo'"),
         ({"training__optimizer": "rmsprop"}, r"training\.optimizer: Input should be 'adam', 'adamw' or 'sgd'"),
-        ({"model__tau": 50.0}, r"task dt \(100\.0 ms\) must be <= model\.tau \(50\.0 ms\)"),
+        ({"model__tau": 50.0}, r"model does not fit task 'perceptual_decision' \(dt = 100\.0 ms\): RateRNN needs dt <= tau"),
         ({"training__criterion": 0.8, "training__criterion_of_ceiling": 0.9}, r"set criterion or criterion_of_ceiling, not both"),
     ],
 )

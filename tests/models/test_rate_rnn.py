@@ -143,14 +143,14 @@ def test_bad_arguments_are_named(kwargs, match):
 
 
 def test_bad_sizes_and_inputs_are_named():
-    with pytest.raises(ValueError, match=r"'n_hidden' parameter of RateRNN must be an int >= 1\. Got 0"):
+    with pytest.raises(ValueError, match=r"'n_hidden' parameter of RateRNN must be an int in the range \[1, 1048576\]\. Got 0"):
         RateRNN(3, 0, 2)
     rnn = RateRNN(3, 8, 2, seed=0)
     with pytest.raises(ValueError, match=r"inputs must have shape \(batch, time, n_input\) with n_input=3; got shape \(2, 5, 4\)"):
         rnn(torch.zeros(2, 5, 4))
-    with pytest.raises(ValueError, match=r"state must have shape \(batch, n_hidden\) = \(2, 8\); got \(2, 7\)"):
+    with pytest.raises(ValueError, match=r"state must have shape \(batch, state_size\) = \(2, 8\); got \(2, 7\)"):
         rnn(torch.zeros(2, 5, 3), torch.zeros(2, 7))
-    with pytest.raises(TypeError, match=r"inputs must be a torch\.Tensor; got ndarray"):
+    with pytest.raises(TypeError, match=r"inputs must be a torch\.Tensor of shape \(batch, time, n_input\); got ndarray"):
         import numpy as np
 
         rnn(np.zeros((2, 5, 3)))
@@ -169,5 +169,5 @@ def test_mlp_shapes_and_errors():
 def test_step_and_velocity_check_the_state_shape():
     rnn = RateRNN(3, 8, 2, seed=0)
     for fn in (rnn.step, rnn.velocity):
-        with pytest.raises(ValueError, match=r"state must have shape \(batch, n_hidden\) = \(1, 8\) to match inputs; got \(8,\)"):
+        with pytest.raises(ValueError, match=r"state must have shape \(batch, state_size\) = \(1, 8\) to match inputs; got \(8,\)"):
             fn(torch.zeros(8), torch.zeros(1, 3))

@@ -103,7 +103,8 @@ def test_from_run_is_the_models_activity(tmp_path):
     rec = Recording.from_run(tmp_path, n_trials=12, seed=3)
     assert rec.data.shape[0] == 12 and rec.n_units == 8 and rec.source == str(tmp_path)
     run = load_run(tmp_path)
-    batch = run.task.generate(12, seed=3)
+    # noise=False (the default) turns off the task's input noise too, not only the recurrent noise
+    batch = run.task.generate(12, seed=3, noise=False)
     with torch.no_grad():
         act = run.model(torch.tensor(batch.inputs), noise=False)[1].double().numpy()
     valid = np.arange(batch.n_steps) < batch.lengths[:, None]

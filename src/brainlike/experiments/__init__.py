@@ -2,7 +2,6 @@
 
 from ._config import (
     ConfigError,
-    ModelConfig,
     PenaltyConfig,
     RunConfig,
     TaskConfig,
@@ -11,6 +10,7 @@ from ._config import (
     load_config,
     parse_config,
 )
+from ._models import ModelConfig, model_config_class
 from ._run import Run, build_model, evaluate_run, load_run, run_training
 from .sweeps import (
     aggregate,
@@ -37,6 +37,7 @@ __all__ = [
     "load_config",
     "load_run",
     "load_sweep",
+    "model_config_class",
     "parse_config",
     "parse_sweep",
     "plot_aggregate",

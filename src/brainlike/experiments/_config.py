@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .. import tasks
-from ..models import ACTIVATIONS
 from ..training import RatePenalty, WeightPenalty
 from ..training._loop import OPTIMIZERS, SCHEDULES
+from ._models import AnyModelConfig, default_model_config
 
 
 class ConfigError(ValueError):
@@ -66,44 +66,6 @@ class TaskConfig(_Strict):
         )
 
 
-class ModelConfig(_Strict):
-    """A :class:`brainlike.models.RateRNN`; sizes and ``dt`` come from the task.
-
-    ``connectivity`` (optional) describes structured recurrent weights for
-    :func:`brainlike.models.build_connectivity`, e.g. ``{"type": "dale", "e_fraction": 0.8}``,
-    ``{"type": "sparse", "density": 0.2}``, ``{"type": "low_rank", "rank": 1}`` or
-    ``{"type": "multi_area", "areas": [{"name": "sensory", "n_units": 60}, ...],
-    "projections": [{"source": "sensory", "target": "decision", "density": 0.2}, ...]}``.
-    Its seed defaults to the model's.
-    """
-
-    type: Literal["RateRNN"] = "RateRNN"
-    n_hidden: int = Field(64, ge=1)
-    tau: float = Field(100.0, gt=0)
-    activation: str = "relu"
-    sigma_rec: float = Field(0.0, ge=0)
-    w_rec_init: Literal["orthogonal", "identity", "gaussian"] = "orthogonal"
-    w_rec_gain: float | None = Field(None, ge=0)
-    train_initial_state: bool = False
-    seed: int = Field(0, ge=0)
-    connectivity: dict[str, Any] | None = None
-
-    @field_validator("activation")
-    @classmethod
-    def _known_activation(cls, v: str) -> str:
-        if v not in ACTIVATIONS:
-            raise ValueError(f"must be one of {sorted(ACTIVATIONS)}")
-        return v
-
-    @model_validator(mode="after")
-    def _buildable_connectivity(self) -> ModelConfig:
-        if self.connectivity is not None:
-            from ..models import build_connectivity
-
-            build_connectivity(self.connectivity, self.n_hidden, seed=self.seed)
-        return self
-
-
 class PenaltyConfig(_Strict):
     """L1/L2 penalties on the recurrent weights and on the rates (all >= 0)."""
 
@@ -153,18 +115,14 @@ class RunConfig(_Strict):
     """Everything that defines a run: task, model, training, penalties and CPU threads."""
 
     task: TaskConfig
-    model: ModelConfig = Field(default_factory=ModelConfig)
+    model: AnyModelConfig = Field(default_factory=default_model_config)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     penalties: PenaltyConfig = Field(default_factory=PenaltyConfig)
     threads: int = Field(1, ge=1)
 
     @model_validator(mode="after")
-    def _dt_fits_tau(self) -> RunConfig:
-        dt = self.task.build().dt
-        if dt > self.model.tau:
-            raise ValueError(
-                f"task dt ({dt} ms) must be <= model.tau ({self.model.tau} ms) for the Euler step"
-            )
+    def _model_fits_task(self) -> RunConfig:
+        self.model.check_task(self.task.build())  # e.g. dt <= tau
         return self
 
     def criterion_for(self, task: tasks.Task) -> float | None:

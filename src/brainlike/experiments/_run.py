@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ..models import RateRNN
+from ..models import RecurrentModel
 from ..tasks import Task
 from ..training import Evaluation, TrainResult, evaluate, load_model_state, train
 from ..training._checkpoint import CHECKPOINT, atomic_write_text
@@ -34,24 +34,14 @@ class Run:
     directory: Path
     config: RunConfig
     task: Task
-    model: RateRNN
+    model: RecurrentModel
     summary: dict | None
 
 
-def build_model(config: RunConfig, task: Task) -> RateRNN:
-    """The untrained model a config describes, sized for ``task``."""
-    m = config.model
-    connectivity = None
-    if m.connectivity is not None:
-        from ..models import build_connectivity
-
-        connectivity = build_connectivity(m.connectivity, m.n_hidden, seed=m.seed)
-    return RateRNN(
-        task.n_inputs, m.n_hidden, task.n_outputs,
-        tau=m.tau, dt=task.dt, activation=m.activation, sigma_rec=m.sigma_rec,
-        w_rec_init=m.w_rec_init, w_rec_gain=m.w_rec_gain,
-        train_initial_state=m.train_initial_state, seed=m.seed, connectivity=connectivity,
-    )
+def build_model(config: RunConfig, task: Task) -> RecurrentModel:
+    """The untrained model a config describes, sized for ``task``: ``models.make(type, ...)``
+    with the section's fields, the task's ``n_inputs``, ``n_outputs`` and ``dt``."""
+    return config.model.build(task)
 
 
 def run_training(

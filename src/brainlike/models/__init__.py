@@ -1,7 +1,9 @@
-"""Network architectures: continuous-time rate RNNs and feedforward networks.
+"""Network architectures: rate RNNs, gated RNNs and feedforward networks.
 
-All recurrent models take inputs ``(batch, time, feature)`` and return
-``(outputs, activity, final_state)``; ``dt`` and ``tau`` are in ms.
+Every recurrent model follows one protocol (:class:`RecurrentModel`): inputs
+``(batch, time, feature)`` in, ``RNNOutput(outputs, activity, final_state)`` out, a flat state,
+a noise-free one-step map and named traces on request; ``dt`` and ``tau`` are in ms. The
+registry (:func:`make`, :func:`names`) builds them by kind.
 """
 
 from ._activations import ACTIVATIONS
@@ -18,14 +20,20 @@ from ._connectivity import (
     build_connectivity,
 )
 from ._convnet import CONVNET_PRESETS, ConvNet, ConvNetOutput
+from ._gated import GRU, LSTM
 from ._hooks import capture_layers, layer_activations
 from ._mlp import MLP, MLPOutput
-from ._rate_rnn import EffectiveWeights, RateRNN, RNNOutput
+from ._protocol import EffectiveWeights, RecurrentModel, RNNOutput, Traced, derive_seed
+from ._rate_rnn import NOISE_CONVENTIONS, RateRNN
+from ._registry import arguments, kind_of, make, model_class, names
 
 __all__ = [
     "ACTIVATIONS",
     "CONVNET_PRESETS",
+    "GRU",
+    "LSTM",
     "MLP",
+    "NOISE_CONVENTIONS",
     "Area",
     "Connectivity",
     "ConvNet",
@@ -43,9 +51,17 @@ __all__ = [
     "Projection",
     "RNNOutput",
     "RateRNN",
+    "RecurrentModel",
     "SparseMask",
+    "Traced",
     "apply_gain",
+    "arguments",
     "build_connectivity",
     "capture_layers",
+    "derive_seed",
+    "kind_of",
     "layer_activations",
+    "make",
+    "model_class",
+    "names",
 ]

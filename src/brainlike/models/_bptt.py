@@ -13,6 +13,9 @@ into preallocated buffers, and the backward pass runs three per step:
     carry_{t-1} = (1 - alpha) g_t + dz_t W                (one addmm)
 
 after which dL/dW = sum_t dz_t^T r_{t-1} is a single large matrix product and dL/du = dz.
+
+Noise added to the state after each step (``r_t += n_t``, the convention of Song et al. 2016)
+is a constant offset: it changes the saved states but not a line of the backward pass.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from ._activations import Activation
 class _LeakyLoop(torch.autograd.Function):
     @staticmethod
     def forward(  # type: ignore[override]
-        u: Tensor, w_rec: Tensor, r0: Tensor, alpha: float, activation: Activation
+        u: Tensor, w_rec: Tensor, r0: Tensor, alpha: float, activation: Activation,
+        noise: Tensor | None,
     ) -> Tensor:
         n_steps = u.shape[0]
         z = torch.empty_like(u)
@@ -39,12 +43,14 @@ class _LeakyLoop(torch.autograd.Function):
         for t in range(n_steps):
             torch.addmm(u[t], prev, w_t, out=z[t])
             torch.lerp(prev, fn(z[t]), alpha, out=r[t])
+            if noise is not None:
+                r[t].add_(noise[t])
             prev = r[t]
         return r, z
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
-        _, w_rec, r0, alpha, activation = inputs
+        _, w_rec, r0, alpha, activation, _noise = inputs
         r, z = output
         ctx.save_for_backward(w_rec, r0, r, z)
         ctx.alpha = alpha
@@ -74,10 +80,13 @@ class _LeakyLoop(torch.autograd.Function):
             grad_w = dz.reshape(-1, n).t() @ r_prev.reshape(-1, n)
         if ctx.needs_input_grad[2]:
             grad_r0 = carry
-        return dz, grad_w, grad_r0, None, None
+        return dz, grad_w, grad_r0, None, None, None
 
 
-def leaky_loop(u: Tensor, w_rec: Tensor, r0: Tensor, alpha: float, activation: Activation) -> Tensor:
+def leaky_loop(
+    u: Tensor, w_rec: Tensor, r0: Tensor, alpha: float, activation: Activation,
+    noise: Tensor | None = None,
+) -> Tensor:
     """Run the leaky recurrence over time, differentiable by the hand-written backward.
 
     Parameters
@@ -92,23 +101,39 @@ def leaky_loop(u: Tensor, w_rec: Tensor, r0: Tensor, alpha: float, activation: A
         ``dt / tau`` in (0, 1].
     activation : Activation
         The rate nonlinearity.
+    noise : Tensor, shape (T, B, N), optional
+        Added to the state after each step, ``r_t = lerp(r_{t-1}, f(z_t), alpha) + noise_t``
+        (not differentiated).
 
     Returns
     -------
     Tensor, shape (T, B, N)
         States ``r_1 ... r_T``.
     """
-    r, _ = _LeakyLoop.apply(u, w_rec, r0, alpha, activation)
-    return r
+    return leaky_loop_with_drive(u, w_rec, r0, alpha, activation, noise)[0]
+
+
+def leaky_loop_with_drive(
+    u: Tensor, w_rec: Tensor, r0: Tensor, alpha: float, activation: Activation,
+    noise: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """:func:`leaky_loop`, also returning the pre-activations ``z_t = u_t + W r_{t-1}``
+    (``(T, B, N)``, not differentiable: it is the forward pass's own buffer)."""
+    if noise is not None:
+        noise = noise.detach()
+    return _LeakyLoop.apply(u, w_rec, r0, alpha, activation, noise)
 
 
 def leaky_loop_reference(
-    u: Tensor, w_rec: Tensor, r0: Tensor, alpha: float, activation: Activation
+    u: Tensor, w_rec: Tensor, r0: Tensor, alpha: float, activation: Activation,
+    noise: Tensor | None = None,
 ) -> Tensor:
     """The same recurrence as :func:`leaky_loop`, written as a plain autograd loop (for tests)."""
     prev = r0
     states = []
     for t in range(u.shape[0]):
         prev = prev + alpha * (-prev + activation.fn(u[t] + prev @ w_rec.t()))
+        if noise is not None:
+            prev = prev + noise[t]
         states.append(prev)
     return torch.stack(states)

@@ -110,7 +110,8 @@ class Connectivity(nn.Module):
         raise NotImplementedError
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "type")
+        return ", ".join(f"{k}={v!r}" for k, v in self.config().items()
+                         if k != "type" and v is not None)
 
 
 # -- sign-constrained (Dale) --------------------------------------------------------------------

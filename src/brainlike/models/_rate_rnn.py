@@ -2,73 +2,66 @@
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import dataclass
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Annotated, Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .. import _checks
 from ._activations import ACTIVATIONS, get_activation
-from ._bptt import leaky_loop
-from ._connectivity import Connectivity
+from ._bptt import leaky_loop_with_drive
+from ._connectivity import Connectivity, build_connectivity
 from ._init import W_REC_INITS, init_recurrent
+from ._params import Milliseconds, OneOf, Range, Seed, Size, checked
+from ._protocol import (
+    EffectiveWeights,
+    RecurrentModel,
+    RNNOutput,
+    derive_seed,
+    fresh_seed,
+    generator,
+)
+
+__all__ = ["NOISE_CONVENTIONS", "RateRNN"]
 
 _DEFAULT_GAIN = {"orthogonal": 0.5, "identity": 0.5, "gaussian": 0.9}
+#: Where the recurrent noise enters (see :class:`RateRNN`).
+NOISE_CONVENTIONS = ("inside_f", "on_state")
+_CONNECTIVITY_STREAM = 1  # a connectivity built from a spec seeds from stream 1 of the model seed
 
 
-class RNNOutput(NamedTuple):
-    """What a recurrent model returns; unpacks as ``outputs, activity, final_state``.
-
-    Attributes
-    ----------
-    outputs : Tensor, shape (B, T, O)
-        Linear readout ``W_y r_t + b_y`` at every step.
-    activity : Tensor, shape (B, T, N)
-        Rates ``r_1 ... r_T``.
-    final_state : Tensor, shape (B, N)
-        ``r_T``, to continue the simulation from.
-    """
-
-    outputs: Tensor
-    activity: Tensor
-    final_state: Tensor
-
-
-@dataclass(frozen=True)
-class EffectiveWeights:
-    """The weights a network actually uses, after its connectivity's constraints.
-
-    Attributes
-    ----------
-    w_in : Tensor, shape (N, n_input)
-    w_rec : Tensor, shape (N, N)
-        ``w_rec[i, j]`` is the weight from unit ``j`` to unit ``i``.
-    w_out : Tensor, shape (n_output, N)
-    """
-
-    w_in: Tensor
-    w_rec: Tensor
-    w_out: Tensor
-
-
-class RateRNN(nn.Module):
+class RateRNN(RecurrentModel):
     r"""Leaky continuous-time rate network with a linear readout.
 
     .. math::
 
-        \tau \frac{dr}{dt} = -r + f(W_r r + W_x x + b_r), \qquad y = W_y r + b_y
+        \tau \frac{dr}{dt} = -r + f(W_r r + W_x x + b_r) + \text{noise}, \qquad y = W_y r + b_y
 
-    discretized with the Euler method (Eq. 27) and ``alpha = dt / tau``::
+    discretized with the Euler method (Eq. 27), ``alpha = dt / tau``. The recurrent noise
+    ``xi_t ~ N(0, I)`` (private per unit, step and trial) enters by one of two conventions,
+    chosen with ``noise_convention``:
 
-        r_t = (1 - alpha) r_{t-1}
-              + alpha f(W_r r_{t-1} + W_x x_t + b_r + sqrt(2 / alpha) sigma_rec xi_t)
+    ``"inside_f"`` (default; the code of Yang et al. 2019)::
 
-    With ``alpha = 1`` (``dt == tau``) this is the vanilla (Elman) network of Eq. 14-16. The
-    private noise ``xi_t ~ N(0, I)`` is scaled by ``sqrt(2 / alpha)`` inside ``f`` as in Yang et
-    al. (2019), so that its effect on the state is ``sqrt(2 alpha) sigma_rec`` per step, the Euler
-    discretization of white noise of strength ``sigma_rec`` (Song et al. 2016).
+        r_t = (1 - alpha) r_{t-1} + alpha f(W_r r_{t-1} + W_x x_t + b_r + sqrt(2 / alpha) sigma_rec xi_t)
+
+    ``"on_state"`` (Song et al. 2016; the Euler-Maruyama step of the stochastic equation)::
+
+        r_t = (1 - alpha) r_{t-1} + alpha f(W_r r_{t-1} + W_x x_t + b_r) + sqrt(2 alpha) sigma_rec xi_t
+
+    For a linear ``f`` the two are the same equation (and give the same trajectories from the
+    same draws). ``"on_state"`` is white noise of strength ``sigma_rec`` added to the
+    continuous dynamics: the statistics of a simulation converge as ``dt`` shrinks. ``"inside_f"``
+    passes noise of standard deviation ``sqrt(2 / alpha) sigma_rec`` through ``f``; for a
+    nonlinear ``f`` that is *not* the same noise at every ``dt``: with ReLU the rectified noise
+    adds a mean drive ``alpha E[f(z + s xi)] - alpha f(z)`` that grows like ``1 / sqrt(dt)`` as
+    ``dt`` shrinks. The rates of ``"on_state"`` can leave the range of ``f`` (negative with
+    ReLU), as the state of any additive-noise model can.
+
+    With ``alpha = 1`` (``dt == tau``) this is the vanilla (Elman) network of Eq. 14-16.
 
     Parameters
     ----------
@@ -83,6 +76,8 @@ class RateRNN(nn.Module):
     sigma_rec : float
         Strength of the recurrent noise; 0 turns it off. Use ``forward(..., noise=False)`` to
         simulate without it.
+    noise_convention : {"inside_f", "on_state"}
+        Where the recurrent noise enters (above).
     w_rec_init : {"orthogonal", "identity", "gaussian"}
         Initial ``W_r``: ``gain`` times a random orthogonal matrix, ``gain`` times the identity,
         or Gaussian with spectral radius ``gain``.
@@ -92,13 +87,18 @@ class RateRNN(nn.Module):
     train_initial_state : bool
         Learn the initial rates ``r_0`` (a parameter) instead of keeping them fixed at 0.
     seed : int, optional
-        Seed of the initialization; ``None`` draws from torch's global generator.
-    connectivity : Connectivity, optional
+        Seed of the initialization; ``None`` draws one from torch's global generator.
+    connectivity : Connectivity or mapping, optional
         A parameterization of the recurrent weights (:class:`Dale`, :class:`SparseMask`,
         :class:`FixedPlusTrainable`, :class:`LowRank`, :class:`MultiArea`) with
-        ``n_units == n_hidden``. It owns the recurrent parameters (the network then has no
-        ``w_rec`` parameter; ``w_rec_init`` and ``w_rec_gain`` are unused) and may constrain
-        ``w_in`` and ``w_out``. :meth:`effective_weights` returns the matrices in use.
+        ``n_units == n_hidden``, or its description for :func:`build_connectivity` (e.g.
+        ``{"type": "dale", "e_fraction": 0.8}``). A description without a ``seed`` is seeded
+        from an independent stream of ``seed`` (:func:`derive_seed`), so that the network's and
+        the connectivity's initial weights are not drawn from the same random numbers; give an
+        instance its own seed for the same reason. The connectivity owns the recurrent
+        parameters (the network then has no ``w_rec`` parameter; ``w_rec_init`` and
+        ``w_rec_gain`` are unused) and may constrain ``w_in`` and ``w_out``.
+        :meth:`effective_weights` returns the matrices in use.
 
     Examples
     --------
@@ -113,62 +113,49 @@ class RateRNN(nn.Module):
     ----------
     Yang, G. R. & Wang, X.-J. (2020). Artificial neural networks for neuroscientists: a primer.
     Neuron 107, 1048-1070. Eq. 14-16 and 26-27.
+    Yang, G. R., Joglekar, M. R., Song, H. F., Newsome, W. T. & Wang, X.-J. (2019). Task
+    representations in neural networks trained to perform many cognitive tasks. Nat. Neurosci.
+    22, 297-306.
     Song, H. F., Yang, G. R. & Wang, X.-J. (2016). Training excitatory-inhibitory recurrent neural
     networks for cognitive tasks. PLoS Comput. Biol. 12, e1004792.
     """
 
+    activity_part = "r"
+
+    @checked
     def __init__(
         self,
-        n_input: int,
-        n_hidden: int,
-        n_output: int,
+        n_input: Size,
+        n_hidden: Size,
+        n_output: Size,
         *,
-        tau: float = 100.0,
-        dt: float = 20.0,
-        activation: str = "relu",
-        sigma_rec: float = 0.0,
-        w_rec_init: str = "orthogonal",
-        w_rec_gain: float | None = None,
+        tau: Milliseconds = 100.0,
+        dt: Milliseconds = 20.0,
+        activation: Annotated[str, OneOf(tuple(sorted(ACTIVATIONS)))] = "relu",
+        sigma_rec: Annotated[float, Range(0.0, math.inf)] = 0.0,
+        noise_convention: Annotated[str, OneOf(NOISE_CONVENTIONS)] = "inside_f",
+        w_rec_init: Annotated[str, OneOf(W_REC_INITS)] = "orthogonal",
+        w_rec_gain: Annotated[float | None, Range(0.0, math.inf)] = None,
         train_initial_state: bool = False,
-        seed: int | None = None,
-        connectivity: Connectivity | None = None,
+        seed: Seed = None,
+        connectivity: Connectivity | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        owner = type(self).__name__
-        self.n_input = _checks.positive_int("n_input", n_input, owner)
-        self.n_hidden = _checks.positive_int("n_hidden", n_hidden, owner)
-        self.n_output = _checks.positive_int("n_output", n_output, owner)
-        self.tau = _checks.in_range("tau", tau, owner, 0.0, math.inf)
-        self.dt = _checks.in_range("dt", dt, owner, 0.0, math.inf)
-        if self.dt > self.tau:
-            raise ValueError(
-                f"{owner} needs dt <= tau for a stable Euler step (alpha = dt/tau <= 1). "
-                f"Got dt={dt!r}, tau={tau!r}."
-            )
-        _checks.one_of("activation", activation, owner, sorted(ACTIVATIONS))
+        self.n_input, self.n_hidden, self.n_output = int(n_input), int(n_hidden), int(n_output)
+        self.tau, self.dt = float(tau), float(dt)
         self.activation = activation
-        self.sigma_rec = _checks.in_range("sigma_rec", sigma_rec, owner, 0.0, math.inf, low_open=False)
-        _checks.one_of("w_rec_init", w_rec_init, owner, W_REC_INITS)
-        gain = _DEFAULT_GAIN[w_rec_init] if w_rec_gain is None else w_rec_gain
-        _checks.in_range("w_rec_gain", gain, owner, 0.0, math.inf, low_open=False)
+        self.sigma_rec = float(sigma_rec)
+        self.noise_convention = noise_convention
         self.w_rec_init = w_rec_init
-        self.w_rec_gain = float(gain)
+        self.w_rec_gain = float(_DEFAULT_GAIN[w_rec_init] if w_rec_gain is None else w_rec_gain)
         self.train_initial_state = bool(train_initial_state)
         self._act = get_activation(activation)
-        if connectivity is not None:
-            if not isinstance(connectivity, Connectivity):
-                raise TypeError(
-                    f"The 'connectivity' parameter of {owner} must be a Connectivity "
-                    f"(Dale, SparseMask, ...). Got {type(connectivity).__name__} instead."
-                )
-            if connectivity.n_units != self.n_hidden:
-                raise ValueError(
-                    f"connectivity.n_units must be equal to n_hidden of {owner}. "
-                    f"Expected {self.n_hidden}, got {connectivity.n_units}."
-                )
+        seed = fresh_seed() if seed is None else int(seed)
+        if isinstance(connectivity, Mapping):
+            connectivity = build_connectivity(
+                connectivity, self.n_hidden, seed=derive_seed(seed, _CONNECTIVITY_STREAM))
 
-        gen = torch.Generator()
-        gen.manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, ()).item()))
+        gen = generator(seed)
         n, i, o = self.n_hidden, self.n_input, self.n_output
         # W_x ~ N(0, 1/n_input) (Yang et al. 2019); W_y ~ U(-1/sqrt(n), 1/sqrt(n)) (torch Linear).
         w_in = torch.randn(n, i, generator=gen) / math.sqrt(i)
@@ -192,10 +179,37 @@ class RateRNN(nn.Module):
         else:
             self.register_buffer("r0", r0)
 
+    @classmethod
+    def _check_together(cls, args: dict) -> None:
+        dt, tau = args.get("dt"), args.get("tau")
+        if dt is not None and tau is not None and dt > tau:
+            raise ValueError(
+                f"{cls.__name__} needs dt <= tau for a stable Euler step (alpha = dt/tau <= 1). "
+                f"Got dt={dt!r}, tau={tau!r}."
+            )
+        conn, n = args.get("connectivity"), args.get("n_hidden")
+        if conn is None or n is None:
+            return
+        if isinstance(conn, Mapping):
+            build_connectivity(conn, n, seed=0)  # raises ValueError naming what is wrong
+        elif conn.n_units != n:
+            raise ValueError(
+                f"connectivity.n_units must be equal to n_hidden of {cls.__name__}. "
+                f"Expected {n}, got {conn.n_units}."
+            )
+
     @property
     def alpha(self) -> float:
         """``dt / tau``."""
         return self.dt / self.tau
+
+    @property
+    def state_parts(self) -> dict[str, int]:
+        """One part: the rates ``r`` (the state is the activity)."""
+        return {"r": self.n_hidden}
+
+    def _trace_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {"pre_activation": (self.n_hidden,)}
 
     def config(self) -> dict:
         """Constructor arguments (JSON-serializable) that rebuild this architecture.
@@ -210,6 +224,7 @@ class RateRNN(nn.Module):
             "dt": self.dt,
             "activation": self.activation,
             "sigma_rec": self.sigma_rec,
+            "noise_convention": self.noise_convention,
             "w_rec_init": self.w_rec_init,
             "w_rec_gain": self.w_rec_gain,
             "train_initial_state": self.train_initial_state,
@@ -233,85 +248,41 @@ class RateRNN(nn.Module):
             c.input_weights(self.w_in), c.recurrent(), c.output_weights(self.w_out)
         )
 
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "connectivity")
-
     # -- dynamics -------------------------------------------------------------------------------
 
-    def _check_inputs(self, inputs: Tensor, name: str, ndim: int) -> None:
-        if not isinstance(inputs, Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor; got {type(inputs).__name__}")
-        if inputs.ndim != ndim or inputs.shape[-1] != self.n_input:
-            want = "(batch, time, n_input)" if ndim == 3 else "(batch, n_input)"
-            raise ValueError(
-                f"{name} must have shape {want} with n_input={self.n_input}; "
-                f"got shape {tuple(inputs.shape)}"
-            )
+    def _initial_state(self) -> Tensor:
+        return self.r0
 
-    def _initial_state(self, state: Tensor | None, batch: int) -> Tensor:
-        if state is None:
-            return self.r0.unsqueeze(0).expand(batch, -1).contiguous()
-        if state.shape != (batch, self.n_hidden):
-            raise ValueError(
-                f"state must have shape (batch, n_hidden) = ({batch}, {self.n_hidden}); "
-                f"got {tuple(state.shape)}"
-            )
-        return state
-
-    def forward(
-        self,
-        inputs: Tensor,
-        state: Tensor | None = None,
-        *,
-        noise: bool = True,
-        generator: torch.Generator | None = None,
-    ) -> RNNOutput:
-        """Simulate the network on a batch of input sequences.
-
-        Parameters
-        ----------
-        inputs : Tensor, shape (B, T, n_input)
-        state : Tensor, shape (B, n_hidden), optional
-            Rates before the first step; default the (learned or zero) initial state ``r0``.
-        noise : bool
-            Add the recurrent noise (when ``sigma_rec > 0``).
-        generator : torch.Generator, optional
-            Source of the recurrent noise.
-
-        Returns
-        -------
-        RNNOutput
-            ``(outputs (B, T, n_output), activity (B, T, n_hidden), final_state (B, n_hidden))``.
-        """
-        self._check_inputs(inputs, "inputs", 3)
-        batch = inputs.shape[0]
-        r0 = self._initial_state(state, batch)
+    def _run(self, inputs, state, noise, generator, traced):
         # Effective weights once per forward pass (a connectivity may reparameterize them).
         w = self.effective_weights()
         # Input drive for all steps in one matmul, time-major so each step reads a contiguous slice.
         u = torch.matmul(inputs.transpose(0, 1), w.w_in.t()) + self.b_rec
+        on_state = None
         if noise and self.sigma_rec > 0:
-            scale = math.sqrt(2.0 / self.alpha) * self.sigma_rec
-            xi = torch.randn(u.shape, generator=generator, dtype=u.dtype, device=u.device)
-            u = u + scale * xi
-        rates = leaky_loop(u, w.w_rec, r0, self.alpha, self._act)  # (T, B, N)
+            xi = self._noise(u.shape, generator, u)
+            if self.noise_convention == "inside_f":
+                u = u + (math.sqrt(2.0 / self.alpha) * self.sigma_rec) * xi
+            else:
+                on_state = (math.sqrt(2.0 * self.alpha) * self.sigma_rec) * xi
+        rates, z = leaky_loop_with_drive(u, w.w_rec, state, self.alpha, self._act, on_state)
         activity = rates.transpose(0, 1)
         outputs = activity @ w.w_out.t() + self.b_out
-        return RNNOutput(outputs, activity, rates[-1])
+        out = RNNOutput(outputs, activity, rates[-1])
+        if not traced:
+            return out, None
+        return out, {"pre_activation": z.transpose(0, 1), "state": activity}
 
-    def step(self, state: Tensor, inputs: Tensor) -> Tensor:
-        """One noise-free Euler step ``r_{t-1} -> r_t`` (the map ``F`` of a discrete-time system).
+    def _drive(self, state: Tensor, inputs: Tensor) -> Tensor:
+        w = self.effective_weights()
+        return self._act.fn(state @ w.w_rec.t() + inputs @ w.w_in.t() + self.b_rec)
 
-        Parameters
-        ----------
-        state : Tensor, shape (B, n_hidden)
-        inputs : Tensor, shape (B, n_input)
-
-        Returns
-        -------
-        Tensor, shape (B, n_hidden)
-        """
+    def _step(self, state: Tensor, inputs: Tensor) -> Tensor:
         return state + self.alpha * (self._drive(state, inputs) - state)
+
+    def _readout(self, state: Tensor) -> Tensor:
+        w_out = self.effective_weights().w_out
+        return state @ w_out.t() + self.b_out
 
     def velocity(self, state: Tensor, inputs: Tensor) -> Tensor:
         """Noise-free ``dr/dt = (-r + f(W_r r + W_x x + b_r)) / tau`` (Eq. 26), per ms.
@@ -325,14 +296,44 @@ class RateRNN(nn.Module):
         -------
         Tensor, shape (B, n_hidden)
         """
+        self._check_step(state, inputs)
         return (self._drive(state, inputs) - state) / self.tau
 
-    def _drive(self, state: Tensor, inputs: Tensor) -> Tensor:
-        self._check_inputs(inputs, "inputs", 2)
-        if state.ndim != 2 or state.shape != (inputs.shape[0], self.n_hidden):
-            raise ValueError(
-                f"state must have shape (batch, n_hidden) = ({inputs.shape[0]}, {self.n_hidden}) "
-                f"to match inputs; got {tuple(state.shape)}"
-            )
+    def jacobian_parts(self, state: Tensor, inputs: Tensor, *,
+                       kind: str = "discrete") -> tuple[float, Tensor, Tensor]:
+        """The Jacobian of :meth:`step` (``kind="discrete"``) or :meth:`velocity`
+        (``"continuous"``) as ``c I + diag(s) W``.
+
+        Returns
+        -------
+        c : float
+            ``1 - alpha`` (discrete) or ``-1 / tau`` (continuous).
+        s : Tensor, shape (B, N)
+            ``alpha f'(z)`` or ``f'(z) / tau`` at ``z = W r + W_x x + b``.
+        W : Tensor, shape (N, N)
+            The effective recurrent weights.
+        """
+        self._check_step(state, inputs)
         w = self.effective_weights()
-        return self._act.fn(state @ w.w_rec.t() + inputs @ w.w_in.t() + self.b_rec)
+        z = state @ w.w_rec.t() + inputs @ w.w_in.t() + self.b_rec
+        d = self._act.derivative(z, self._act.fn(z))
+        if kind == "discrete":
+            return 1.0 - self.alpha, self.alpha * d, w.w_rec
+        return -1.0 / self.tau, d / self.tau, w.w_rec
+
+    def without_connections(self, from_units: Any, to_units: Any) -> RateRNN:
+        """A copy with the recurrent connections from ``from_units`` to ``to_units`` set to 0.
+
+        Needs a plain ``w_rec`` parameter (no connectivity parameterization).
+        """
+        if self.connectivity is not None:
+            raise ValueError(
+                "without_connections needs a RateRNN with a plain w_rec parameter "
+                f"(connectivity=None); this one has {type(self.connectivity).__name__}"
+            )
+        src = np.asarray(from_units, dtype=np.int64).reshape(-1)
+        dst = np.asarray(to_units, dtype=np.int64).reshape(-1)
+        cut = copy.deepcopy(self)
+        with torch.no_grad():
+            cut.w_rec[np.ix_(dst, src)] = 0.0
+        return cut

@@ -177,14 +177,18 @@ class Recording:
         conditions : mapping, optional
             Task variables to fix (passed to ``Task.generate``).
         noise : bool
-            Include the model's recurrent noise (``sigma_rec``); off by default so that
-            condition averages are exact.
+            Include both sources of noise: the task's input noise and the model's recurrent
+            noise. Off by default: the simulation is then deterministic given the task
+            variables, so trials with the same conditions have the same activity (up to the
+            conditions drawn at random, such as durations), and condition averages hold no
+            noise at all.
 
         Returns
         -------
         Recording
-            ``data`` (n_trials, T, n_hidden), NaN after each trial's end; ``time`` = step × dt
-            in ms; the batch's conditions and epochs; ``source`` the run directory.
+            ``data`` (n_trials, T, N) -- the model's activity (rates, or an LSTM's ``h``),
+            NaN after each trial's end; ``time`` = step × dt in ms; the batch's conditions and
+            epochs; ``source`` the run directory.
         """
         import torch
 
@@ -192,11 +196,13 @@ class Recording:
             from brainlike.experiments import load_run
 
             run = load_run(run)
-        batch = run.task.generate(n_trials, seed=seed, conditions=conditions)
+        batch = run.task.generate(n_trials, seed=seed, conditions=conditions, noise=noise)
         gen = torch.Generator().manual_seed(int(seed))
+        ref = next(iter(run.model.parameters()))
+        inputs = torch.tensor(batch.inputs).to(device=ref.device, dtype=ref.dtype)
         with torch.no_grad():
-            out = run.model(torch.tensor(batch.inputs), noise=noise, generator=gen)
-        act = out[1].double().numpy()
+            out = run.model(inputs, noise=noise, generator=gen)
+        act = out.activity.double().cpu().numpy()
         valid = np.arange(batch.n_steps)[None, :] < batch.lengths[:, None]
         act = np.where(valid[..., None], act, np.nan)
         return cls(

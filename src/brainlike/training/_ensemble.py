@@ -174,6 +174,11 @@ def _check_members(models: Sequence[nn.Module]) -> list[RateRNN]:
                 f"train_ensemble does not stack networks with a connectivity; models[{k}] has "
                 f"{type(m.connectivity).__name__}. Train them one by one with train()"
             )
+        if m.sigma_rec > 0 and m.noise_convention != "inside_f":
+            raise ValueError(
+                f"train_ensemble adds recurrent noise inside f (noise_convention='inside_f'); "
+                f"models[{k}] uses {m.noise_convention!r}. Train them one by one with train()"
+            )
     ref = models[0].config()
     for k, m in enumerate(models[1:], start=1):
         if m.config() != ref:

@@ -716,20 +716,25 @@ def find_fixed_points(
 
 def model_step_fn(model, inputs=None, *, kind: str = "discrete",
                   dtype: torch.dtype = torch.float64) -> Callable[..., Tensor]:
-    r"""A recurrent model's noise-free dynamics as a function for :func:`find_fixed_points`.
+    r"""A recurrent model's noise-free dynamics, on its flat state, for :func:`find_fixed_points`.
 
     Works on a copy of ``model`` converted to ``dtype`` (the model itself is left untouched).
+    The states are the model's flat states ``(n, S)`` (``S = model.state_size``: the rates of a
+    rate network, ``(h, c)`` of an LSTM), the map is ``model.step``. A model that gives its
+    Jacobian analytically (``jacobian_parts``: :class:`~brainlike.models.RateRNN`, ``c I +
+    diag(s) W``) hands it on, so the finder eliminates inactive ReLU units; for every other model
+    :func:`find_fixed_points` differentiates ``step`` with autograd.
 
     Parameters
     ----------
-    model : RateRNN
-        Anything with ``step(state (n, N), inputs (n, I))`` (discrete map) and
-        ``velocity(state, inputs)`` (continuous flow, per ms).
+    model : RecurrentModel
+        Anything with ``step(state (n, S), inputs (n, I))`` (discrete map) and, for
+        ``kind="continuous"``, ``velocity(state, inputs)`` (a continuous-time flow, per ms).
     inputs : Tensor or ndarray, shape (I,), optional
         Held constant. Without it the function takes the inputs as a second argument
-        ``fn(states (n, N), inputs (n, I))``.
+        ``fn(states (n, S), inputs (n, I))``.
     kind : {"discrete", "continuous"}
-        ``model.step`` (``r_{t-1} -> r_t``) or ``model.velocity`` (``dr/dt``).
+        ``model.step`` (``s_{t-1} -> s_t``) or ``model.velocity`` (``ds/dt``).
     dtype : torch.dtype
 
     Returns
@@ -750,14 +755,13 @@ def model_step_fn(model, inputs=None, *, kind: str = "discrete",
         raise ValueError(f"kind must be one of {list(KINDS)}; got {kind!r}")
     name = "step" if kind == "discrete" else "velocity"
     if not callable(getattr(model, name, None)):
-        raise TypeError(f"model must have a {name}(state, inputs) method; "
-                        f"got {type(model).__name__}")
+        hint = (" (a discrete-time map: use kind='discrete')"
+                if callable(getattr(model, "step", None)) else "")
+        raise TypeError(f"model must have a {name}(state, inputs) method for kind={kind!r}; "
+                        f"{type(model).__name__} has none{hint}")
     copy_ = copy.deepcopy(model).to(dtype).eval()
     copy_.requires_grad_(False)
-    if all(hasattr(copy_, k) for k in ("effective_weights", "activation", "b_rec", "alpha")):
-        dyn = _RateDynamics(copy_, kind)
-    else:
-        dyn = getattr(copy_, name)
+    dyn = _ModelDynamics(copy_, kind)
     if inputs is None:
         return dyn
     u = _as_tensor(inputs, "inputs", dtype)
@@ -767,44 +771,25 @@ def model_step_fn(model, inputs=None, *, kind: str = "discrete",
     return _ConstantInput(dyn, u)
 
 
-class _RateDynamics:
-    """``F(r) = r + alpha (f(W r + W_x u + b) - r)`` or ``dr/dt``, with its analytic Jacobian."""
+class _ModelDynamics:
+    """``model.step`` or ``model.velocity``, with the model's analytic Jacobian if it has one."""
 
     def __init__(self, model, kind: str) -> None:
-        from ...models._activations import get_activation
-
-        w = model.effective_weights()
-        self.w_rec, self.w_in, self.b = w.w_rec.detach(), w.w_in.detach(), model.b_rec.detach()
-        self.act = get_activation(model.activation)
-        self.alpha, self.tau, self.kind = float(model.alpha), float(model.tau), kind
-
-    def _z(self, x: Tensor, u: Tensor) -> Tensor:
-        return x @ self.w_rec.T + u @ self.w_in.T + self.b
+        self.fn = model.step if kind == "discrete" else model.velocity
+        parts = getattr(model, "jacobian_parts", None)
+        if parts is not None:
+            self.jacobian_parts = lambda x, u: parts(x, u, kind=kind)
+            self.jacobian = lambda x, u: _from_parts(*self.jacobian_parts(x, u))
 
     def __call__(self, x: Tensor, u: Tensor) -> Tensor:
-        fz = self.act.fn(self._z(x, u))
-        if self.kind == "discrete":
-            return x + self.alpha * (fz - x)
-        return (fz - x) / self.tau
+        return self.fn(x, u)
 
-    def jacobian_parts(self, x: Tensor, u: Tensor) -> tuple[float, Tensor, Tensor]:
-        """``(c, s, W)`` with Jacobian ``c I + diag(s) W``, ``s`` of shape (n, N)."""
-        z = self._z(x, u)
-        d = self.act.derivative(z, self.act.fn(z))
-        if self.kind == "discrete":
-            return 1 - self.alpha, self.alpha * d, self.w_rec
-        return -1 / self.tau, d / self.tau, self.w_rec
 
-    def jacobian(self, x: Tensor, u: Tensor) -> Tensor:
-        z = self._z(x, u)
-        d = self.act.derivative(z, self.act.fn(z))
-        if self.kind == "discrete":
-            jac = (self.alpha * d).unsqueeze(2) * self.w_rec  # alpha D W, one (n, N, N) buffer
-            jac.diagonal(dim1=1, dim2=2).add_(1 - self.alpha)
-        else:
-            jac = (d / self.tau).unsqueeze(2) * self.w_rec
-            jac.diagonal(dim1=1, dim2=2).sub_(1 / self.tau)
-        return jac
+def _from_parts(c: float, sv: Tensor, w: Tensor) -> Tensor:
+    """``c I + diag(s) W`` for every row of ``s``, shape (n, N, N)."""
+    jac = sv.unsqueeze(2) * w  # one (n, N, N) buffer
+    jac.diagonal(dim1=1, dim2=2).add_(c)
+    return jac
 
 
 class _ConstantInput:

@@ -75,22 +75,28 @@ def _units(units, n: int, name: str = "units") -> np.ndarray:
 
 def simulate_clamped(model, inputs: Tensor, *, units=(), window=None, value: float = 0.0,
                      generator: torch.Generator | None = None, noise: bool = True):
-    """Run ``model`` with the rates of ``units`` clamped to ``value`` during ``window``.
+    """Run ``model`` with the activity of ``units`` clamped to ``value`` during ``window``.
 
-    The network is stepped one time step at a time with ``model(inputs[:, t:t+1], state)``; after
-    each step inside the window the clamped rates are overwritten, so they never reach the other
-    units or the readout (outputs are recomputed from the clamped rates).
+    Works for every recurrent model of :mod:`brainlike.models`. Inside the window the network
+    is stepped one time step at a time with ``model(inputs[:, t:t+1], state)``, and after each
+    step the state is replaced by ``model.clamp(state, units, value)``: the clamped activity is
+    what the other units see at the next step and what the readout sees (the outputs are
+    ``model.readout`` of the clamped state). For a rate network that silences the rates; for an
+    LSTM it silences ``h`` (the cells keep integrating, but their output reaches no one).
 
     Parameters
     ----------
-    model : RateRNN
+    model : RecurrentModel
     inputs : Tensor, shape (B, T, I)
     units : sequence of int
     window : (int, int), optional
         Steps ``[start, stop)`` of the clamp; default the whole trial.
     value : float
     generator : torch.Generator, optional
-        Recurrent noise source (the same seed gives the same noise as an unclamped run).
+        Recurrent noise source. The noise is drawn segment by segment (before, step by step
+        inside, and after the window), so a clamped and an unclamped call of this function
+        with the same seed see the same noise; a single ``forward`` call may draw it
+        differently.
     noise : bool
 
     Returns
@@ -99,30 +105,31 @@ def simulate_clamped(model, inputs: Tensor, *, units=(), window=None, value: flo
     activity : Tensor, shape (B, T, N)
     """
     t = inputs.shape[1]
-    n = model.n_hidden
-    idx = torch.as_tensor(_units(units, n))
+    idx = _units(units, model.n_hidden)
     start, stop = (0, t) if window is None else (int(window[0]), int(window[1]))
     if not 0 <= start <= stop <= t:
         raise ValueError(f"window must satisfy 0 <= start <= stop <= T={t}; got {window!r}")
-    w = model.effective_weights()
-    state = None
-    rates = []
+    outputs, rates = [], []
     with torch.no_grad():
-        if start > 0:  # unclamped part in one call (same noise draws as forward on the whole)
-            _, act, state = model(inputs[:, :start], state, noise=noise, generator=generator)
-            rates.append(act)
+        out, act, state = model(inputs[:, :start], None, noise=noise, generator=generator)
+        outputs.append(out)
+        rates.append(act)
         for s in range(start, stop):
-            _, act, state = model(inputs[:, s:s + 1], state, noise=noise, generator=generator)
-            act = act.clone()
-            act[:, :, idx] = value
-            state = act[:, -1]
-            rates.append(act)
-        if stop < t:
-            _, act, state = model(inputs[:, stop:], state, noise=noise, generator=generator)
-            rates.append(act)
-        activity = torch.cat(rates, dim=1)
-        outputs = activity @ w.w_out.t() + model.b_out
-    return outputs, activity
+            _, _, state = model(inputs[:, s:s + 1], state, noise=noise, generator=generator)
+            state = model.clamp(state, idx, value)
+            outputs.append(model.readout(state).unsqueeze(1))
+            rates.append(model.activity_of(state).unsqueeze(1))
+        out, act, _ = model(inputs[:, stop:], state, noise=noise, generator=generator)
+        outputs.append(out)
+        rates.append(act)
+    return torch.cat(outputs, dim=1), torch.cat(rates, dim=1)
+
+
+def _inputs(model, batch) -> Tensor:
+    """A batch's inputs as a tensor of the model's dtype and device."""
+    ref = next(iter(model.parameters()), None)
+    x = torch.tensor(batch.inputs)
+    return x if ref is None else x.to(device=ref.device, dtype=ref.dtype)
 
 
 def _keys(batch, condition) -> tuple[tuple, list]:
@@ -137,8 +144,8 @@ def _keys(batch, condition) -> tuple[tuple, list]:
 
 
 def _effect(name, task, batch, condition, base_out, pert_out) -> PerturbationEffect:
-    base = task.score(base_out.numpy(), batch)
-    pert = task.score(pert_out.numpy(), batch)
+    base = task.score(base_out.cpu().numpy(), batch)
+    pert = task.score(pert_out.cpu().numpy(), batch)
     names, labels = _keys(batch, condition)
     groups = tuple(sorted(set(labels)))
     index = np.array([groups.index(k) for k in labels])
@@ -155,7 +162,7 @@ def _effect(name, task, batch, condition, base_out, pert_out) -> PerturbationEff
 
 
 def _baseline(model, batch, seed):
-    x = torch.tensor(batch.inputs, dtype=torch.float32)
+    x = _inputs(model, batch)
     with torch.no_grad():
         out = model(x, generator=torch.Generator().manual_seed(seed)).outputs
     return x, out
@@ -167,7 +174,7 @@ def lesion_units(model, task, batch, units, *, condition="ground_truth",
 
     Parameters
     ----------
-    model : RateRNN
+    model : RecurrentModel
     task : Task
         Scores the outputs (``task.score``).
     batch : TrialBatch
@@ -184,7 +191,7 @@ def lesion_units(model, task, batch, units, *, condition="ground_truth",
     PerturbationEffect
     """
     idx = _units(units, model.n_hidden)
-    x = torch.tensor(batch.inputs, dtype=torch.float32)
+    x = _inputs(model, batch)
     base, _ = simulate_clamped(model, x, generator=torch.Generator().manual_seed(seed))
     out, _ = simulate_clamped(model, x, units=idx, generator=torch.Generator().manual_seed(seed))
     return _effect(f"lesion {idx.size} units", task, batch, condition, base, out)
@@ -210,7 +217,7 @@ def inactivate(model, task, batch, units, window, *, condition="ground_truth",
     else:
         label = f"steps {window[0]}-{window[1]}"
     idx = _units(units, model.n_hidden)
-    x = torch.tensor(batch.inputs, dtype=torch.float32)
+    x = _inputs(model, batch)
     # The baseline goes through the same segmented simulation, so both see the same noise.
     base, _ = simulate_clamped(model, x, window=window,
                                generator=torch.Generator().manual_seed(seed))
@@ -224,17 +231,16 @@ def lesion_connections(model, task, batch, from_units, to_units, *, condition="g
                        seed: int = 0) -> PerturbationEffect:
     """Cut the recurrent connections from ``from_units`` to ``to_units`` (weights set to 0).
 
-    Works on a copy of the model with a plain ``w_rec`` parameter (no connectivity
-    parameterization). Other arguments as :func:`lesion_units`.
+    Works on the copy that ``model.without_connections(from_units, to_units)`` returns
+    (:class:`~brainlike.models.RateRNN` without a connectivity parameterization, ``LSTM``,
+    ``GRU``). Other arguments as :func:`lesion_units`.
     """
-    if getattr(model, "connectivity", None) is not None or not hasattr(model, "w_rec"):
-        raise ValueError("lesion_connections needs a model with a plain w_rec parameter "
-                         "(connectivity=None)")
+    if not callable(getattr(model, "without_connections", None)):
+        raise ValueError(f"lesion_connections needs a model with without_connections(from_units, "
+                         f"to_units); {type(model).__name__} has none")
     src = _units(from_units, model.n_hidden, "from_units")
     dst = _units(to_units, model.n_hidden, "to_units")
-    cut = copy.deepcopy(model)
-    with torch.no_grad():
-        cut.w_rec[np.ix_(dst, src)] = 0.0
+    cut = model.without_connections(src, dst)
     _, base = _baseline(model, batch, seed)
     _, out = _baseline(cut, batch, seed)
     return _effect(f"cut {src.size}->{dst.size} connections", task, batch, condition, base, out)
@@ -246,6 +252,9 @@ def add_noise(model, task, batch, sigma_rec: float, *, condition="ground_truth",
     :func:`lesion_units`."""
     if not sigma_rec >= 0:
         raise ValueError(f"sigma_rec must be >= 0; got {sigma_rec!r}")
+    if not hasattr(model, "sigma_rec"):
+        raise ValueError(f"add_noise needs a model with recurrent noise (a sigma_rec); "
+                         f"{type(model).__name__} has none")
     noisy = copy.deepcopy(model)
     noisy.sigma_rec = float(sigma_rec)
     _, base = _baseline(model, batch, seed)

@@ -359,6 +359,6 @@ def ensemble_groups(sweep: Sweep) -> list[tuple[RunSpec, ...]]:
 
 def _stackable(config: RunConfig) -> bool:
     """Whether :func:`brainlike.training.train_ensemble` can train this run."""
-    return config.model.type == "RateRNN" and config.model.connectivity is None and not hasattr(
-        config.task.build(), "tasks"
-    )
+    m = config.model  # RateRNNs only, without connectivity, with Yang 2019's noise convention
+    return (m.type == "rate" and m.connectivity is None and m.noise_convention == "inside_f"
+            and not hasattr(config.task.build(), "tasks"))

@@ -1,0 +1,174 @@
+"""The run config's ``model:`` section: one schema per registered model kind.
+
+Each kind's schema is derived from its constructor's annotated signature
+(:func:`brainlike.models.arguments`): every argument becomes a field with the same type, default
+and range, except the sizes ``n_input``, ``n_output`` and the time step ``dt``, which come from
+the task. A new model kind therefore gets its config section, with errors that name the field,
+from its registry entry alone. ``type`` selects the kind (``rate`` when absent; ``RateRNN`` is
+the name older configs use for it).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WrapValidator,
+    create_model,
+    model_validator,
+)
+
+from .. import models
+
+__all__ = ["AnyModelConfig", "ModelConfig", "model_config_class"]
+
+#: Constructor arguments that come from the task, not from the config.
+FROM_TASK = ("n_input", "n_output", "dt")
+#: Config defaults for arguments the constructor requires or leaves random.
+CONFIG_DEFAULTS = {"n_hidden": 64, "seed": 0}
+#: Older names of kinds, accepted in ``type``.
+ALIASES = {"RateRNN": "rate"}
+
+
+class ModelConfig(BaseModel):
+    """The model section of a run config; one subclass per kind (:func:`model_config_class`).
+
+    ``type`` names the kind (``brainlike.models.names()``); the other fields are the kind's
+    constructor arguments except the sizes and ``dt``, which come from the task.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+
+    def arguments(self) -> dict[str, Any]:
+        """The constructor arguments this section gives (every field but ``type``)."""
+        return {k: getattr(self, k) for k in type(self).model_fields if k != "type"}
+
+    def build(self, task: Any) -> models.RecurrentModel:
+        """The untrained model, sized for ``task`` (``n_inputs``, ``n_outputs``, ``dt``)."""
+        args = self.arguments()
+        n_hidden = args.pop("n_hidden")
+        return models.make(self.type, n_input=task.n_inputs, n_hidden=n_hidden,
+                           n_output=task.n_outputs, dt=task.dt, **args)
+
+    def check_task(self, task: Any) -> None:
+        """Raise ``ValueError`` if the model cannot be built for ``task`` (e.g. ``dt > tau``).
+
+        Checks the arguments without building the model; structured arguments (mappings) were
+        checked with the section itself.
+        """
+        scalars = {k: v for k, v in self.arguments().items() if not isinstance(v, (dict, list))}
+        try:
+            models.model_class(self.type).check_arguments(
+                n_input=task.n_inputs, n_output=task.n_outputs, dt=task.dt, **scalars)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"model does not fit task {task.name!r} (dt = {task.dt} ms): {e}") from None
+
+
+def _one_of(choices: tuple[str, ...]):
+    def check(v: str) -> str:
+        if v not in choices:
+            raise ValueError(f"must be one of {list(choices)}")
+        return v
+
+    return check
+
+
+def _field(arg: Any) -> tuple[Any, Any] | None:
+    """``(annotation, FieldInfo)`` of one constructor argument, or None if not configurable."""
+    members: list[Any] = []
+    for t in arg.types:
+        if t in (bool, int, float, str):
+            members.append(t)
+        elif t is Mapping:
+            members.append(dict[str, Any])
+    if not members:
+        return None
+    optional = arg.optional and arg.name not in CONFIG_DEFAULTS
+    kwargs: dict[str, Any] = {"strict": True}
+    r = arg.range
+    if r is not None:
+        if not math.isinf(r.low):
+            kwargs["gt" if r.low_open else "ge"] = r.low if float in arg.types else int(r.low)
+        if not math.isinf(r.high):
+            kwargs["lt" if r.high_open else "le"] = r.high if float in arg.types else int(r.high)
+    if float in arg.types:
+        kwargs["allow_inf_nan"] = False
+    ann: Any = members[0] if len(members) == 1 else Union[tuple(members)]  # noqa: UP007
+    if arg.choices is not None:
+        ann = Annotated[ann, AfterValidator(_one_of(arg.choices))]
+    if optional:
+        ann = ann | None
+    if arg.required and arg.name not in CONFIG_DEFAULTS:
+        raise TypeError(f"{arg.name!r} has no default; add one to CONFIG_DEFAULTS")
+    return ann, Field(CONFIG_DEFAULTS.get(arg.name, arg.default), **kwargs)
+
+
+@functools.cache
+def model_config_class(kind: str) -> type[ModelConfig]:
+    """The config schema of model kind ``kind``, derived from its constructor.
+
+    Examples
+    --------
+    >>> from brainlike.experiments import model_config_class
+    >>> cfg = model_config_class("lstm")(type="lstm", n_hidden=8)
+    >>> cfg.n_hidden, cfg.forget_bias, cfg.seed
+    (8, 0.0, 0)
+    """
+    cls = models.model_class(kind)
+    fields: dict[str, Any] = {"type": (Literal[kind], kind)}
+    for name, arg in models.arguments(kind).items():
+        if name in FROM_TASK:
+            continue
+        spec = _field(arg)
+        if spec is not None:
+            fields[name] = spec
+
+    def _buildable(self: ModelConfig) -> ModelConfig:
+        try:
+            cls.check_arguments(**self.arguments())
+        except TypeError as e:
+            raise ValueError(str(e)) from None
+        return self
+
+    return create_model(
+        f"{cls.__name__}Config", __base__=ModelConfig, __module__=__name__,
+        __doc__=f"The model section for ``type: {kind}`` (:class:`brainlike.models.{cls.__name__}`).",
+        __validators__={"_buildable": model_validator(mode="after")(_buildable)},
+        **fields,
+    )
+
+
+def _dispatch(value: Any, handler: Any) -> ModelConfig:
+    """Validate a ``model:`` mapping with the schema of its ``type`` (default ``rate``)."""
+    if isinstance(value, ModelConfig):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValueError(f"must be a mapping with a 'type' (one of {models.names()})")
+    kind = value.get("type", "rate")
+    kind = ALIASES.get(kind, kind) if isinstance(kind, str) else kind
+    if kind not in models.names():
+        raise ValueError(f"type must be one of {models.names()} (got {value.get('type')!r})")
+    return model_config_class(kind).model_validate({**value, "type": kind})
+
+
+def _union() -> Any:
+    classes = tuple(model_config_class(k) for k in models.names())
+    return Annotated[Union[classes], WrapValidator(_dispatch)]  # noqa: UP007
+
+
+#: The annotation of ``RunConfig.model``: any registered kind's section, chosen by ``type``.
+AnyModelConfig = _union()
+
+
+def default_model_config() -> ModelConfig:
+    """``type: rate`` with every default."""
+    return model_config_class("rate")()
