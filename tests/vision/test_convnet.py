@@ -169,3 +169,24 @@ def test_local_loop_is_deterministic():
     b = fit_convnet(ConvNet(task.image_shape, 10, layers="small", seed=1), task, steps=5)
     for p, q in zip(a.parameters(), b.parameters()):
         assert torch.equal(p, q)
+
+
+def test_registry_builds_the_convnet_as_a_feedforward_kind():
+    from brainlike import models
+
+    assert models.names("feedforward") == ["convnet"] and "convnet" not in models.names()
+    net = models.make("convnet", input_shape=(1, 8, 8), n_classes=10, layers="primer", seed=3)
+    assert isinstance(net, ConvNet) and models.kind_of(net) == "convnet"
+    assert models.model_class("convnet") is ConvNet
+    assert list(models.arguments("convnet")) == ["input_shape", "n_classes", "layers", "seed"]
+    twin = models.make("convnet", **json.loads(json.dumps(net.config())), seed=3)
+    x = torch.rand(2, 1, 8, 8)
+    assert torch.equal(twin(x).outputs, net(x).outputs)
+    with pytest.raises(ValueError, match=r"model kind 'convnet' takes no \['n_input', 'n_hidden', 'n_output'\]; its arguments are \['input_shape'"):
+        models.make("convnet", 1, 16, 10)
+    with pytest.raises(ValueError, match=r"model kind 'convnet' has no parameter 'tau'; allowed: \['input_shape', 'n_classes', 'layers', 'seed'\]"):
+        models.make("convnet", input_shape=(1, 8, 8), n_classes=10, tau=1.0)
+    with pytest.raises(TypeError, match=r"model kind 'rate' needs the sizes \['n_output'\]"):
+        models.make("rate", 3, 16)
+    with pytest.raises(ValueError, match=r"The 'family' parameter of names must be one of \['recurrent', 'feedforward'\]"):
+        models.names("convolutional")

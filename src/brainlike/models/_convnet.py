@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from .. import _checks
 from ._activations import ACTIVATIONS, get_activation
 from ._canonical import DivisiveNormalization, FeatureGain
+from ._params import Seed, Size
 
 __all__ = ["CONVNET_PRESETS", "ConvNet", "ConvNetOutput"]
 
@@ -161,10 +162,10 @@ class ConvNet(nn.Module):
     def __init__(
         self,
         input_shape: Sequence[int],
-        n_classes: int,
+        n_classes: Size,
         *,
         layers: str | Sequence[Any] = "primer",
-        seed: int | None = None,
+        seed: Seed = None,
     ):
         super().__init__()
         owner = "ConvNet"
