@@ -16,7 +16,7 @@ from brainlike.tasks import TaskScore, TrialBatch, describe, make, names
 B = 16
 
 
-@pytest.fixture(params=names())
+@pytest.fixture(params=names("trial"))
 def task(request):
     return make(request.param)
 

@@ -6,7 +6,7 @@ Each analysis is a pure function of arrays returning a frozen dataclass. The sub
 public names here.
 """
 
-from . import connectivity, dynamics, similarity
+from . import connectivity, dynamics, features, similarity
 from ._behavior import (
     ChronometricCurve,
     ConditionAccuracy,
@@ -20,6 +20,7 @@ from ._behavior import (
 from ._population import TrajectoryPCA, trajectory_pca, trial_average
 from .connectivity import *  # noqa: F403
 from .dynamics import *  # noqa: F403
+from .features import *  # noqa: F403
 from .similarity import *  # noqa: F403
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     *connectivity.__all__,
     *dynamics.__all__,
     *similarity.__all__,
+    *features.__all__,
 ]

@@ -7,6 +7,7 @@ registry (:func:`make`, :func:`names`) builds them by kind.
 """
 
 from ._activations import ACTIVATIONS
+from ._canonical import DivisiveNormalization, FeatureGain, PCInference, PredictiveCoding, apply_gain
 from ._connectivity import (
     Area,
     Connectivity,
@@ -18,7 +19,9 @@ from ._connectivity import (
     SparseMask,
     build_connectivity,
 )
+from ._convnet import CONVNET_PRESETS, ConvNet, ConvNetOutput
 from ._gated import GRU, LSTM
+from ._hooks import capture_layers, layer_activations
 from ._mlp import MLP, MLPOutput
 from ._protocol import EffectiveWeights, RecurrentModel, RNNOutput, Traced, derive_seed
 from ._rate_rnn import NOISE_CONVENTIONS, RateRNN
@@ -26,28 +29,38 @@ from ._registry import arguments, kind_of, make, model_class, names
 
 __all__ = [
     "ACTIVATIONS",
+    "CONVNET_PRESETS",
     "GRU",
     "LSTM",
     "MLP",
     "NOISE_CONVENTIONS",
     "Area",
     "Connectivity",
+    "ConvNet",
+    "ConvNetOutput",
     "Dale",
+    "DivisiveNormalization",
     "EffectiveWeights",
+    "FeatureGain",
     "FixedPlusTrainable",
     "LowRank",
     "MLPOutput",
     "MultiArea",
+    "PCInference",
+    "PredictiveCoding",
     "Projection",
     "RNNOutput",
     "RateRNN",
     "RecurrentModel",
     "SparseMask",
     "Traced",
+    "apply_gain",
     "arguments",
     "build_connectivity",
+    "capture_layers",
     "derive_seed",
     "kind_of",
+    "layer_activations",
     "make",
     "model_class",
     "names",

@@ -4,12 +4,21 @@ Adding a model kind is one entry here plus its class (a :class:`RecurrentModel` 
 ``__init__`` is annotated and decorated with ``@checked``); the run config's ``model:`` section
 derives the kind's fields from that signature (``brainlike.experiments``), and the conformance
 suite (``tests/models/test_models_conformance.py``) runs it through the protocol's checks.
+
+Feedforward kinds (``ConvNet``) have no recurrent state or time axis, so they are kept in a second
+table: ``names("feedforward")`` lists them (``names()`` stays the recurrent kinds the
+conformance suite runs), ``make(kind, **params)`` builds them from their own constructor
+arguments (a ConvNet's sizes are ``input_shape`` and ``n_classes``, not ``n_input``,
+``n_hidden``, ``n_output``), and ``model_class``, ``kind_of`` and ``arguments`` know both tables.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from torch import nn
+
+from ._convnet import ConvNet
 from ._gated import GRU, LSTM
 from ._params import Argument
 from ._params import arguments as _arguments
@@ -23,27 +32,43 @@ _MODELS: dict[str, type[RecurrentModel]] = {
     "lstm": LSTM,
     "gru": GRU,
 }
+#: Feedforward kinds: no state, no time axis; built by ``make(kind, **params)``.
+_FEEDFORWARD: dict[str, type[nn.Module]] = {
+    "convnet": ConvNet,
+}
+_FAMILIES = ("recurrent", "feedforward")
 
 
-def names() -> list[str]:
-    """Sorted kinds of the registered recurrent models."""
-    return sorted(_MODELS)
+def names(family: str = "recurrent") -> list[str]:
+    """Sorted kinds of the registered recurrent models (or, ``family="feedforward"``, of the
+    feedforward ones: ``["convnet"]``)."""
+    if family not in _FAMILIES:
+        raise ValueError(
+            f"The 'family' parameter of names must be one of {list(_FAMILIES)}. Got {family!r} instead."
+        )
+    return sorted(_MODELS if family == "recurrent" else _FEEDFORWARD)
 
 
-def model_class(kind: str) -> type[RecurrentModel]:
+def model_class(kind: str) -> type[RecurrentModel] | type[nn.Module]:
     """The class registered as ``kind``; the error lists the valid kinds."""
+    if isinstance(kind, str) and kind in _FEEDFORWARD:
+        return _FEEDFORWARD[kind]
     if not isinstance(kind, str) or kind not in _MODELS:
-        raise ValueError(f"unknown model kind {kind!r}; valid kinds are {names()}")
+        raise ValueError(
+            f"unknown model kind {kind!r}; valid kinds are {names()} (recurrent) and "
+            f"{names('feedforward')} (feedforward)"
+        )
     return _MODELS[kind]
 
 
 def kind_of(model: Any) -> str:
     """The registered kind of a model instance (``"rate"`` for a :class:`RateRNN`)."""
-    for kind, cls in _MODELS.items():
+    for kind, cls in (*_MODELS.items(), *_FEEDFORWARD.items()):
         if type(model) is cls:
             return kind
+    registered = [c.__name__ for c in (*_MODELS.values(), *_FEEDFORWARD.values())]
     raise ValueError(f"{type(model).__name__} is not a registered model kind; "
-                     f"registered: {[c.__name__ for c in _MODELS.values()]}")
+                     f"registered: {registered}")
 
 
 def arguments(kind: str) -> dict[str, Argument]:
@@ -58,16 +83,24 @@ def arguments(kind: str) -> dict[str, Argument]:
     return dict(_arguments(model_class(kind)))
 
 
-def make(kind: str, n_input: int, n_hidden: int, n_output: int, **params: Any) -> RecurrentModel:
-    """Build a registered recurrent model.
+def make(
+    kind: str,
+    n_input: int | None = None,
+    n_hidden: int | None = None,
+    n_output: int | None = None,
+    **params: Any,
+) -> RecurrentModel | nn.Module:
+    """Build a registered model.
 
     Parameters
     ----------
     kind : str
         One of :func:`names`: ``"rate"`` (:class:`RateRNN`), ``"lstm"`` (:class:`LSTM`),
-        ``"gru"`` (:class:`GRU`).
+        ``"gru"`` (:class:`GRU`); or of ``names("feedforward")``: ``"convnet"``
+        (:class:`ConvNet`, built from its own arguments: ``make("convnet",
+        input_shape=(1, 8, 8), n_classes=10, layers="primer")``).
     n_input, n_hidden, n_output : int
-        Sizes of the inputs, the activity and the outputs.
+        Sizes of the inputs, the activity and the outputs (recurrent kinds; required there).
     **params
         The kind's other constructor arguments (``dt`` in ms, ``seed``, ...); ``make(kind,
         **model.config())`` rebuilds a model's architecture.
@@ -93,4 +126,13 @@ def make(kind: str, n_input: int, n_hidden: int, n_output: int, **params: Any) -
     for key in params:
         if key not in allowed:
             raise ValueError(f"model kind {kind!r} has no parameter {key!r}; allowed: {allowed}")
+    sizes = {"n_input": n_input, "n_hidden": n_hidden, "n_output": n_output}
+    if kind in _FEEDFORWARD:
+        given = [k for k, v in sizes.items() if v is not None]
+        if given:
+            raise ValueError(f"model kind {kind!r} takes no {given}; its arguments are {allowed}")
+        return cls(**params)
+    missing = [k for k, v in sizes.items() if v is None]
+    if missing:
+        raise TypeError(f"model kind {kind!r} needs the sizes {missing}")
     return cls(n_input, n_hidden, n_output, **params)

@@ -311,3 +311,103 @@ def align(a: Recording, b: Recording, by: Sequence[str], window_a=None, window_b
     ia = {k: i for i, k in enumerate(ka)}
     ib = {k: i for i, k in enumerate(kb)}
     return shared, xa[[ia[k] for k in shared]], xb[[ib[k] for k in shared]]
+
+
+# ------------------------------------------------------------------------ layers of a network
+def _from_layers(
+    cls,
+    model,
+    stimuli,
+    layers: Sequence[str] | str | None = None,
+    *,
+    conditions: Mapping[str, Any] | None = None,
+    batch_size: int = 256,
+) -> dict[str, Recording]:
+    """Activations of named layers of any ``torch.nn.Module``: one stimulus × unit Recording each.
+
+    Forward hooks (:func:`brainlike.models.layer_activations`) record each layer's output,
+    flattened to units (a conv layer's ``C·H·W`` in C, H, W order); the forward pass stops
+    after the last requested layer. The model runs in eval mode (dropout off) without
+    gradients, and its mode is restored afterwards.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A :class:`brainlike.models.ConvNet`, a torchvision model with weights from a local file,
+        or any module.
+    stimuli : array or Tensor (N, ...), or an object with ``inputs`` or ``images`` and ``conditions``
+        E.g. images ``(N, C, H, W)``, an ``ImageBatch`` or a ``StimulusSet``; their
+        ``conditions`` become the recording's (unless ``conditions`` is given).
+    layers : str or sequence of str, optional
+        Submodule names (``model.named_modules()``); default ``model.layer_names`` (a ConvNet's
+        layers and readout).
+    conditions : mapping, optional
+        The stimulus table, one ``(N,)`` array per variable (label, orientation, ...).
+    batch_size : int
+        Stimuli per forward pass.
+
+    Returns
+    -------
+    dict of str to Recording
+        In the order of ``layers``; each ``data (N, 1, n_units)`` (a single time bin at 0 ms),
+        ``conditions`` the stimulus table plus ``stimulus`` (the row index), ``source``
+        ``"<model class>.<layer>"``. ``rec.responses(["label"])`` then gives the
+        condition × unit matrix for :func:`brainlike.analysis.rdm`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brainlike.models import ConvNet
+    >>> net = ConvNet((1, 8, 8), 10, seed=0)
+    >>> recs = Recording.from_layers(net, np.zeros((6, 1, 8, 8), np.float32), ["conv1", "fc2"],
+    ...                              conditions={"label": [0, 1, 2, 0, 1, 2]})
+    >>> recs["conv1"].data.shape, recs["fc2"].n_units, recs["fc2"].source
+    ((6, 1, 384), 84, 'ConvNet.fc2')
+    """
+    import torch
+
+    from brainlike.models import layer_activations
+    from brainlike.models._hooks import eval_mode
+
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    table = conditions
+    if not isinstance(stimuli, (np.ndarray, torch.Tensor)):
+        array = getattr(stimuli, "inputs", getattr(stimuli, "images", None))
+        if array is None:
+            raise TypeError(
+                "stimuli must be an array (N, ...) or have 'inputs' or 'images'; got "
+                f"{type(stimuli).__name__}"
+            )
+        if table is None:
+            table = getattr(stimuli, "conditions", None)
+        stimuli = array
+    if layers is None:
+        layers = getattr(model, "layer_names", None)
+        if layers is None:
+            raise ValueError(
+                f"layers must be given for a {type(model).__name__} (it has no layer_names)"
+            )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(
+            "The 'batch_size' parameter of Recording.from_layers must be an int >= 1. "
+            f"Got {batch_size!r} instead."
+        )
+    x = stimuli if isinstance(stimuli, torch.Tensor) else torch.tensor(np.asarray(stimuli))
+    n = int(x.shape[0]) if x.ndim else 0
+    conds = {str(k): np.asarray(v) for k, v in dict(table or {}).items()}
+    for k, v in conds.items():
+        if v.shape != (n,):
+            raise ValueError(f"conditions[{k!r}] must have shape (n_stimuli,) = ({n},); got {v.shape}")
+    conds.setdefault("stimulus", np.arange(n))
+    with eval_mode(model):
+        acts = layer_activations(model, x, layers, batch_size=batch_size)
+    name = type(model).__name__
+    return {
+        layer: cls(a.detach().double().cpu().numpy()[:, None, :], time=[0.0], conditions=conds,
+                   source=f"{name}.{layer}")
+        for layer, a in acts.items()
+    }
+
+
+Recording.from_layers = classmethod(_from_layers)

@@ -22,18 +22,25 @@ Examples
 from ._core import Task, TaskScore, TrialBatch, Trials, Variable
 from ._distributions import Choice, Duration, Fixed, TruncExp, Uniform
 from ._gym import TaskEnv, as_gym_env
+from ._images import Cifar10, ImageBatch, ImageData, ImageTask, load_cifar10, load_mnist
 from ._multitask import Block, MultiTask, Sequential
 from ._neurogym import NeuroGymTask, from_neurogym
 from ._registry import describe, make, names
+from ._stimuli import StimulusSet, gabor, grating, grating_set, pink_noise, white_noise
 
 __all__ = [
     "Block",
     "Choice",
+    "Cifar10",
     "Duration",
     "Fixed",
+    "ImageBatch",
+    "ImageData",
+    "ImageTask",
     "MultiTask",
     "NeuroGymTask",
     "Sequential",
+    "StimulusSet",
     "Task",
     "TaskEnv",
     "TaskScore",
@@ -45,6 +52,13 @@ __all__ = [
     "as_gym_env",
     "describe",
     "from_neurogym",
+    "gabor",
+    "grating",
+    "grating_set",
+    "load_cifar10",
+    "load_mnist",
     "make",
     "names",
+    "pink_noise",
+    "white_noise",
 ]

@@ -6,6 +6,7 @@ import inspect
 from typing import Any
 
 from ._core import Task
+from ._images import IMAGE_TASKS, ImageTask
 from .context_decision import ContextDecision
 from .delayed_match_to_category import DelayedMatchToCategory
 from .delayed_match_to_sample import DelayedMatchToSample
@@ -17,7 +18,7 @@ from .yang19 import YANG19_TASKS
 
 __all__ = ["describe", "make", "names"]
 
-_TASKS: dict[str, type[Task]] = {
+_TASKS: dict[str, type[Task] | type[ImageTask]] = {
     cls.name: cls
     for cls in (
         PerceptualDecision,
@@ -30,27 +31,46 @@ _TASKS: dict[str, type[Task]] = {
         *YANG19_TASKS,
     )
 }
+# Image classification tasks (no time axis; batches are ImageBatch): ``kind == "image"``.
+_TASKS.update({cls.name: cls for cls in IMAGE_TASKS})
+_KINDS = ("trial", "image")
 
 
-def names() -> list[str]:
-    """Sorted names of the registered tasks."""
-    return sorted(_TASKS)
+def _kind(cls: type) -> str:
+    return "image" if issubclass(cls, ImageTask) else "trial"
+
+
+def names(kind: str | None = None) -> list[str]:
+    """Sorted names of the registered tasks.
+
+    Parameters
+    ----------
+    kind : {"trial", "image"}, optional
+        Only trial-structured tasks (batches ``(B, T, I)``, :class:`TrialBatch`) or only image
+        classification tasks (batches ``(B, C, H, W)``, ``ImageBatch``); all when None.
+    """
+    if kind is not None and kind not in _KINDS:
+        raise ValueError(
+            f"The 'kind' parameter of names must be one of {list(_KINDS)}. Got {kind!r} instead."
+        )
+    return sorted(n for n, cls in _TASKS.items() if kind is None or _kind(cls) == kind)
 
 
 def describe() -> list[dict[str, str]]:
-    """One dict per task (sorted by name): ``name``, ``description``, ``citation``."""
+    """One dict per task (sorted by name): ``name``, ``description``, ``citation``, ``kind``."""
     return [
-        {"name": n, "description": _TASKS[n].description, "citation": _TASKS[n].citation}
+        {"name": n, "description": _TASKS[n].description, "citation": _TASKS[n].citation,
+         "kind": _kind(_TASKS[n])}
         for n in names()
     ]
 
 
-def _parameters(cls: type[Task]) -> list[str]:
+def _parameters(cls: type) -> list[str]:
     sig = inspect.signature(cls.__init__)
     return [p for p in sig.parameters if p != "self"]
 
 
-def make(name: str, **params: Any) -> Task:
+def make(name: str, **params: Any) -> Task | ImageTask:
     """Build a registered task.
 
     Parameters
