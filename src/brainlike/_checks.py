@@ -6,6 +6,9 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+FLOAT32_MAX = 3.4028234663852886e38  # the largest float32: a bigger factor overflows the weights
+SEED_BOUND = 2**63  # seeds are int64 (torch.Generator.manual_seed, NumPy's int64 arrays)
+
 
 def positive_int(name: str, value: Any, owner: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
@@ -26,9 +29,10 @@ def in_range(
     if not ok:
         lo = "(" if low_open else "["
         hi = ")" if high_open else "]"
+        top = "3.4e+38 (the float32 maximum)" if high == FLOAT32_MAX else high
         raise ValueError(
             f"The '{name}' parameter of {owner} must be a float in the range "
-            f"{lo}{low}, {high}{hi}. Got {value!r} instead."
+            f"{lo}{low}, {top}{hi}. Got {value!r} instead."
         )
     return float(value)
 
@@ -39,3 +43,14 @@ def one_of(name: str, value: Any, owner: str, allowed: Sequence[str]) -> str:
             f"The '{name}' parameter of {owner} must be one of {list(allowed)}. Got {value!r} instead."
         )
     return value
+
+
+
+def seed(name: str, value: Any, owner: str) -> int:
+    """A seed: an int (not a bool, not a string) in ``[0, 2**63)``."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or not 0 <= value < SEED_BOUND):
+        raise ValueError(
+            f"The '{name}' parameter of {owner} must be an int in [0, 2**63). Got {value!r} instead."
+        )
+    return int(value)

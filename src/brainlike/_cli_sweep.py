@@ -61,6 +61,8 @@ def run_cmd(
                            retries=retries, echo=typer.echo)
     except (ConfigError, ValueError, ImportError) as e:
         _fail(str(e))
+    except OSError as e:
+        _fail(f"{e.filename or out}: {e.strerror or e}")
     typer.echo(
         f"{len(result.done)}/{len(spec.runs)} done ({len(result.skipped)} already), "
         f"{len(result.failed)} failed, {result.seconds:.1f} s; table {result.table}"

@@ -39,16 +39,18 @@ def train_cmd(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Train the run a config describes; rerunning resumes from the last checkpoint."""
-    from .experiments import ConfigError, load_config, run_training
+    from .experiments import load_config, run_training
     from .training import TrainingDivergedError
 
     try:
         cfg = load_config(config)
         result = run_training(cfg, out, progress=progress, restart=restart)
-    except ConfigError as e:
-        _fail(str(e))
     except TrainingDivergedError as e:
         _fail(str(e), code=1)
+    except ValueError as e:  # ConfigError, RunDirectoryError, CheckpointError: user-fixable
+        _fail(str(e))
+    except OSError as e:
+        _fail(f"{e.filename or out}: {e.strerror or e}")
     acc = "n/a" if result.accuracy is None else f"{result.accuracy:.3f}"
     typer.echo(f"{result.status} after {result.steps} steps; accuracy {acc}; run in {out}")
 
@@ -62,12 +64,14 @@ def evaluate(
     """Score a trained run on fresh trials, overall and by condition."""
     import numpy as np
 
-    from .experiments import ConfigError, evaluate_run
+    from .experiments import evaluate_run, write_evaluation
 
     try:
-        results = evaluate_run(run, n_trials=trials, seed=seed)
-    except (FileNotFoundError, ConfigError) as e:
+        results = evaluate_run(run, n_trials=trials, seed=seed, write=False)
+    except (FileNotFoundError, ValueError) as e:  # ConfigError, CheckpointError, ...
         _fail(str(e))
+    except OSError as e:
+        _fail(f"{e.filename or run}: {e.strerror or e}")
     for task, ev in results.items():
         typer.echo(f"{task}: accuracy {ev.accuracy:.4f} on {trials} trials (loss {ev.loss:.4f})")
         for name, values in ev.conditions.items():
@@ -77,6 +81,10 @@ def evaluate(
                     f"{v + 0.0:g}: {ev.correct[values == v].mean():.3f}" for v in levels
                 )
                 typer.echo(f"  by {name}: {parts}")
+    try:
+        write_evaluation(run, results, n_trials=trials, seed=seed)
+    except ValueError as e:  # the scores above stand; say why they were not saved
+        _fail(f"the scores above were not saved: {e}", code=1)
 
 
 @app.command()

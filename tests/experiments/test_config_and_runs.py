@@ -80,7 +80,7 @@ def test_run_directory_resumes_and_loads(tmp_path):
     first = run_training(cfg, tmp_path)
     assert first.steps == 20
     files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == ["checkpoint.safetensors", "config.yaml", "metrics.jsonl", "summary.json"]
+    assert files == [".lock", "checkpoint.safetensors", "config.yaml", "metrics.jsonl", "summary.json"]
     again = run_training(cfg, tmp_path)  # finished: nothing more to do
     np.testing.assert_array_equal(again.history["loss"], first.history["loss"])
     run = load_run(tmp_path)

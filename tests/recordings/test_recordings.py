@@ -151,3 +151,46 @@ def test_load_nwb_bins_spikes_by_trial(tmp_path):
         load_nwb(path, align_to="onset")
     with pytest.raises(ValueError, match="whole number of bins"):
         load_nwb(path, window=(0, 250), bin_ms=100)
+
+
+def test_load_nwb_refuses_bad_windows_missing_spikes_and_nan_trial_times(tmp_path):
+    pynwb = pytest.importorskip("pynwb")
+    path = tmp_path / "session.nwb"
+    _write_nwb(path, [[0.05, 0.3]], trials=[(0.0, 7), (2.0, 9)])
+    with pytest.raises(ValueError, match=r"bin_ms must be a finite number > 0; got 0\.0"):
+        load_nwb(path, bin_ms=0)
+    with pytest.raises(ValueError, match=r"window must be finite \(start_ms, stop_ms\) with "
+                                         r"stop > start; got \(0\.0, nan\)"):
+        load_nwb(path, window=(0.0, float("nan")))
+    with pytest.raises(ValueError, match=r"window must be finite"):
+        load_nwb(path, window=(0.0, float("inf")))
+    # A trial whose alignment time is NaN would bin to all-zero rates: refused by name.
+    nwb = pynwb.NWBFile(session_description="t", identifier="nan-onset",
+                        session_start_time=datetime.datetime(2020, 1, 1,
+                                                             tzinfo=datetime.timezone.utc))
+    nwb.add_trial_column(name="onset", description="stimulus onset (s)")
+    nwb.add_trial(start_time=0.0, stop_time=1.0, onset=0.1)
+    nwb.add_trial(start_time=2.0, stop_time=3.0, onset=float("nan"))
+    nwb.add_unit(spike_times=[0.2, 2.2])
+    with pynwb.NWBHDF5IO(str(tmp_path / "nan.nwb"), "w") as io:
+        io.write(nwb)
+    with pytest.raises(ValueError, match=r"trials \[1\] have no finite 'onset'"):
+        load_nwb(tmp_path / "nan.nwb", align_to="onset", window=(0.0, 500.0), bin_ms=100.0)
+    # A units table without spike times.
+    nwb = pynwb.NWBFile(session_description="t", identifier="no-spikes",
+                        session_start_time=datetime.datetime(2020, 1, 1,
+                                                             tzinfo=datetime.timezone.utc))
+    nwb.add_trial(start_time=0.0, stop_time=1.0)
+    nwb.add_unit_column(name="quality", description="isolation quality")
+    nwb.add_unit(quality=0.9)
+    with pynwb.NWBHDF5IO(str(tmp_path / "nospikes.nwb"), "w") as io:
+        io.write(nwb)
+    with pytest.raises(ValueError, match=r"units table has no 'spike_times' column"):
+        load_nwb(tmp_path / "nospikes.nwb", window=(0.0, 500.0), bin_ms=100.0)
+
+
+def test_a_recording_refuses_complex_data():
+    with pytest.raises(TypeError, match=r"data must be real .* got complex128 values"):
+        Recording(np.ones((2, 3, 4)) * 1j)
+    with pytest.raises(TypeError, match=r"data must be numbers; got an array of dtype <U1"):
+        Recording(np.full((2, 3, 4), "a"))

@@ -136,7 +136,7 @@ def test_errors_name_the_problem():
         train_ensemble([_net(0, connectivity=Dale(16, seed=0))], TASK, seeds=[0], steps=1)
     with pytest.raises(TypeError, match="supports the penalties WeightPenalty and RatePenalty"):
         train_ensemble([_net(0)], TASK, seeds=[0], steps=1, penalties=[lambda m, a: a.sum()])
-    with pytest.raises(ValueError, match="n_input=2"):
+    with pytest.raises(ValueError, match=r"models\[0\]\.n_input \(2\) must equal task\.n_inputs \(3\)"):
         train_ensemble([RateRNN(2, 4, 3, dt=100.0)], TASK, seeds=[0], steps=1)
 
 

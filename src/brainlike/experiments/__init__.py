@@ -11,7 +11,7 @@ from ._config import (
     parse_config,
 )
 from ._models import ModelConfig, model_config_class
-from ._run import Run, build_model, evaluate_run, load_run, run_training
+from ._run import Run, build_model, evaluate_run, load_run, run_training, write_evaluation
 from .sweeps import (
     aggregate,
     load_sweep,
@@ -45,4 +45,5 @@ __all__ = [
     "run_sweep",
     "run_training",
     "sweep_status",
+    "write_evaluation",
 ]

@@ -1,25 +1,78 @@
-"""Validated run configuration: YAML <-> typed model, errors that name the field."""
+"""Validated run configuration: YAML <-> typed model, errors that name the field.
+
+Every section is strict: unknown keys, duplicate YAML keys, a bool or a string where a number
+belongs, non-finite floats (``.inf``, ``.nan``) and integers outside int64 are refused by name;
+YAML aliases that expand past :data:`MAX_YAML_NODES` nodes (an "alias bomb") are refused before
+anything is validated.
+"""
 
 from __future__ import annotations
 
+import math
+import reprlib
+import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
+import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SerializeAsAny,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .. import tasks
-from ..training import RatePenalty, WeightPenalty
+from ..training import RatePenalty, TrainResult, WeightPenalty, train
 from ..training._loop import OPTIMIZERS, SCHEDULES
+from ..training._losses import NORMALIZATIONS
 from ._models import AnyModelConfig, default_model_config
+
+MAX_YAML_NODES = 100_000  # a run or sweep config has hundreds; an alias bomb has billions
+_INT64 = 2**63
+_F32 = 3.4e38  # within float32 (whose maximum is 3.40282e38): larger factors overflow weights
+# Inputs and targets of the largest batch a config may ask for (the recurrent buffers of the
+# model come on top): beyond this, a config is refused instead of exhausting the memory.
+MAX_BATCH_BYTES = 2**35
 
 
 class ConfigError(ValueError):
     """A configuration that does not validate; the message lists every bad field."""
 
 
+def _bounded(value: Any, where: str = "") -> None:
+    """Refuse integers outside int64 and non-finite floats anywhere inside ``value``."""
+    if isinstance(value, bool):
+        return
+    got = f"; got {value!r:.40}" if where else ""
+    if isinstance(value, int):
+        if not -_INT64 <= value < _INT64:
+            raise ValueError(f"{where}must be an integer in [-2**63, 2**63){got}")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}must be a finite number{got}")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _bounded(v, f"{where}{k}: ")
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _bounded(v, where)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _representable(cls, v: Any) -> Any:
+        _bounded(v)
+        return v
 
 
 class TaskSpec(_Strict):
@@ -52,9 +105,10 @@ class TaskConfig(_Strict):
         if self.tasks is not None and self.params:
             raise ValueError("params belong to each entry of tasks for a multi-task")
         try:
-            self.build()
+            task = self.build()
         except (ValueError, TypeError) as e:
             raise ValueError(str(e)) from None
+        longest_trial(task)
         return self
 
     def build(self) -> tasks.Task | tasks.MultiTask:
@@ -67,12 +121,16 @@ class TaskConfig(_Strict):
 
 
 class PenaltyConfig(_Strict):
-    """L1/L2 penalties on the recurrent weights and on the rates (all >= 0)."""
+    """L1/L2 penalties on the recurrent weights and on the rates (all >= 0).
 
-    l1_weight: float = Field(0.0, ge=0)
-    l2_weight: float = Field(0.0, ge=0)
-    l1_rate: float = Field(0.0, ge=0)
-    l2_rate: float = Field(0.0, ge=0)
+    Means over entries (see :class:`brainlike.training.WeightPenalty` for the conversion from
+    Yang et al. 2019's ``sum(w^2) / 2``).
+    """
+
+    l1_weight: float = Field(0.0, ge=0, le=_F32)
+    l2_weight: float = Field(0.0, ge=0, le=_F32)
+    l1_rate: float = Field(0.0, ge=0, le=_F32)
+    l2_rate: float = Field(0.0, ge=0, le=_F32)
 
     def build(self) -> list:
         out: list = []
@@ -83,21 +141,19 @@ class PenaltyConfig(_Strict):
         return out
 
 
-class TrainingConfig(_Strict):
-    """Arguments of :func:`brainlike.training.train`.
+class AlgorithmConfig(_Strict):
+    """What the ``training:`` section of every learning algorithm holds.
+
+    A learning algorithm is one subclass with ``algorithm: Literal["<name>"]``, its own fields
+    and :meth:`train`, plus one entry in :data:`ALGORITHMS`; the run config's ``training`` is
+    the union of those, chosen by ``algorithm`` (default ``"bptt"``).
 
     ``criterion`` is an absolute accuracy; ``criterion_of_ceiling`` a fraction of the task's
     accuracy ceiling (set at most one).
     """
 
+    algorithm: str
     steps: int = Field(5000, ge=1)
-    batch_size: int = Field(64, ge=1)
-    optimizer: Literal[OPTIMIZERS] = "adam"  # type: ignore[valid-type]
-    lr: float = Field(3e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    momentum: float = Field(0.9, ge=0, le=1)
-    grad_clip: float | None = Field(1.0, gt=0)
-    schedule: Literal[SCHEDULES] = "constant"  # type: ignore[valid-type]
     eval_every: int = Field(50, ge=1)
     eval_trials: int = Field(500, ge=1)
     criterion: float | None = Field(None, gt=0, le=1)
@@ -105,10 +161,104 @@ class TrainingConfig(_Strict):
     seed: int = Field(0, ge=0)
 
     @model_validator(mode="after")
-    def _one_criterion(self) -> TrainingConfig:
+    def _one_criterion(self) -> AlgorithmConfig:
         if self.criterion is not None and self.criterion_of_ceiling is not None:
             raise ValueError("set criterion or criterion_of_ceiling, not both")
         return self
+
+    def largest_batch(self) -> int:
+        """The most trials one step or evaluation generates at once."""
+        return self.eval_trials
+
+    def train(
+        self, model: Any, task: Any, *, out: Path, criterion: float | None, penalties: list,
+        resume: bool, progress: bool,
+    ) -> TrainResult:  # pragma: no cover - every algorithm overrides it
+        raise NotImplementedError
+
+
+class TrainingConfig(AlgorithmConfig):
+    """Masked BPTT: the arguments of :func:`brainlike.training.train`.
+
+    ``loss_normalization`` defaults to ``"weights"``, and to ``"entries"`` (Yang et al. 2019's
+    mean over all entries) for a multi-task whose tasks are all ``yang19.*``.
+    """
+
+    algorithm: Literal["bptt"] = "bptt"
+    batch_size: int = Field(64, ge=1)
+    optimizer: Literal[OPTIMIZERS] = "adam"  # type: ignore[valid-type]
+    lr: float = Field(3e-3, gt=0, le=_F32)
+    weight_decay: float = Field(0.0, ge=0, le=_F32)
+    momentum: float = Field(0.9, ge=0, le=1)
+    grad_clip: float | None = Field(1.0, gt=0, le=_F32)
+    schedule: Literal[SCHEDULES] = "constant"  # type: ignore[valid-type]
+    loss_normalization: Literal[NORMALIZATIONS] = "weights"  # type: ignore[valid-type]
+
+    def largest_batch(self) -> int:
+        return max(self.batch_size, self.eval_trials)
+
+    def train(
+        self, model: Any, task: Any, *, out: Path, criterion: float | None, penalties: list,
+        resume: bool, progress: bool,
+    ) -> TrainResult:
+        return train(
+            model, task,
+            steps=self.steps, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
+            weight_decay=self.weight_decay, momentum=self.momentum, grad_clip=self.grad_clip,
+            schedule=self.schedule, penalties=penalties, eval_every=self.eval_every,
+            eval_trials=self.eval_trials, criterion=criterion, seed=self.seed, out=out,
+            resume=resume, progress=progress, loss_normalization=self.loss_normalization,
+        )
+
+
+# The learning algorithms a run config can name in ``training.algorithm``.
+ALGORITHMS: dict[str, type[AlgorithmConfig]] = {"bptt": TrainingConfig}
+
+
+def _algorithm_of(value: Any) -> str | None:
+    if isinstance(value, dict):
+        name = value.get("algorithm", "bptt")
+    else:
+        name = getattr(value, "algorithm", None)
+    return name if isinstance(name, str) and name in ALGORITHMS else None
+
+
+TrainingSection = Annotated[
+    Union[tuple(Annotated[cls, Tag(name)] for name, cls in ALGORITHMS.items())],  # noqa: UP007
+    Discriminator(
+        _algorithm_of, custom_error_type="unknown_algorithm",
+        custom_error_message=f"must be one of {list(ALGORITHMS)}",
+    ),
+]
+
+
+def longest_trial(task: Any) -> int | None:
+    """The longest of 64 sampled trials of ``task`` (of each task of a multi-task), in steps,
+    without generating them; ``None`` where the task does not say (not a :class:`Task`).
+
+    Raises ``ValueError`` when a trial would not fit in int64 steps (``dt`` far too small).
+    """
+    parts = getattr(task, "tasks", None)
+    if parts is not None:
+        lengths = [longest_trial(t) for t in parts.values()]
+        return max((n for n in lengths if n is not None), default=None)
+    if not isinstance(task, tasks.Task):
+        return None
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # the int cast of a huge duration
+        conds = task.sample_conditions(rng, 64, {})
+        steps = task.epoch_steps(rng, 64, conds)
+    total = np.zeros(64, dtype=np.float64)
+    for e in task.epoch_names:
+        s = np.asarray(steps[e])
+        if (s < 0).any():
+            raise ValueError(
+                f"{task.name}: at dt={task.dt:g} ms its epoch {e!r} lasts more than 2**63 steps; "
+                "raise dt"
+            )
+        total += s
+    return int(total.max())
 
 
 class RunConfig(_Strict):
@@ -116,13 +266,59 @@ class RunConfig(_Strict):
 
     task: TaskConfig
     model: AnyModelConfig = Field(default_factory=default_model_config)
-    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    training: SerializeAsAny[TrainingSection] = Field(default_factory=TrainingConfig)
     penalties: PenaltyConfig = Field(default_factory=PenaltyConfig)
-    threads: int = Field(1, ge=1)
+    threads: int = Field(1, ge=1, le=1024)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _paper_normalization(cls, data: Any) -> Any:
+        """Yang et al. 2019's loss normalization by default for their multi-task."""
+        if not isinstance(data, dict):
+            return data
+        task, training = data.get("task"), data.get("training", {})
+        if not (isinstance(task, dict) and isinstance(training, dict)):
+            return data
+        names = [t if isinstance(t, str) else t.get("name") if isinstance(t, dict) else None
+                 for t in (task.get("tasks") or [])]
+        if (names and all(isinstance(n, str) and n.startswith("yang19.") for n in names)
+                and training.get("algorithm", "bptt") == "bptt"
+                and "loss_normalization" not in training):
+            data = {**data, "training": {**training, "loss_normalization": "entries"}}
+        return data
 
     @model_validator(mode="after")
     def _model_fits_task(self) -> RunConfig:
         self.model.check_task(self.task.build())  # e.g. dt <= tau
+        return self
+
+    @model_validator(mode="after")
+    def _criterion_resolves(self) -> RunConfig:
+        self.criterion_for(self.task.build())
+        return self
+
+    @model_validator(mode="after")
+    def _batches_fit_in_memory(self) -> RunConfig:
+        n = getattr(self.model, "n_hidden", None)
+        if isinstance(n, int) and 16 * n * n > MAX_BATCH_BYTES:
+            # N x N float32 recurrent weights, their gradient and two Adam moments.
+            raise ValueError(
+                f"model.n_hidden={n} needs {16 * n * n / 2**30:.3g} GiB for the recurrent "
+                f"weights and their optimizer state alone (limit {MAX_BATCH_BYTES / 2**30:g} GiB)"
+            )
+        task = self.task.build()
+        longest = longest_trial(task)
+        if longest is None:
+            return self
+        trials = self.training.largest_batch()
+        need = trials * longest * (task.n_inputs + task.n_outputs + 1) * 4
+        if need > MAX_BATCH_BYTES:
+            raise ValueError(
+                f"batches of {trials} trials of up to {longest} steps (task dt {task.dt:g} ms) "
+                f"need {need / 2**30:.3g} GiB for inputs and targets alone (limit "
+                f"{MAX_BATCH_BYTES / 2**30:g} GiB): raise the task's dt or lower "
+                "training.batch_size / training.eval_trials"
+            )
         return self
 
     def criterion_for(self, task: tasks.Task) -> float | None:
@@ -131,7 +327,7 @@ class RunConfig(_Strict):
         if t.criterion_of_ceiling is None:
             return t.criterion
         if task.ceiling is None:
-            raise ConfigError(
+            raise ValueError(
                 f"training.criterion_of_ceiling is set but task {task.name!r} has no known "
                 "ceiling; use training.criterion"
             )
@@ -141,15 +337,31 @@ class RunConfig(_Strict):
         return self.model_dump(mode="json")
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlist = _REPR.maxdict = _REPR.maxtuple = 6
+_REPR.maxlevel = 2
+
+
 def _format(err: ValidationError) -> str:
     lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+    for e in err.errors(include_url=False):
+        loc = [str(p) for p in e["loc"]]
+        if len(loc) > 1 and loc[0] == "training" and loc[1] in ALGORITHMS:
+            del loc[1]  # the union's tag: training.lr, not training.bptt.lr
         msg = e["msg"].removeprefix("Value error, ")
-        got = f" (got {e['input']!r})" if e["type"] not in ("missing",) and "input" in e else ""
-        if isinstance(e.get("input"), dict):
-            got = ""
-        lines.append(f"  {loc}: {msg}{got}")
+        value = e.get("input")
+        if e.get("ctx", {}).get("le") == _F32:
+            msg = "Input should be less than or equal to 3.4e+38 (the weights are float32)"
+        if e["type"] == "unknown_algorithm":
+            if isinstance(value, dict):
+                loc, value = [*loc, "algorithm"], value.get("algorithm")
+            else:
+                msg = "must be a mapping"
+        # Bounded: the input may be huge (a YAML alias expands to a shared, deep structure).
+        got = "" if e["type"] == "missing" or isinstance(value, dict) else (
+            f" (got {_REPR.repr(value)})")
+        lines.append(f"  {'.'.join(loc) or '(top level)'}: {msg}{got}")
     return "invalid run config:\n" + "\n".join(lines)
 
 
@@ -163,16 +375,101 @@ def parse_config(data: Any) -> RunConfig:
         raise ConfigError(_format(e)) from None
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a YAML (or JSON) run config."""
+# -- YAML ---------------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses duplicate keys and alias bombs."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                continue  # SafeLoader reports unhashable keys itself
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark,
+                    f"found the key {key!r} twice (the second would silently replace the "
+                    "first)", key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node: yaml.Node, limit: int) -> int:
+    """Nodes of ``node`` with every alias expanded (shared nodes counted once per use)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    open_: set[int] = set()
+    while stack:
+        current, children_done = stack.pop()
+        key = id(current)
+        if key in sizes:
+            continue
+        if isinstance(current, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        kids = ([n for pair in current.value for n in pair]
+                if isinstance(current, yaml.MappingNode) else list(current.value))
+        if children_done:
+            open_.discard(key)
+            sizes[key] = min(limit + 1, 1 + sum(sizes[id(k)] for k in kids))
+            continue
+        if key in open_:
+            raise ValueError("a YAML alias refers to the node that contains it")
+        open_.add(key)
+        stack.append((current, True))
+        for k in kids:
+            if id(k) in open_:
+                raise ValueError("a YAML alias refers to the node that contains it")
+            if id(k) not in sizes:
+                stack.append((k, False))
+    return sizes[id(node)]
+
+
+def read_yaml(path: str | Path, what: str = "config file") -> Any:
+    """Read a YAML (or JSON) file safely; raise :class:`ConfigError` naming what is wrong."""
     path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{what} {path} does not exist")
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(f"{what} {path} is not a file")
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} is not a text (UTF-8) file") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read {what} {path}: {e.strerror or e}") from None
+    try:
+        loader = _Loader(text)
+        loader.name = str(path)  # for the marks of error messages
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            size = _expanded_size(node, MAX_YAML_NODES)
+            if size > MAX_YAML_NODES:
+                raise ConfigError(
+                    f"{path} expands to more than {MAX_YAML_NODES} YAML nodes (through aliases); "
+                    "a config this large is refused"
+                )
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except ValueError as e:
+        if isinstance(e, ConfigError):
+            raise
+        raise ConfigError(f"{path} is not a usable YAML file: {e}") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{path} is not valid YAML: {e}") from None
-    return parse_config(data)
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML (or JSON) run config."""
+    return parse_config(read_yaml(path))
 
 
 def dump_config(config: RunConfig) -> str:

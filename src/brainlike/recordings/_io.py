@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -76,11 +77,21 @@ def load_nwb(
         from pynwb import NWBHDF5IO
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("load_nwb needs pynwb: pip install 'brainlike[nwb]'") from e
-    start, stop = float(window[0]), float(window[1])
-    n_bins = (stop - start) / bin_ms
-    if bin_ms <= 0 or stop <= start or abs(n_bins - round(n_bins)) > 1e-9:
+    try:
+        start, stop, bin_ms = float(window[0]), float(window[1]), float(bin_ms)
+    except (TypeError, ValueError, IndexError):
         raise ValueError(
-            f"window {window} must be a whole number of bins of bin_ms={bin_ms} (> 0)"
+            f"window must be (start_ms, stop_ms) and bin_ms a number; got window={window!r}, "
+            f"bin_ms={bin_ms!r}"
+        ) from None
+    if not (math.isfinite(bin_ms) and bin_ms > 0):
+        raise ValueError(f"bin_ms must be a finite number > 0; got {bin_ms!r}")
+    if not (math.isfinite(start) and math.isfinite(stop) and stop > start):
+        raise ValueError(f"window must be finite (start_ms, stop_ms) with stop > start; got {window!r}")
+    n_bins = (stop - start) / bin_ms
+    if abs(n_bins - round(n_bins)) > 1e-9:
+        raise ValueError(
+            f"window {window} must be a whole number of bins of bin_ms={bin_ms}"
         )
     n_bins = round(n_bins)
     path = Path(path)
@@ -96,8 +107,19 @@ def load_nwb(
                 f"align_to={align_to!r} is not a trials column; columns are {list(trials.columns)}"
             )
         t0 = trials[align_to].to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(t0))
+        if bad.size:
+            raise ValueError(
+                f"{path}: trials {bad[:10].tolist()} have no finite {align_to!r} (NaN or inf); "
+                "their firing rates cannot be binned. Drop those trials or align to another column"
+            )
         edges = t0[:, None] + (start + bin_ms * np.arange(n_bins + 1))[None, :] / 1000.0
         units = nwb.units
+        if "spike_times" not in units.colnames:
+            raise ValueError(
+                f"{path}: its units table has no 'spike_times' column (it has "
+                f"{list(units.colnames)}); load_nwb bins spike times"
+            )
         ids = np.asarray(units.id[:])
         data = np.empty((len(t0), n_bins, len(ids)))
         for u in range(len(ids)):  # one searchsorted per unit over all trials' bin edges

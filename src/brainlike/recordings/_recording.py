@@ -53,7 +53,15 @@ class Recording:
     source: str = "array"
 
     def __post_init__(self) -> None:
-        d = np.asarray(self.data, dtype=float)
+        raw = np.asarray(self.data)
+        if np.iscomplexobj(raw):
+            raise TypeError(
+                f"data must be real (rates or activity); got {raw.dtype} values. Pass the real "
+                "part, the magnitude or the phase explicitly"
+            )
+        if raw.dtype.kind not in "biuf":
+            raise TypeError(f"data must be numbers; got an array of dtype {raw.dtype}")
+        d = np.asarray(raw, dtype=float)
         if d.ndim != 3:
             raise ValueError(f"data must have shape (n_trials, n_time, n_units); got {d.shape}")
         b, t, n = d.shape

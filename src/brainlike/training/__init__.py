@@ -7,21 +7,23 @@
 from ._checkpoint import load_model_state
 from ._constraints import AnchorPenalty, SparsityPenalty
 from ._ensemble import ensemble_leaky_loop, train_ensemble
-from ._loop import (
+from ._loop import train
+from ._losses import masked_cross_entropy, masked_mse, task_loss
+from ._regularizers import RatePenalty, WeightPenalty
+from ._session import (
     Evaluation,
+    RunDirectoryError,
     StepInfo,
     TrainingDivergedError,
     TrainResult,
     evaluate,
-    train,
 )
-from ._losses import masked_cross_entropy, masked_mse, task_loss
-from ._regularizers import RatePenalty, WeightPenalty
 
 __all__ = [
     "AnchorPenalty",
     "Evaluation",
     "RatePenalty",
+    "RunDirectoryError",
     "SparsityPenalty",
     "StepInfo",
     "TrainResult",

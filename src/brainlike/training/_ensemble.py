@@ -21,7 +21,7 @@ order); its run directory (checkpoint, metrics) has exactly the format ``train``
 
 from __future__ import annotations
 
-import json
+import contextlib
 import math
 import time
 from collections.abc import Sequence
@@ -36,25 +36,22 @@ from torch.nn import functional as F
 from .. import _checks
 from ..models import ACTIVATIONS, RateRNN
 from ..models._activations import Activation
-from ._checkpoint import CHECKPOINT, atomic_write_text, read_checkpoint, save_checkpoint
 from ._loop import (
-    _TRAIN_NOISE,
-    _TRAIN_TRIALS,
-    METRICS,
-    OPTIMIZERS,
-    SCHEDULES,
-    TrainingDivergedError,
-    TrainResult,
-    _describe,
-    _eval_seed,
-    _evaluate_row,
-    _generator,
-    _history,
     _make_optimizer,
     _make_schedule,
-    _read_metrics,
+    bptt_settings,
+    check_hyperparameters,
+    check_model_fits_task,
 )
 from ._regularizers import RatePenalty, WeightPenalty
+from ._session import (
+    TRAIN_NOISE,
+    TRAIN_TRIALS,
+    Session,
+    TrainingDivergedError,
+    TrainResult,
+    generator,
+)
 
 # -- the batched kernel -------------------------------------------------------------------------
 
@@ -256,30 +253,37 @@ class _Stack:
         return model
 
 
-def _ensemble_loss(outputs: Tensor, targets: Tensor, mask: Tensor, kind: str) -> Tensor:
-    """Per-member masked task loss, shape (E,); the same formula as :func:`task_loss`."""
+def _ensemble_loss(
+    outputs: Tensor, targets: Tensor, mask: Tensor, kind: str, lengths: Tensor, normalization: str
+) -> Tensor:
+    """Per-member masked task loss, shape (E,); the same formula as :func:`task_loss`.
+
+    ``lengths (E, B)``: each trial's valid steps (for ``normalization="entries"``)."""
     e, b, t, c = outputs.shape
     if kind == "class":
         per_step = F.cross_entropy(
             outputs.reshape(e * b * t, c), targets.reshape(-1), reduction="none"
         ).reshape(e, b * t)
-    elif kind == "value":
+        m = mask.reshape(e, b * t)
+        total = (per_step * m).sum(1)
+        if normalization == "entries":
+            return total / lengths.sum(1).to(total.dtype).clamp_min(1.0)
+        return total / m.sum(1).clamp_min(1e-12)
+    if kind == "value":
         # masked_mse: sum(w (y - target)^2) / sum(w), w of shape (B, T) or (B, T, O).
         w = mask.unsqueeze(-1).expand_as(outputs) if mask.ndim == 3 else mask
-        sq = (w * (outputs - targets).square()).reshape(e, -1).sum(1)
-        return sq / w.reshape(e, -1).sum(1).clamp_min(1e-12)
-    else:
-        raise ValueError(f"target_kind must be 'class' or 'value'; got {kind!r}")
-    m = mask.reshape(e, b * t)
-    return (per_step * m).sum(1) / m.sum(1).clamp_min(1e-12)
+        total = (w * (outputs - targets).square()).reshape(e, -1).sum(1)
+        if normalization == "entries":
+            return total / (lengths.sum(1).to(total.dtype) * c).clamp_min(1.0)
+        return total / w.reshape(e, -1).sum(1).clamp_min(1e-12)
+    raise ValueError(f"target_kind must be 'class' or 'value'; got {kind!r}")
 
 
-def _ensemble_penalty(
-    penalty: Any, stack: _Stack, rates: Tensor, lengths: Sequence[int]
-) -> Tensor:
+def _ensemble_penalty(penalty: Any, stack: _Stack, rates: Tensor, valid: Tensor) -> Tensor:
     """Per-member penalty, shape (E,), for the penalties that have a batched form.
 
-    ``rates (E, T, B, N)``; a :class:`RatePenalty` averages over each member's own steps."""
+    ``rates (E, T, B, N)``; ``valid (E, T, B)``, the steps before each trial ended: a
+    :class:`RatePenalty` averages over those, exactly as ``train`` gives it the mask."""
     e = rates.shape[0]
     total = rates.new_zeros(e)
     if isinstance(penalty, WeightPenalty):
@@ -297,23 +301,13 @@ def _ensemble_penalty(
                 total = total + penalty.l2 * w.square().mean(1)
         return total
     if isinstance(penalty, RatePenalty):
-        if len(set(lengths)) == 1:
-            r = rates.reshape(e, -1)
-            if penalty.l1:
-                total = total + penalty.l1 * r.abs().mean(1)
-            if penalty.l2:
-                total = total + penalty.l2 * r.square().mean(1)
-            return total
-        parts = []
-        for k, n_k in enumerate(lengths):
-            r = rates[k, :n_k]
-            term = rates.new_zeros(())
-            if penalty.l1:
-                term = term + penalty.l1 * r.abs().mean()
-            if penalty.l2:
-                term = term + penalty.l2 * r.square().mean()
-            parts.append(term)
-        return torch.stack(parts)
+        w = valid.to(rates.dtype).unsqueeze(-1)
+        count = (w.reshape(e, -1).sum(1) * rates.shape[-1]).clamp_min(1.0)
+        if penalty.l1:
+            total = total + penalty.l1 * (rates.abs() * w).reshape(e, -1).sum(1) / count
+        if penalty.l2:
+            total = total + penalty.l2 * (rates.square() * w).reshape(e, -1).sum(1) / count
+        return total
     raise TypeError(
         "train_ensemble supports the penalties WeightPenalty and RatePenalty; "
         f"got {type(penalty).__name__}. Train such networks one by one with train()"
@@ -329,16 +323,16 @@ def _pad_time(arrays: list[np.ndarray], n_steps: int) -> np.ndarray:
     return out
 
 
-def _to_stacked_tensors(batches: list) -> tuple[Tensor, Tensor, Tensor, list[int]]:
+def _to_stacked_tensors(batches: list) -> tuple[Tensor, Tensor, Tensor, list[int], Tensor]:
     """Each member's batch, as :func:`train` makes it, stacked as ``(E, B, T, ...)``.
 
     Trials of different members may last different numbers of steps: shorter batches are padded
     at the end with zero inputs, zero mask and zero loss weights. The padding comes after every
     step that counts, so (the recurrence being causal) it changes neither loss nor gradients.
-    Returns the members' own numbers of steps too.
+    Returns the members' own numbers of steps and the trials' lengths ``(E, B)`` too.
     """
-    lengths = [b.inputs.shape[1] for b in batches]
-    n_steps = max(lengths)
+    steps = [b.inputs.shape[1] for b in batches]
+    n_steps = max(steps)
     inputs = torch.tensor(_pad_time([b.inputs for b in batches], n_steps), dtype=torch.float32)
     dtype = torch.long if batches[0].target_kind == "class" else torch.float32
     targets = torch.tensor(_pad_time([np.asarray(b.targets) for b in batches], n_steps),
@@ -346,7 +340,8 @@ def _to_stacked_tensors(batches: list) -> tuple[Tensor, Tensor, Tensor, list[int
     # As train(): per-output weights, where a task gives them, replace the per-step mask.
     masks = [b.mask if getattr(b, "output_mask", None) is None else b.output_mask for b in batches]
     mask = torch.tensor(_pad_time([np.asarray(m) for m in masks], n_steps), dtype=torch.float32)
-    return inputs, targets, mask, lengths
+    lengths = torch.tensor(np.stack([np.asarray(b.lengths) for b in batches]), dtype=torch.int64)
+    return inputs, targets, mask, steps, lengths
 
 
 # -- the training loop --------------------------------------------------------------------------
@@ -371,6 +366,7 @@ def train_ensemble(
     criterion: float | None = None,
     outs: Sequence[str | Path] | None = None,
     resume: bool = True,
+    loss_normalization: str = "weights",
 ) -> tuple[TrainResult, ...]:
     """Train E RateRNNs of one architecture on one task as a single batched computation.
 
@@ -378,7 +374,9 @@ def train_ensemble(
     ...)`` would train it (the same trial batches, noise, loss, gradient clipping, optimizer
     state, evaluations, criterion and checkpoints), up to float rounding: the batched matrix
     products add in a different order. A member that reaches ``criterion`` stops there (it is
-    taken out of the stack); the others go on.
+    taken out of the stack); the others go on. Each member's run directory is handled by the
+    shared run machinery (:class:`brainlike.training._session.Session`): locked, resumed,
+    checkpointed, guarded, as ``train`` does.
 
     Parameters
     ----------
@@ -390,7 +388,7 @@ def train_ensemble(
     seeds : sequence of int
         Each member's seed of its trial and noise streams (``train``'s ``seed``).
     steps, batch_size, optimizer, lr, weight_decay, momentum, grad_clip, schedule, eval_every,
-    eval_trials, criterion
+    eval_trials, criterion, loss_normalization
         As in :func:`brainlike.training.train`, shared by all members.
     penalties : sequence of WeightPenalty or RatePenalty
         Applied to every member separately.
@@ -404,14 +402,14 @@ def train_ensemble(
     Returns
     -------
     tuple of TrainResult
-        One per member, in order. ``train_seconds`` and ``eval_seconds`` are the ensemble's
-        wall time divided evenly among the members trained together.
+        One per member, in order. ``train_seconds`` is the ensemble's wall time divided evenly
+        among the members trained together; ``eval_seconds`` each member's own evaluations.
 
     Raises
     ------
     TrainingDivergedError
-        When any member's loss or gradient norm is not finite (the message names it); no
-        weights were updated at that step.
+        When any member's loss, gradient norm or updated parameters are not finite (the message
+        names it); no checkpoint is written with them.
 
     Examples
     --------
@@ -432,31 +430,16 @@ def train_ensemble(
             f"train_ensemble needs one seed per model: got {len(seeds)} seeds for "
             f"{len(members)} models"
         )
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"The 'seeds' of train_ensemble must be ints >= 0. Got {s!r}.")
-    seeds = [int(s) for s in seeds]
-    steps = _checks.positive_int("steps", steps, owner)
-    batch_size = _checks.positive_int("batch_size", batch_size, owner)
-    eval_every = _checks.positive_int("eval_every", eval_every, owner)
-    eval_trials = _checks.positive_int("eval_trials", eval_trials, owner)
-    _checks.one_of("optimizer", optimizer, owner, OPTIMIZERS)
-    _checks.one_of("schedule", schedule, owner, SCHEDULES)
-    _checks.in_range("lr", lr, owner, 0.0, math.inf)
-    _checks.in_range("weight_decay", weight_decay, owner, 0.0, math.inf, low_open=False)
-    _checks.in_range("momentum", momentum, owner, 0.0, 1.0, low_open=False)
-    if grad_clip is not None:
-        _checks.in_range("grad_clip", grad_clip, owner, 0.0, math.inf)
-    if criterion is not None:
-        _checks.in_range("criterion", criterion, owner, 0.0, 1.0, high_open=False)
+    seeds = [_checks.seed("seeds", s, owner) for s in seeds]
+    hp = check_hyperparameters(
+        owner, steps=steps, batch_size=batch_size, eval_every=eval_every,
+        eval_trials=eval_trials, optimizer=optimizer, schedule=schedule, lr=lr,
+        weight_decay=weight_decay, momentum=momentum, grad_clip=grad_clip, criterion=criterion,
+        loss_normalization=loss_normalization,
+    )
     if getattr(task, "tasks", None) is not None:
         raise ValueError("train_ensemble trains on a single task; train multi-tasks with train()")
-    ref = members[0]
-    if ref.n_input != task.n_inputs or ref.n_output != task.n_outputs:
-        raise ValueError(
-            f"models have n_input={ref.n_input}, n_output={ref.n_output}; task {task.name!r} "
-            f"needs {task.n_inputs} and {task.n_outputs}"
-        )
+    check_model_fits_task(members[0], task, name="models[0]")
     penalties = list(penalties)
     for p in penalties:
         if not isinstance(p, (WeightPenalty, RatePenalty)):
@@ -468,103 +451,53 @@ def train_ensemble(
     if len(dirs) != len(members):
         raise ValueError(f"train_ensemble needs one out directory per model; got {len(dirs)}")
 
-    hyper = dict(
-        steps=steps, batch_size=batch_size, optimizer=optimizer, lr=lr,
-        weight_decay=weight_decay, momentum=momentum, grad_clip=grad_clip, schedule=schedule,
-        eval_every=eval_every, eval_trials=eval_trials, criterion=criterion,
+    # Exactly the settings train() records, so that either can resume the other's run.
+    settings = bptt_settings(hp, penalties)
+    tied = None if hp["schedule"] == "constant" else f"schedule {hp['schedule']!r}"
+    sessions = [
+        Session(d, algorithm="bptt", settings=settings, model=m, task=task, steps=hp["steps"],
+                seed=s, eval_every=hp["eval_every"], eval_trials=hp["eval_trials"],
+                criterion=hp["criterion"], resume=resume, steps_tied_to=tied,
+                loss_normalization=hp["loss_normalization"], owner=owner)
+        for d, m, s in zip(dirs, members, seeds)
+    ]
+    with contextlib.ExitStack() as opened:
+        for s in sessions:
+            opened.enter_context(s)
+        # Members resumed at different steps (a crash between two members' checkpoints) train
+        # as separate stacks, each in lockstep.
+        for start in sorted({s.step for s in sessions if not s.done}):
+            group = [k for k, s in enumerate(sessions) if not s.done and s.step == start]
+            _train_group(group, sessions, members, task, seeds, penalties, hp)
+    return tuple(s.result() for s in sessions)
+
+
+def _diverged(
+    what: str, step: int, members: list[int], seeds: list[int], *, updated: bool
+) -> TrainingDivergedError:
+    after = ("no checkpoint was written with them" if updated
+             else "the weights were not updated")
+    return TrainingDivergedError(
+        f"{what} at step {step + 1} for ensemble member(s) {members} "
+        f"(seeds {[seeds[k] for k in members]}); {after}"
     )
-
-    def settings(seed: int) -> dict:
-        # Exactly the settings train() records, so that either can resume the other's run.
-        return {
-            "task": task.name, "task_params": task.params, "steps": steps,
-            "batch_size": batch_size, "optimizer": optimizer, "lr": lr,
-            "weight_decay": weight_decay, "momentum": momentum, "grad_clip": grad_clip,
-            "schedule": schedule, "eval_every": eval_every, "eval_trials": eval_trials,
-            "criterion": criterion, "seed": seed, "penalties": [_describe(p) for p in penalties],
-        }
-
-    # Per member: where it starts, its finished status, its log rows, its optimizer state.
-    starts = [0] * len(members)
-    statuses: list[str | None] = [None] * len(members)
-    rows: list[list[dict]] = [[] for _ in members]
-    opt_states: list[dict | None] = [None] * len(members)
-    sched_states: list[Any] = [None] * len(members)
-    for k, d in enumerate(dirs):
-        if d is None:
-            continue
-        d.mkdir(parents=True, exist_ok=True)
-        ckpt = d / CHECKPOINT
-        if ckpt.exists() and resume:
-            model_state, opt_tensors, meta = read_checkpoint(ckpt)
-            want = json.loads(json.dumps(settings(seeds[k])))
-            have = meta["trainer"]["settings"]
-            if have != want:
-                diff = sorted(key for key in want if have.get(key) != want[key])
-                raise ValueError(
-                    f"{d} holds a checkpoint of a run with other settings ({diff}); "
-                    "use another out directory or resume=False to start over"
-                )
-            members[k].load_state_dict(model_state)
-            starts[k] = meta["trainer"]["step"]
-            statuses[k] = meta["trainer"].get("status")
-            state: dict[int, dict[str, Any]] = {}
-            for key, value in opt_tensors.items():
-                idx, name = key.split("/", 1)
-                state.setdefault(int(idx), {})[name] = value
-            for idx, scalars in meta["optimizer_scalars"].items():
-                state.setdefault(int(idx), {}).update(scalars)
-            opt_states[k] = {"state": state, "param_groups": meta["param_groups"]}
-            sched_states[k] = meta["scheduler"]
-            rows[k] = _read_metrics(d, starts[k])
-            atomic_write_text(d / METRICS, "".join(json.dumps(r) + "\n" for r in rows[k]))
-        elif (d / METRICS).exists():
-            (d / METRICS).unlink()
-
-    seconds = [[0.0, 0.0] for _ in members]
-    # Members resumed at different steps (a crash between two members' checkpoints) train as
-    # separate stacks, each in lockstep.
-    pending = sorted({starts[k] for k in range(len(members)) if statuses[k] is None})
-    for start in pending:
-        group = [k for k in range(len(members)) if statuses[k] is None and starts[k] == start]
-        _train_group(
-            group, members, task, seeds, dirs, start, statuses, rows, opt_states, sched_states,
-            seconds, penalties, hyper, settings,
-        )
-    results = []
-    for k in range(len(members)):
-        last_acc = next((r["accuracy"] for r in reversed(rows[k]) if r.get("accuracy") is not None),
-                        None)
-        results.append(TrainResult(
-            status=statuses[k] or "max_steps",
-            steps=int(rows[k][-1]["step"]) if rows[k] else starts[k],
-            history=_history(rows[k]),
-            accuracy=last_acc,
-            train_seconds=seconds[k][0],
-            eval_seconds=seconds[k][1],
-            directory=dirs[k],
-        ))
-    return tuple(results)
 
 
 def _train_group(
-    group: list[int], members: list[RateRNN], task: Any, seeds: list[int],
-    dirs: list[Path | None], start: int, statuses: list, rows: list[list[dict]],
-    opt_states: list, sched_states: list, seconds: list, penalties: list, hyper: dict,
-    settings: Any,
+    group: list[int], sessions: list[Session], members: list[RateRNN], task: Any,
+    seeds: list[int], penalties: list, hp: dict,
 ) -> None:
-    steps, batch_size = hyper["steps"], hyper["batch_size"]
-    eval_every, criterion = hyper["eval_every"], hyper["criterion"]
-    grad_clip = hyper["grad_clip"]
+    steps, grad_clip, norm = hp["steps"], hp["grad_clip"], hp["loss_normalization"]
+
+    def make_opt(params: list[Tensor]) -> torch.optim.Optimizer:
+        return _make_optimizer(hp["optimizer"], params, hp["lr"], hp["weight_decay"],
+                               hp["momentum"])
 
     def build(active: list[int], prev: tuple | None) -> tuple:
         """Stack, optimizer and scheduler for ``active``; state from ``prev`` or from disk."""
         stack = _Stack([members[k] for k in active])
-        leaves = stack.leaves()
-        opt = _make_optimizer(
-            hyper["optimizer"], leaves, hyper["lr"], hyper["weight_decay"], hyper["momentum"]
-        )
-        sched = _make_schedule(hyper["schedule"], opt, steps)
+        opt = make_opt(stack.leaves())
+        sched = _make_schedule(hp["schedule"], opt, steps)
         if prev is not None:
             old_active, old_opt, old_sched = prev
             pos = torch.tensor([old_active.index(k) for k in active])
@@ -577,72 +510,58 @@ def _train_group(
             opt.load_state_dict({"state": state, "param_groups": old["param_groups"]})
             if sched is not None:
                 sched.load_state_dict(old_sched.state_dict())
-        elif opt_states[active[0]] is not None:
-            first = opt_states[active[0]]
+            return stack, opt, sched
+        resumed = [sessions[k].optimizer_state(
+            [p for p in members[k].parameters() if p.requires_grad]) for k in active]
+        if resumed[0] is not None:
             state = {}
-            for i, s in first["state"].items():
+            for i, s in resumed[0]["state"].items():
                 state[i] = {}
                 for key, v in s.items():
                     if isinstance(v, Tensor) and v.ndim > 0:
-                        state[i][key] = torch.stack([opt_states[k]["state"][i][key] for k in active])
+                        state[i][key] = torch.stack([r["state"][i][key] for r in resumed])
                     else:
                         state[i][key] = v
-            opt.load_state_dict({"state": state, "param_groups": first["param_groups"]})
-            if sched is not None and sched_states[active[0]] is not None:
-                sched.load_state_dict(sched_states[active[0]])
+            opt.load_state_dict({"state": state, "param_groups": resumed[0]["param_groups"]})
+            first = sessions[active[0]].checkpoint
+            if sched is not None and first is not None and first.meta["scheduler"] is not None:
+                sched.load_state_dict(first.meta["scheduler"])
         return stack, opt, sched
 
-    def checkpoint(active: list[int], stack: _Stack, opt: Any, sched: Any, ks: list[int],
-                   pend: dict[int, list[dict]], step: int) -> None:
+    def member_state(k: int, j: int, opt: Any, sched: Any) -> tuple:
+        """Member ``k``'s slice ``j`` of the stacked optimizer, as its own optimizer (to save)."""
+        model = members[k]
+        member_opt = make_opt([p for p in model.parameters() if p.requires_grad])
         full = opt.state_dict()
-        for k in ks:
-            d = dirs[k]
-            if d is None:
-                pend[k].clear()
-                continue
-            j = active.index(k)
-            model = stack.sync(j)
-            member_opt = _make_optimizer(
-                hyper["optimizer"], [p for p in model.parameters() if p.requires_grad],
-                hyper["lr"], hyper["weight_decay"], hyper["momentum"],
-            )
-            state = {
-                i: {key: (v[j] if isinstance(v, Tensor) and v.ndim > 0 else v)
-                    for key, v in s.items()}
-                for i, s in full["state"].items()
-            }
-            member_opt.load_state_dict({"state": state, "param_groups": full["param_groups"]})
-            with open(d / METRICS, "a") as f:
-                f.writelines(json.dumps(r) + "\n" for r in pend[k])
-                f.flush()
-            save_checkpoint(
-                d, model, member_opt, sched,
-                {"step": step, "status": statuses[k], "settings": settings(seeds[k])},
-            )
-            pend[k].clear()
+        state = {
+            i: {key: (v[j] if isinstance(v, Tensor) and v.ndim > 0 else v)
+                for key, v in s.items()}
+            for i, s in full["state"].items()
+        }
+        member_opt.load_state_dict({"state": state, "param_groups": full["param_groups"]})
+        return member_opt, sched
 
     active = list(group)
     stack, opt, sched = build(active, None)
-    pend: dict[int, list[dict]] = {k: [] for k in active}
-    step = start
-    train_s = eval_s = 0.0
+    step = sessions[active[0]].step
     while active and step < steps:
         t0 = time.perf_counter()
-        batches = [task.generate(batch_size, seed=[seeds[k], _TRAIN_TRIALS, step]) for k in active]
-        inputs, targets, mask, lengths = _to_stacked_tensors(batches)
-        gens = [_generator(seeds[k], _TRAIN_NOISE, step) for k in active]
-        outputs, rates = stack.forward(inputs, gens, lengths)
-        main = _ensemble_loss(outputs, targets, mask, batches[0].target_kind)
+        batches = [task.generate(hp["batch_size"], seed=[seeds[k], TRAIN_TRIALS, step])
+                   for k in active]
+        inputs, targets, mask, n_steps, lengths = _to_stacked_tensors(batches)
+        gens = [generator(seeds[k], TRAIN_NOISE, step) for k in active]
+        outputs, rates = stack.forward(inputs, gens, n_steps)
+        main = _ensemble_loss(outputs, targets, mask, batches[0].target_kind, lengths, norm)
         penalty = main.new_zeros(len(active))
-        for p in penalties:
-            penalty = penalty + _ensemble_penalty(p, stack, rates, lengths)
+        if penalties:
+            t = rates.shape[1]
+            valid = (torch.arange(t)[None, :, None] < lengths[:, None, :])  # (E, T, B)
+            for p in penalties:
+                penalty = penalty + _ensemble_penalty(p, stack, rates, valid)
         loss = main + penalty
         bad = [active[j] for j in torch.nonzero(~torch.isfinite(loss)).flatten().tolist()]
         if bad:
-            raise TrainingDivergedError(
-                f"loss became non-finite at step {step + 1} for ensemble member(s) {bad} "
-                f"(seeds {[seeds[k] for k in bad]}); the weights were not updated"
-            )
+            raise _diverged("loss became non-finite", step, bad, seeds, updated=False)
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         leaves = stack.leaves()
@@ -650,10 +569,7 @@ def _train_group(
         norms = sq.sqrt()
         bad = [active[j] for j in torch.nonzero(~torch.isfinite(norms)).flatten().tolist()]
         if bad:
-            raise TrainingDivergedError(
-                f"gradient norm became non-finite at step {step + 1} for ensemble member(s) "
-                f"{bad} (seeds {[seeds[k] for k in bad]}); the weights were not updated"
-            )
+            raise _diverged("gradient norm became non-finite", step, bad, seeds, updated=False)
         if grad_clip is not None:
             # clip_grad_norm_'s rule, per member: scale by max_norm / (norm + 1e-6) if below 1.
             coef = torch.clamp(grad_clip / (norms + 1e-6), max=1.0)
@@ -663,35 +579,29 @@ def _train_group(
         opt.step()
         if sched is not None:
             sched.step()
+        finite = torch.ones(len(active), dtype=torch.bool)
+        for p in leaves:
+            finite &= torch.isfinite(p.detach().reshape(len(active), -1)).all(1)
+        bad = [active[j] for j in torch.nonzero(~finite).flatten().tolist()]
+        if bad:
+            raise _diverged("parameters became NaN or infinite in the update", step, bad, seeds,
+                            updated=True)
         step += 1
-        train_s += time.perf_counter() - t0
-        losses, mains, pens, gnorms = (
-            loss.tolist(), main.tolist(), penalty.tolist(), norms.tolist()
-        )
-        evaluate_now = step % eval_every == 0 or step == steps
+        share = (time.perf_counter() - t0) / len(active)
+        if sessions[active[0]].evaluates_at(step):
+            for j in range(len(active)):  # evaluations and checkpoints read the members
+                stack.sync(j)
+        losses, mains, pens, gnorms = loss.tolist(), main.tolist(), penalty.tolist(), norms.tolist()
         done: list[int] = []
-        t1 = time.perf_counter()
         for j, k in enumerate(active):
-            row: dict[str, Any] = {
-                "step": step, "loss": losses[j], "task_loss": mains[j], "penalty": pens[j],
-                "lr": lr_now, "grad_norm": gnorms[j],
-            }
-            if evaluate_now:
-                model = stack.sync(j)
-                row.update(_evaluate_row(model, task, hyper["eval_trials"],
-                                         _eval_seed(seeds[k], step)))
-                if criterion is not None and row["accuracy"] >= criterion:
-                    statuses[k] = "criterion"
-                    done.append(k)
-            if statuses[k] is None and step == steps:
-                statuses[k] = "max_steps"
-            pend[k].append(row)
-            rows[k].append(row)
-        if evaluate_now:
-            eval_s += time.perf_counter() - t1
-            checkpoint(active, stack, opt, sched, active, pend, step)
-        elif step == steps:
-            checkpoint(active, stack, opt, sched, active, pend, step)
+            sessions[k].record(
+                {"loss": losses[j], "task_loss": mains[j], "penalty": pens[j], "lr": lr_now,
+                 "grad_norm": gnorms[j]},
+                seconds=share,
+                checkpoint_state=lambda j=j, a=active, o=opt, sc=sched: member_state(a[j], j, o, sc),
+            )
+            if sessions[k].status == "criterion":
+                done.append(k)
         if done:
             for j in range(len(active)):
                 stack.sync(j)
@@ -699,10 +609,6 @@ def _train_group(
             if remaining:
                 stack, opt, sched = build(remaining, (active, opt, sched))
             active = remaining
-    for k in group:
-        stack_share = len(group)
-        seconds[k][0] += train_s / stack_share
-        seconds[k][1] += eval_s / stack_share
     for j in range(len(active)):
         stack.sync(j)
 

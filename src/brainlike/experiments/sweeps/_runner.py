@@ -10,11 +10,14 @@ Layout of a sweep directory::
 
 A run is done when its ``summary.json`` exists: :func:`run_training` writes it atomically as
 its last act, so a run is never half-finished. Rerunning a sweep skips done runs and resumes
-the others from their checkpoints.
+the others from their checkpoints. The sweep directory is locked by its driver and every run
+directory by the worker training it (OS locks, released when a process dies), so two drivers
+never run one sweep and two workers never train one run; workers exit when the driver dies.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -30,8 +33,9 @@ import torch
 
 from ...training import train_ensemble
 from ...training._checkpoint import atomic_write_text
-from .._config import ConfigError, RunConfig, dump_config, load_config, parse_config
-from .._run import CONFIG, SUMMARY, build_model, run_training
+from ...training._session import is_locked, lock_run_directory
+from .._config import ConfigError, RunConfig, dump_config, parse_config
+from .._run import CONFIG, SUMMARY, _check_same_run, _model_for, read_summary, run_training
 from ._engines import Engine, WorkerLost, make_engine
 from ._spec import Sweep, dump_sweep, ensemble_groups, load_sweep, parse_sweep
 
@@ -77,37 +81,43 @@ def run_ensemble_training(configs: list[RunConfig], outs: list[Path]) -> list:
     Each directory ends up as :func:`brainlike.experiments.run_training` would leave it
     (``config.yaml``, checkpoint, ``metrics.jsonl``, ``summary.json``); rerunning resumes.
     """
-    for config, out in zip(configs, outs):
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / CONFIG
-        if path.exists() and load_config(path) != config:
-            raise ConfigError(f"{out} holds a run with another config ({path})")
-        atomic_write_text(path, dump_config(config))
     first = configs[0]
-    torch.set_num_threads(first.threads)
     task = first.task.build()
-    models = [build_model(c, task) for c in configs]
+    models = [_model_for(c, task) for c in configs]
     t = first.training
     criterion = first.criterion_for(task)
-    results = train_ensemble(
-        models, task, seeds=[c.training.seed for c in configs],
-        steps=t.steps, batch_size=t.batch_size, optimizer=t.optimizer, lr=t.lr,
-        weight_decay=t.weight_decay, momentum=t.momentum, grad_clip=t.grad_clip,
-        schedule=t.schedule, penalties=first.penalties.build(), eval_every=t.eval_every,
-        eval_trials=t.eval_trials, criterion=criterion, outs=outs, resume=True,
-    )
-    for result, out in zip(results, outs):
-        summary = {
-            "status": result.status,
-            "steps": result.steps,
-            "accuracy": result.accuracy,
-            "criterion": criterion,
-            "ceiling": task.ceiling,
-            "train_seconds_last_session": result.train_seconds,
-            "eval_seconds_last_session": result.eval_seconds,
-            "ensemble_size": len(configs),
-        }
-        atomic_write_text(out / SUMMARY, json.dumps(summary, indent=2))
+    with contextlib.ExitStack() as held:
+        for config, out in zip(configs, outs):
+            directory = held.enter_context(lock_run_directory(out))
+            _check_same_run(config, out)
+            text = dump_config(config)
+
+            def start(out: Path = out, text: str = text) -> None:
+                (out / SUMMARY).unlink(missing_ok=True)
+                atomic_write_text(out / CONFIG, text)
+
+            directory.defer(start)
+        torch.set_num_threads(first.threads)
+        results = train_ensemble(
+            models, task, seeds=[c.training.seed for c in configs],
+            steps=t.steps, batch_size=t.batch_size, optimizer=t.optimizer, lr=t.lr,
+            weight_decay=t.weight_decay, momentum=t.momentum, grad_clip=t.grad_clip,
+            schedule=t.schedule, penalties=first.penalties.build(), eval_every=t.eval_every,
+            eval_trials=t.eval_trials, criterion=criterion, outs=outs, resume=True,
+            loss_normalization=t.loss_normalization,
+        )
+        for result, out in zip(results, outs):
+            summary = {
+                "status": result.status,
+                "steps": result.steps,
+                "accuracy": result.accuracy,
+                "criterion": criterion,
+                "ceiling": task.ceiling,
+                "train_seconds_last_session": result.train_seconds,
+                "eval_seconds_last_session": result.eval_seconds,
+                "ensemble_size": len(configs),
+            }
+            atomic_write_text(out / SUMMARY, json.dumps(summary, indent=2))
     return list(results)
 
 
@@ -136,10 +146,7 @@ def run_job(payload: dict) -> dict:
             run_training(config, out)
     for name, _, _ in todo:
         _event(directory, name, "done", attempt=attempt)
-    return {
-        name: json.loads((directory / RUNS / name / SUMMARY).read_text())
-        for name, _ in payload["runs"]
-    }
+    return {name: read_summary(directory / RUNS / name) for name, _ in payload["runs"]}
 
 
 # -- the driver ---------------------------------------------------------------------------------
@@ -230,6 +237,13 @@ def run_sweep(
     if not isinstance(sweep, Sweep):
         sweep = load_sweep(sweep)
     directory = Path(out)
+    with lock_run_directory(directory):  # one driver per sweep directory
+        return _drive(sweep, directory, engine, address, workers, retries, echo, t0)
+
+
+def _drive(sweep: Sweep, directory: Path, engine: str | Engine, address: str | None,
+           workers: int | None, retries: int | None, echo: Callable[[str], None] | None,
+           t0: float) -> SweepResult:
     _prepare(sweep, directory)
     atomic_write_text(directory / STATE / "driver.json",
                       json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
@@ -347,19 +361,8 @@ class RunState:
 
 
 def _driver_alive(directory: Path) -> bool:
-    path = directory / STATE / "driver.json"
-    if not path.exists():
-        return False
-    info = json.loads(path.read_text())
-    if info.get("host") != socket.gethostname():
-        return True  # cannot tell from here
-    try:
-        os.kill(int(info["pid"]), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """Whether a driver holds the sweep directory's lock (released by the OS when it dies)."""
+    return is_locked(directory)
 
 
 def sweep_status(directory: str | Path) -> list[RunState]:
@@ -381,8 +384,10 @@ def sweep_status(directory: str | Path) -> list[RunState]:
             state, error = "done", None
         elif last is not None and last["event"] == "failed":
             state, error = "failed", last.get("error")
+        elif is_locked(rdir) or (last is not None and last["event"] == "start" and alive):
+            state, error = "running", None
         elif last is not None and last["event"] == "start":
-            state, error = ("running" if alive else "interrupted"), None
+            state, error = "interrupted", None
         else:
             state, error = "pending", None
         out.append(RunState(run.name, state, steps, error, host, pid))

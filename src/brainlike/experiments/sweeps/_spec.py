@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import json
 import math
@@ -15,7 +16,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .._config import ConfigError, RunConfig, parse_config
+from .._config import ConfigError, RunConfig, parse_config, read_yaml
 
 _DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
 # Fields that only seed a run: runs that differ in nothing else train as one ensemble.
@@ -54,7 +55,7 @@ class SweepSpec(BaseModel):
         Largest ensemble; bigger groups are split.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     base: dict[str, Any] | str
     grid: dict[str, list[Any]] = Field(default_factory=dict)
@@ -216,6 +217,17 @@ def _format_value(v: Any) -> str:
     return _UNSAFE.sub("-", text)
 
 
+MAX_NAME = 200  # bytes; file names are at most 255 (the events file adds ".jsonl")
+
+
+def _fit_name(name: str) -> str:
+    """``name``, or, when too long for a file name, its start and a hash of the whole."""
+    if len(name.encode()) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"{name.encode()[:MAX_NAME - 18].decode(errors='ignore')}~{digest}"
+
+
 def _short_names(fields: list[str]) -> dict[str, str]:
     """The last component of each dotted field, or the whole path where that is ambiguous."""
     last = [f.split(".")[-1] for f in fields]
@@ -259,9 +271,7 @@ def parse_sweep(data: Any, *, root: str | Path | None = None) -> Sweep:
     base = spec.base
     if isinstance(base, str):
         path = Path(root or ".") / base
-        if not path.is_file():
-            raise ConfigError(f"sweep base config {path} does not exist")
-        base = yaml.safe_load(path.read_text())
+        base = read_yaml(path, "sweep base config")
         if not isinstance(base, dict):
             raise ConfigError(f"sweep base config {path} must be a mapping")
     try:
@@ -297,9 +307,9 @@ def parse_sweep(data: Any, *, root: str | Path | None = None) -> Sweep:
                     _set_dotted(cfg, key, copy.deepcopy(value))
             for key in spec.seed_fields:
                 _set_dotted(cfg, key, seed)
-            name = ",".join(
+            name = _fit_name(",".join(
                 [f"{short[k]}={_format_value(point[k])}" for k in fields] + [f"seed={seed}"]
-            )
+            ))
             varied = {**{k: point[k] for k in fields}, "seed": seed}
             if name in seen:
                 raise ConfigError(
@@ -317,13 +327,7 @@ def parse_sweep(data: Any, *, root: str | Path | None = None) -> Sweep:
 def load_sweep(path: str | Path) -> Sweep:
     """Read a sweep YAML file (``base`` may name a run config relative to it)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"sweep file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML: {e}") from None
-    return parse_sweep(data, root=path.parent)
+    return parse_sweep(read_yaml(path, "sweep file"), root=path.parent)
 
 
 def dump_sweep(sweep: Sweep) -> str:
@@ -359,6 +363,6 @@ def ensemble_groups(sweep: Sweep) -> list[tuple[RunSpec, ...]]:
 
 def _stackable(config: RunConfig) -> bool:
     """Whether :func:`brainlike.training.train_ensemble` can train this run."""
-    m = config.model  # RateRNNs only, without connectivity, with Yang 2019's noise convention
-    return (m.type == "rate" and m.connectivity is None and m.noise_convention == "inside_f"
-            and not hasattr(config.task.build(), "tasks"))
+    m = config.model  # BPTT on RateRNNs only, without connectivity, Yang 2019's noise convention
+    return (config.training.algorithm == "bptt" and m.type == "rate" and m.connectivity is None
+            and m.noise_convention == "inside_f" and not hasattr(config.task.build(), "tasks"))
