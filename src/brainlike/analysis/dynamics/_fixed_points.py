@@ -148,9 +148,8 @@ def _jacobian_fn(fn: Callable, g: Callable, kind: str) -> Callable[[Tensor, Tens
 
     def jac(x: Tensor, u: Tensor | None) -> Tensor:
         j = analytic(x) if u is None else analytic(x, u)
-        if kind == "discrete":
-            j = j.clone() if j.requires_grad else j
-            j.diagonal(dim1=1, dim2=2).sub_(1.0)
+        if kind == "discrete":  # a new tensor: fn's (perhaps cached) Jacobian stays as it was
+            j = j - torch.eye(j.shape[-1], dtype=j.dtype)
         return j
 
     return jac
@@ -501,6 +500,36 @@ def _newton_solve(
 
 
 
+def _check_fn(fn: Callable, jac_fn: Callable, x: Tensor, u: Tensor | None,
+              dtype: torch.dtype) -> None:
+    """``fn`` (and its ``jacobian``, if any) maps one ``dtype`` state to one ``dtype`` state."""
+    fix = (f"pass the dtype fn computes in (e.g. dtype=torch.float32; q then bottoms out near "
+           f"1e-14 per unit, so raise tol_q), or build fn in {dtype} "
+           f"(model_step_fn(model, inputs, dtype={dtype}))")
+    try:
+        with torch.no_grad():
+            probe = fn(x) if u is None else fn(x, u)
+    except (RuntimeError, TypeError) as e:  # torch's mixed-dtype errors, or a model's check
+        if "dtype" not in str(e) and "scalar type" not in str(e):
+            raise
+        raise TypeError(f"fn cannot take {dtype} states ({e}); find_fixed_points runs in "
+                        f"dtype={dtype}: {fix}") from None
+    dim = x.shape[1]
+    if not isinstance(probe, Tensor) or probe.shape != (1, dim):
+        got = tuple(probe.shape) if isinstance(probe, Tensor) else type(probe).__name__
+        raise ValueError(f"fn must map states (n, {dim}) to (n, {dim}); got {got} for n=1")
+    if probe.dtype != dtype:
+        raise TypeError(f"fn returned {probe.dtype} states for {dtype} states; "
+                        f"find_fixed_points runs in dtype={dtype}: {fix}")
+    if getattr(fn, "jacobian", None) is not None:
+        jac = jac_fn(x, u)
+        if not isinstance(jac, Tensor) or jac.shape != (1, dim, dim) or jac.dtype != dtype:
+            got = (f"{jac.dtype} {tuple(jac.shape)}" if isinstance(jac, Tensor)
+                   else type(jac).__name__)
+            raise TypeError(f"fn.jacobian must give {dtype} (n, {dim}, {dim}) Jacobians for "
+                            f"{dtype} states; got {got} for n=1")
+
+
 def _eig(jacobians: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
     k, dim = jacobians.shape[:2]
     if k == 0:
@@ -636,11 +665,7 @@ def find_fixed_points(
         raise ValueError(f"max_iter must be an int >= 1; got {max_iter!r}")
     g = _residual_fn(fn, kind)
     jac_fn = _jacobian_fn(fn, g, kind)
-    with torch.no_grad():
-        probe = fn(x0[:1]) if u is None else fn(x0[:1], u[:1])
-    if not isinstance(probe, Tensor) or probe.shape != (1, dim):
-        got = tuple(probe.shape) if isinstance(probe, Tensor) else type(probe).__name__
-        raise ValueError(f"fn must map states (n, {dim}) to (n, {dim}); got {got} for n=1")
+    _check_fn(fn, jac_fn, x0[:1], None if u is None else u[:1], dtype)
 
     if chunk_size is None:
         chunk_size = max(1, min(n, 2**25 // (dim * dim)))
