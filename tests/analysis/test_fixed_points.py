@@ -145,8 +145,25 @@ def test_q_threshold_separates_slow_points():
     # The local minimum of q = (x^2+eps)^2 (x-2)^2 / 2 lies at x ~ eps/4, q ~ 2 eps^2.
     assert abs(res.slow_points[0, 0]) < 1e-3
     assert 1e-6 < res.slow_q[0] < 3e-6
+    # A smooth minimum: grad q vanishes (to round-off) there, so it is labelled a minimum.
+    assert res.slow_is_minimum.tolist() == [True] and res.slow_grad[0] < 1e-10
     assert not ((res.start_point >= 0) & (res.start_slow >= 0)).any()
     assert ((res.start_point >= 0) | (res.start_slow >= 0)).all()
+
+
+def test_slow_points_where_q_still_slopes_are_labelled_stalled():
+    """Not every slow point is a local minimum of q: at a kink of q (as ReLU networks have)
+    the starts stall with |grad q| = |g|; starts cut short by max_iter are mid-slope."""
+    x0 = torch.linspace(-1.0, 3.0, 41, dtype=D)[:, None]
+    kink = find_fixed_points(lambda x: x.abs() + 1.0, x0, kind="continuous")
+    assert len(kink.points) == 0 and len(kink.slow_points) == 1
+    assert abs(kink.slow_points[0, 0]) < 1e-6 and abs(kink.slow_q[0] - 0.5) < 1e-6
+    np.testing.assert_allclose(kink.slow_grad, 1.0, rtol=1e-6)  # |J^T g| = |g| = 1
+    assert kink.slow_is_minimum.tolist() == [False]
+    assert "1 slow points (0 minima, 1 stalled)" in repr(kink)
+    short = find_fixed_points(lambda x: (x**2 + 1e-3) * (x - 2), x0, kind="continuous",
+                              max_iter=1)
+    assert len(short.slow_points) > 0 and not short.slow_is_minimum.any()
 
 
 def test_planted_line_attractor_direction_and_order():
