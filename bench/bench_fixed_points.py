@@ -1,13 +1,15 @@
-"""Fixed points: brainlike's batched Newton finder against fixed-point-finder's algorithm.
+"""Fixed points: brainlike's batched Newton finder against our re-implementation of
+fixed-point-finder's algorithm (not fixed-point-finder itself, which is not on PyPI).
 
-Reference: a faithful re-implementation of fixed-point-finder's published torch algorithm
+Reference: our re-implementation of fixed-point-finder's published torch algorithm
 (Golub & Sussillo 2018; mattgolub/fixed-point-finder@1a30417, see
 shared/reference/analysis-methods.md): all starting states optimized jointly by one Adam
 (lr 1.0, ``ReduceLROnPlateau(factor=0.95, patience=2)`` on the mean q), float32, stop when every
 point has ``q < tol_q = 1e-12`` or ``|dq| < 1e-20 lr``, or at 5000 iterations; then distance
 outliers (>= 10 mean start distances from the start centroid) are dropped and points closer than
 ``tol_unique = 1e-3`` are merged greedily (lowest q kept). It has no q filter: everything it
-returns is called a fixed point.
+returns is called a fixed point, so we count how many of its points actually have q below the
+tolerance 1e-12 (its own float32 q, and q recomputed in float64).
 
 Networks: RateRNNs (64 and 256 ReLU units, tau 100 ms, dt 20 ms, sigma_rec 0.05) trained on
 ``perceptual_decision`` to 97 % of the ideal observer (seeded). Starts: the same 1024 states for
@@ -21,7 +23,8 @@ check that merging changes no point. For each
 method we list the points with q < 1e-12 (fixed points); since the float32 reference rarely
 reaches 1e-12, we also match each brainlike fixed point to the nearest reference point and report
 that point's q (recomputed in float64), and count the reference points with q < 1e-8 that lie
-within 1e-3 of a brainlike fixed point.
+within 1e-3 of a brainlike fixed point. brainlike's slow points are split into local minima of q
+and stalled starts (``slow_is_minimum``).
 
 Run: ``OMP_NUM_THREADS=1 python bench/bench_fixed_points.py`` (about 8 minutes; trains both
 networks first). Writes ``bench/results/fixed_points.json``.
@@ -156,6 +159,7 @@ def compare(n: int) -> dict:
             "iterations": ref["iterations"],
             "unique_points": len(ref["points"]),
             "points_q_below_1e-12": int((ref["q"] < 1e-12).sum()),
+            "points_q_float64_below_1e-12": int((ref_q64 < 1e-12).sum()),
             "points_q_float64_below_1e-8": len(good_ref),
             "min_q_float64": float(ref_q64.min()) if len(ref_q64) else None,
             "median_q_float64": float(np.median(ref_q64)) if len(ref_q64) else None,
@@ -165,6 +169,8 @@ def compare(n: int) -> dict:
             "cpu_seconds": cpu_seconds, "cpu_seconds_runs": ours_cpu,
             "fixed_points": len(ours.points), "stable": int(ours.is_stable.sum()),
             "slow_points": len(ours.slow_points),
+            "slow_points_minima": int(ours.slow_is_minimum.sum()),
+            "slow_points_stalled": int((~ours.slow_is_minimum).sum()),
             "max_q_fixed": float(ours.q.max()) if len(ours.q) else None,
             "median_iterations": float(np.median(ours.n_iter)),
             "max_iterations": int(ours.n_iter.max()),
@@ -191,16 +197,19 @@ def main() -> None:
         ref, ours = r["reference"], r["brainlike"]
         rows.append([
             r["n_units"], f"{ref['seconds']:.1f}", ref["iterations"], ref["unique_points"],
-            ref["points_q_below_1e-12"], ref["points_q_float64_below_1e-8"],
-            f"{ours['seconds']:.2f}", ours["fixed_points"], ours["slow_points"],
+            ref["points_q_below_1e-12"], ref["points_q_float64_below_1e-12"],
+            ref["points_q_float64_below_1e-8"],
+            f"{ours['seconds']:.2f}", ours["fixed_points"],
+            f"{ours['slow_points']} ({ours['slow_points_minima']} minima)",
             f"{ours['max_q_fixed']:.1e}" if ours["max_q_fixed"] is not None else "-",
             f"{r['speedup']:.1f}x", f"{r['speedup_cpu']:.1f}x",
         ])
-    print_table(["N", "ref s", "ref iters", "ref unique", "ref q<1e-12", "ref q<1e-8",
+    print_table(["N", "ref s", "ref iters", "ref unique", "ref q<1e-12", "ref q64<1e-12",
+                 "ref q64<1e-8",
                  "ours s", "ours fixed", "ours slow", "ours max q", "speedup",
                  "speedup (CPU s)"], rows)
     write_results("fixed_points", {"benchmark": "fixed_points", "machine": machine,
-                                   "results": results})
+                                   "threads": torch.get_num_threads(), "results": results})
 
 
 if __name__ == "__main__":

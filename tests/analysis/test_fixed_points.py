@@ -145,8 +145,25 @@ def test_q_threshold_separates_slow_points():
     # The local minimum of q = (x^2+eps)^2 (x-2)^2 / 2 lies at x ~ eps/4, q ~ 2 eps^2.
     assert abs(res.slow_points[0, 0]) < 1e-3
     assert 1e-6 < res.slow_q[0] < 3e-6
+    # A smooth minimum: grad q vanishes (to round-off) there, so it is labelled a minimum.
+    assert res.slow_is_minimum.tolist() == [True] and res.slow_grad[0] < 1e-10
     assert not ((res.start_point >= 0) & (res.start_slow >= 0)).any()
     assert ((res.start_point >= 0) | (res.start_slow >= 0)).all()
+
+
+def test_slow_points_where_q_still_slopes_are_labelled_stalled():
+    """Not every slow point is a local minimum of q: at a kink of q (as ReLU networks have)
+    the starts stall with |grad q| = |g|; starts cut short by max_iter are mid-slope."""
+    x0 = torch.linspace(-1.0, 3.0, 41, dtype=D)[:, None]
+    kink = find_fixed_points(lambda x: x.abs() + 1.0, x0, kind="continuous")
+    assert len(kink.points) == 0 and len(kink.slow_points) == 1
+    assert abs(kink.slow_points[0, 0]) < 1e-6 and abs(kink.slow_q[0] - 0.5) < 1e-6
+    np.testing.assert_allclose(kink.slow_grad, 1.0, rtol=1e-6)  # |J^T g| = |g| = 1
+    assert kink.slow_is_minimum.tolist() == [False]
+    assert "1 slow points (0 minima, 1 stalled)" in repr(kink)
+    short = find_fixed_points(lambda x: (x**2 + 1e-3) * (x - 2), x0, kind="continuous",
+                              max_iter=1)
+    assert len(short.slow_points) > 0 and not short.slow_is_minimum.any()
 
 
 def test_planted_line_attractor_direction_and_order():
@@ -286,3 +303,57 @@ def test_float32_solves_with_refinement_reach_float64_points():
     assert low.q.max() < 1e-12
     ol, orf = np.lexsort(low.points.T), np.lexsort(ref.points.T)
     np.testing.assert_allclose(low.points[ol], ref.points[orf], atol=1e-9)
+
+
+def test_a_users_cached_jacobian_is_never_modified():
+    """The finder subtracts the identity from fn.jacobian's result out of place."""
+    g = torch.Generator().manual_seed(0)
+    w = 0.5 * torch.randn(5, 5, generator=g, dtype=D)
+    b = torch.randn(5, generator=g, dtype=D)
+
+    class Linear:
+        def __init__(self):
+            self.cache = {}
+
+        def __call__(self, x):
+            return x @ w.T + b
+
+        def jacobian(self, x):  # the same tensor for every call with n rows, as a cache gives
+            return self.cache.setdefault(x.shape[0], w.repeat(x.shape[0], 1, 1))
+
+    fn = Linear()
+    res = find_fixed_points(fn, torch.randn(8, 5, generator=g, dtype=D))
+    for cached in fn.cache.values():
+        assert torch.equal(cached, w.expand_as(cached))
+    np.testing.assert_allclose(res.jacobians[0], w.numpy(), atol=0)
+    want = np.linalg.eigvals(w.numpy())
+    np.testing.assert_allclose(np.sort(np.abs(res.eigenvalues[0])), np.sort(np.abs(want)),
+                               atol=1e-12)
+
+
+def test_a_float32_function_is_a_named_error_or_runs_in_float32():
+    rnn = RateRNN(3, 8, 2, seed=0)
+    u = torch.tensor([1.0, 0.5, 0.5])
+    fn32 = model_step_fn(rnn, u, dtype=torch.float32)
+    x0 = torch.rand(6, 8, generator=torch.Generator().manual_seed(0))
+    fix = r"find_fixed_points runs in dtype=torch\.float64: pass the dtype fn computes in"
+    with pytest.raises(TypeError, match=r"fn cannot take torch\.float64 states \(state must "
+                                        r"have the model's dtype torch\.float32.*" + fix):
+        find_fixed_points(fn32, x0)
+    w = torch.randn(8, 8, generator=torch.Generator().manual_seed(1))  # float32 weights
+    with pytest.raises(TypeError, match=r"fn cannot take torch\.float64 states \(expected m1 "
+                                        r"and m2 to have the same dtype.*" + fix):
+        find_fixed_points(lambda x: torch.tanh(x @ w.T), x0)
+    with pytest.raises(TypeError, match=r"fn returned torch\.float32 states for torch\.float64 "
+                                        r"states; " + fix):
+        find_fixed_points(lambda x: x.float() * 0.5, x0)
+    with pytest.raises(TypeError, match=r"fn\.jacobian must give torch\.float64 \(n, 8, 8\) "
+                                        r"Jacobians for torch\.float64 states; got torch\.float32"):
+        fn = model_step_fn(rnn, u)
+        fn.jacobian = lambda x: torch.zeros(x.shape[0], 8, 8)
+        find_fixed_points(fn, x0)
+    # In its own dtype it runs; its fixed point is the float64 one to float32 precision.
+    res32 = find_fixed_points(fn32, x0, dtype=torch.float32, tol_q=1e-10)
+    res64 = find_fixed_points(model_step_fn(rnn, u), x0)
+    assert len(res32.points) == len(res64.points) == 1
+    np.testing.assert_allclose(res32.points[0], res64.points[0], atol=1e-5)

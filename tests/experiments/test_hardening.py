@@ -90,6 +90,10 @@ def _yaml_with(**fields):
         (_yaml_with(training__batch_size=2**63), "training.batch_size: must be an integer in"),
         (_yaml_with(training__batch_size=2**62), "need 2.65e+12 GiB for inputs and targets alone"),
         (_yaml_with(threads=10**30), "threads: Input should be less than or equal to 1024"),
+        (_yaml_with(threads=2**63), "threads: Input should be less than or equal to 1024"),
+        (_yaml_with(model__n_hidden=2**63), "model.n_hidden: Input should be less than or equal to "
+                                            "1048576"),
+        (_yaml_with(training__batch_size=10**30), "training.batch_size: must be an integer in"),
         (_yaml_with(task__params={"dt": 1e-300}), "at dt=1e-300 ms its epoch 'fixation' lasts more "
                                                   "than 2**63 steps; raise dt"),
         (_yaml_with(training__lr=1e39), "training.lr: Input should be less than or equal to 3.4e+38"),

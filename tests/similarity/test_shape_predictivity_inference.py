@@ -85,11 +85,29 @@ def test_predictivity_recovers_planted_map_and_ceiling(regression):
     p = predictivity(F, reps, regression=regression, n_components=10, alpha=1.0)
     # a linear map + noise: predictions reach the reliability of the trial-averaged data
     assert 0.8 < p.score <= 1.0 and p.ceiling is not None and 0.8 < p.ceiling <= 1.0
-    np.testing.assert_allclose(p.ceiled_score, p.score / p.ceiling)
+    np.testing.assert_allclose(p.ceiled_score, p.score / np.sqrt(p.ceiling))
     np.testing.assert_allclose(p.explained_variance, p.score**2 / p.ceiling)
+    np.testing.assert_allclose(p.brainscore_ceiled_score, p.score / p.ceiling)
     assert p.split_scores.shape == (10,) and p.unit_r.shape == (8,)
     shuffled = predictivity(np.random.default_rng(1).normal(size=F.shape), reps, regression=regression)
     assert abs(shuffled.score) < 0.3  # unrelated features predict nothing
+
+
+@pytest.mark.parametrize("noise", [0.5, 1.0, 2.0, 3.0])
+def test_the_generating_model_has_a_ceiled_score_of_one(noise):
+    """The ceiling (split-half, Spearman-Brown) is a reliability, on the r^2 scale: the model
+    that generated the data correlates with the noisy trial average at r = sqrt(reliability).
+    Its ceiled score r / sqrt(ceiling) is 1 (and so is r^2 / ceiling); Brain-Score's r / ceiling
+    gives it 1 / sqrt(reliability) > 1. Tolerance 0.03: over seeds 0-4 and these noise levels
+    (reliabilities 0.97-0.46) r / sqrt(ceiling) ranged over 0.983-1.020."""
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, 8))
+    signal = features @ rng.normal(size=(8, 60)) / np.sqrt(8)
+    reps = signal[None] + noise * rng.normal(size=(8, 400, 60))
+    p = predictivity(features, reps, regression="ridge", alpha=1e-6)
+    assert abs(p.ceiled_score - 1.0) < 0.03 and abs(p.explained_variance - 1.0) < 0.05
+    np.testing.assert_allclose(p.brainscore_ceiled_score, p.ceiled_score / np.sqrt(p.ceiling))
+    assert p.brainscore_ceiled_score > 1.01  # Brain-Score's convention overshoots
 
 
 def test_split_half_is_spearman_brown_corrected():

@@ -149,3 +149,42 @@ def test_generic_grid_takes_explicit_values():
         task.grid({"stim_mod": [3]})
     with pytest.raises(ValueError, match="has no default grid"):
         make("memory_report").grid()
+
+
+def _papers_popvec(y: np.ndarray) -> np.ndarray:
+    """``popvec`` of gyyang/multitask ``network.py``, written out as the paper's code does it."""
+    pref = np.arange(0, 2 * np.pi, 2 * np.pi / y.shape[-1])
+    temp_sum = y.sum(axis=-1)
+    temp_cos = np.sum(y * np.cos(pref), axis=-1) / temp_sum
+    temp_sin = np.sum(y * np.sin(pref), axis=-1) / temp_sum
+    return np.mod(np.arctan2(temp_sin, temp_cos), 2 * np.pi)
+
+
+def test_population_vector_is_the_papers_also_for_a_negative_ring_total():
+    from brainlike.tasks.yang19 import bump, population_vector
+
+    rng = np.random.default_rng(0)
+    ring = np.concatenate([rng.normal(0.1, 0.3, (200, 32)), -rng.random((50, 32))])
+    assert (ring.sum(-1) < 0).sum() >= 50  # a linear readout can make the total negative
+    np.testing.assert_allclose(population_vector(ring), _papers_popvec(ring), rtol=0, atol=1e-12)
+    # A negative bump (total < 0): the paper's division by the total turns the raw vector
+    # sum's direction back by pi, onto the bump's own location.
+    loc = np.array([0.5, 2.0, 4.0])
+    np.testing.assert_allclose(population_vector(-bump(loc)), loc, atol=1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert np.isnan(population_vector(np.zeros((1, 32)))).all() and np.isnan(
+            _papers_popvec(np.zeros((1, 32)))).all()
+
+
+def test_score_decodes_a_negative_ring_as_the_paper_does():
+    task = make("yang19.go")
+    b = task.generate(32, seed=0)
+    out = np.array(b.targets)
+    last = b.lengths - 1
+    rows = np.arange(32)
+    out[rows, last, 1:] = -out[rows, last, 1:]  # the ring negated: total < 0, same popvec
+    score = task.score(out, b)
+    assert score.accuracy == 1.0
+    out[rows, last, 1:] = 0.0  # no direction at all: never correct, no decision
+    score = task.score(out, b)
+    assert score.accuracy == 0.0 and (score.decision == -1).all()

@@ -29,7 +29,8 @@ network can learn them all):
   fixation column ×4.
 * Score (``network.get_perf``): at each trial's last step the network fixates
   when the fixation output > 0.5; otherwise its choice is the population
-  vector of the 32 ring outputs. A trial that should end fixating (no-go) is
+  vector of the 32 ring outputs (the paper's ``popvec``, divided by the ring's
+  total). A trial that should end fixating (no-go) is
   correct when the network fixates; any other is correct when the network does
   not fixate and the decoded direction is within 0.2π of the response.
 
@@ -100,8 +101,18 @@ def bump(angles: np.ndarray) -> np.ndarray:
 
 
 def population_vector(ring: np.ndarray) -> np.ndarray:
-    """Decoded direction (rad, [0, 2π)) of ring activity ``(B, 32)``."""
-    return np.mod(np.arctan2(ring @ np.sin(PREFERRED), ring @ np.cos(PREFERRED)), TWO_PI)
+    """Decoded direction (rad, [0, 2π)) of ring activity ``(B, 32)``, the paper's ``popvec``.
+
+    ``atan2(Σ r_k sin θ_k / Σ r_k, Σ r_k cos θ_k / Σ r_k)`` (``gyyang/multitask``,
+    ``network.py``): the sums are divided by the ring's total as in the paper, which leaves the
+    direction unchanged for a positive total and turns it by π for a negative one (a linear
+    readout can give one). NaN where the total is 0 (the paper divides by zero too), so such a
+    trial is never correct.
+    """
+    total = ring.sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sin, cos = (ring @ np.sin(PREFERRED)) / total, (ring @ np.cos(PREFERRED)) / total
+    return np.mod(np.arctan2(sin, cos), TWO_PI)
 
 
 class Yang19Task(Task):
@@ -226,9 +237,10 @@ class Yang19Task(Task):
         ``outputs``: (B, T, 33), (batch, time, feature), on the target scale
         (after the sigmoid if the readout has one). ``decision`` is -1 when the
         fixation output is > 0.5, else 1 + the ring unit nearest the
-        population-vector direction (the output channel index). ``error`` is the
-        circular distance (rad) between that direction and the response, NaN
-        where the network fixated or should have.
+        population-vector direction (the output channel index; -1 also where the
+        ring's total is 0 and the paper's ``popvec`` has no direction). ``error``
+        is the circular distance (rad) between that direction and the response,
+        NaN where the network fixated or should have.
         """
         out = self._check_outputs(outputs, batch)
         last = out[np.arange(batch.batch_size), batch.lengths - 1]
@@ -239,7 +251,7 @@ class Yang19Task(Task):
         dist = circular_distance(angle, target)
         correct = np.where(should_fix, fixating, ~fixating & (dist < 0.2 * math.pi))
         nearest = np.argmin(circular_distance(angle[:, None], PREFERRED[None, :]), axis=1)
-        decision = np.where(fixating, -1, 1 + nearest)
+        decision = np.where(fixating | np.isnan(angle), -1, 1 + nearest)
         error = np.where(should_fix | fixating, np.nan, dist)
         return TaskScore(decision=decision, correct=correct, error=error)
 

@@ -5,9 +5,12 @@ or ``g(x) = dx/dt`` for a continuous flow, for a batch of starting points at onc
 Newton step per point (batched Jacobians and LU factorizations) with a batched backtracking line
 search on ``q``, and a Levenberg-Marquardt step (per-point damping) where the Jacobian is singular
 or no Newton step lowers ``q``. Every point has its own stopping test: it leaves the batch as
-soon as ``q < tol_q`` (a fixed point) or ``q`` stops decreasing (a slow point: a local minimum
-of ``q`` with ``q > 0``). Newton converges quadratically, so ``q`` falls from 1e-4 to 1e-20 in
-two or three steps in float64, where first-order methods crawl.
+soon as ``q < tol_q`` (a fixed point) or ``q`` stops decreasing fast (a slow point, ``q > 0``).
+A slow point is labelled a local minimum of ``q`` only where the gradient of ``q`` vanishes
+there; most slow points of trained ReLU networks are starts that stalled (``q`` not halving
+over ``stall_window`` steps) with a gradient far from 0, often at a kink of ``q``. Newton
+converges quadratically, so ``q`` falls from 1e-4 to 1e-20 in two or three steps in float64,
+where first-order methods crawl.
 
 Two savings keep the linear algebra small: starts whose states coincide (within ``tol_merge``)
 are merged before each step, and when ``fn`` exposes its Jacobian as ``c I + diag(s) W`` (a rate
@@ -63,9 +66,19 @@ class FixedPointResult:
     is_stable : ndarray of bool, shape (k,)
         All ``|lambda| < 1`` (discrete) or all ``Re(lambda) < 0`` (continuous).
     slow_points : ndarray, shape (m, N)
-        Unique local minima of ``q`` with ``q >= tol_q`` (never listed as fixed points).
+        Unique points where starts stopped with ``q >= tol_q`` (never listed as fixed points):
+        local minima of ``q`` (``slow_is_minimum``) or starts that stalled.
     slow_q : ndarray, shape (m,)
     slow_inputs : ndarray, shape (m, I) or None
+    slow_grad : ndarray, shape (m,)
+        ``||grad q|| = ||J^T g||`` at each slow point (``g`` the residual ``F(x) - x`` or
+        ``dx/dt``, ``J`` its Jacobian).
+    slow_is_minimum : ndarray of bool, shape (m,)
+        A local minimum of ``q`` (converged): ``||grad q|| <= tol_grad ||g||``, i.e. the
+        residual is orthogonal to what any step can change to first order. Otherwise the start
+        stalled there: ``q`` stopped halving over ``stall_window`` steps (or no damped step
+        lowered it, or ``max_iter`` ran out) while ``q`` still had a slope, e.g. at a kink of a
+        ReLU network's ``q``. A stalled point is slow (small ``q``) but not a minimum.
     start_point : ndarray of int, shape (n,)
         For each start, the index in ``points`` it converged to, or -1.
     start_slow : ndarray of int, shape (n,)
@@ -93,6 +106,8 @@ class FixedPointResult:
     slow_points: np.ndarray
     slow_q: np.ndarray
     slow_inputs: np.ndarray | None
+    slow_grad: np.ndarray
+    slow_is_minimum: np.ndarray
     start_point: np.ndarray
     start_slow: np.ndarray
     final_states: np.ndarray
@@ -103,11 +118,12 @@ class FixedPointResult:
     tol_q: float
 
     def __repr__(self) -> str:
-        n_stable = int(self.is_stable.sum())
+        n_stable, n_min = int(self.is_stable.sum()), int(self.slow_is_minimum.sum())
         return (
             f"FixedPointResult(kind={self.kind!r}, {len(self.points)} fixed points "
-            f"({n_stable} stable), {len(self.slow_points)} slow points, "
-            f"{len(self.final_q)} starts, tol_q={self.tol_q:g})"
+            f"({n_stable} stable), {len(self.slow_points)} slow points ({n_min} minima, "
+            f"{len(self.slow_points) - n_min} stalled), {len(self.final_q)} starts, "
+            f"tol_q={self.tol_q:g})"
         )
 
 
@@ -148,9 +164,8 @@ def _jacobian_fn(fn: Callable, g: Callable, kind: str) -> Callable[[Tensor, Tens
 
     def jac(x: Tensor, u: Tensor | None) -> Tensor:
         j = analytic(x) if u is None else analytic(x, u)
-        if kind == "discrete":
-            j = j.clone() if j.requires_grad else j
-            j.diagonal(dim1=1, dim2=2).sub_(1.0)
+        if kind == "discrete":  # a new tensor: fn's (perhaps cached) Jacobian stays as it was
+            j = j - torch.eye(j.shape[-1], dtype=j.dtype)
         return j
 
     return jac
@@ -501,6 +516,54 @@ def _newton_solve(
 
 
 
+def _check_fn(fn: Callable, jac_fn: Callable, x: Tensor, u: Tensor | None,
+              dtype: torch.dtype) -> None:
+    """``fn`` (and its ``jacobian``, if any) maps one ``dtype`` state to one ``dtype`` state."""
+    fix = (f"pass the dtype fn computes in (e.g. dtype=torch.float32; q then bottoms out near "
+           f"1e-14 per unit, so raise tol_q), or build fn in {dtype} "
+           f"(model_step_fn(model, inputs, dtype={dtype}))")
+    try:
+        with torch.no_grad():
+            probe = fn(x) if u is None else fn(x, u)
+    except (RuntimeError, TypeError) as e:  # torch's mixed-dtype errors, or a model's check
+        if "dtype" not in str(e) and "scalar type" not in str(e):
+            raise
+        raise TypeError(f"fn cannot take {dtype} states ({e}); find_fixed_points runs in "
+                        f"dtype={dtype}: {fix}") from None
+    dim = x.shape[1]
+    if not isinstance(probe, Tensor) or probe.shape != (1, dim):
+        got = tuple(probe.shape) if isinstance(probe, Tensor) else type(probe).__name__
+        raise ValueError(f"fn must map states (n, {dim}) to (n, {dim}); got {got} for n=1")
+    if probe.dtype != dtype:
+        raise TypeError(f"fn returned {probe.dtype} states for {dtype} states; "
+                        f"find_fixed_points runs in dtype={dtype}: {fix}")
+    if getattr(fn, "jacobian", None) is not None:
+        jac = jac_fn(x, u)
+        if not isinstance(jac, Tensor) or jac.shape != (1, dim, dim) or jac.dtype != dtype:
+            got = (f"{jac.dtype} {tuple(jac.shape)}" if isinstance(jac, Tensor)
+                   else type(jac).__name__)
+            raise TypeError(f"fn.jacobian must give {dtype} (n, {dim}, {dim}) Jacobians for "
+                            f"{dtype} states; got {got} for n=1")
+
+
+def _grad_norm(g: Callable, jac_fn: Callable, parts_fn: Callable | None, points: np.ndarray,
+               u: Tensor | None, dtype: torch.dtype, chunk_size: int) -> np.ndarray:
+    """``||grad q|| = ||J^T g||`` at each of ``points`` (m, N), shape (m,)."""
+    out = np.zeros(len(points))
+    with torch.no_grad():
+        for s in range(0, len(points), chunk_size):
+            x = torch.as_tensor(points[s:s + chunk_size], dtype=dtype)
+            uc = None if u is None else u[s:s + chunk_size]
+            r = g(x, uc)
+            if parts_fn is not None:  # J = c I + diag(s) W: J^T r = c r + W^T (s * r)
+                c, sv, w = parts_fn(x, uc)
+                grad = c * r + (sv * r) @ w
+            else:
+                grad = (jac_fn(x, uc).transpose(1, 2) @ r.unsqueeze(2)).squeeze(2)
+            out[s:s + chunk_size] = torch.linalg.vector_norm(grad, dim=1).double().numpy()
+    return out
+
+
 def _eig(jacobians: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
     k, dim = jacobians.shape[:2]
     if k == 0:
@@ -525,6 +588,7 @@ def find_fixed_points(
     outlier_distance: float | None = 10.0,
     max_slow_q: float | None = None,
     stall_window: int = 10,
+    tol_grad: float = 1e-6,
     dtype: torch.dtype = torch.float64,
     solve_dtype: torch.dtype | None = None,
     chunk_size: int | None = None,
@@ -537,8 +601,9 @@ def find_fixed_points(
     (Levenberg-Marquardt where Newton fails; analytic Jacobians from ``fn.jacobian`` or
     ``fn.jacobian_parts`` when present, else autograd; one damping factor and one stopping test
     per point). A start becomes a **fixed point** when ``q < tol_q``; a start that stops
-    improving with ``q >= tol_q`` is a **slow point** (a local minimum of ``q``, Sussillo & Barak
-    2013) and is reported separately, never as a fixed point. Both lists are de-duplicated
+    improving with ``q >= tol_q`` is a **slow point** (Sussillo & Barak 2013), reported
+    separately, never as a fixed point, and labelled a local minimum of ``q`` only where
+    ``grad q`` vanishes (``slow_is_minimum``), else stalled. Both lists are de-duplicated
     (greedy, lowest ``q`` first, Euclidean ``tol_unique`` on ``[x, u]``), outliers are dropped,
     and Jacobians, eigenvalues and stability are computed at the unique fixed points.
 
@@ -568,6 +633,11 @@ def find_fixed_points(
         Slow points with a larger ``q`` are dropped (``None``: keep all that stopped improving).
     stall_window : int
         A start whose ``q`` has not halved over this many steps stops (a slow point).
+    tol_grad : float
+        A slow point is a local minimum of ``q`` when ``||grad q|| <= tol_grad ||g||``
+        (``||J^T g|| / ||g||``, in the units of ``fn``'s Jacobian); at a converged minimum
+        this ratio is at round-off level (~1e-10), at stalled starts of trained networks
+        it is 1e-3 or more.
     dtype : torch.dtype
         Precision of the optimization (``fn`` must accept it; float64 reaches ``q ~ 1e-25``).
     solve_dtype : torch.dtype, optional
@@ -601,8 +671,8 @@ def find_fixed_points(
     >>> w = torch.tensor([[0.5, 0.1], [0.0, 0.3]], dtype=torch.float64)
     >>> b = torch.tensor([1.0, 2.0], dtype=torch.float64)
     >>> res = find_fixed_points(lambda x: x @ w.T + b, torch.randn(16, 2))
-    >>> res
-    FixedPointResult(kind='discrete', 1 fixed points (1 stable), 0 slow points, 16 starts, tol_q=1e-12)
+    >>> res  # doctest: +ELLIPSIS
+    FixedPointResult(kind='discrete', 1 fixed points (1 stable), 0 slow points (0 minima, ...)
     >>> res.points.round(6).tolist()
     [[2.571429, 2.857143]]
     """
@@ -626,7 +696,7 @@ def find_fixed_points(
                 f"inputs must have shape (I,) or (n, I) with n={n} starts; got {tuple(u.shape)}"
             )
         u = u.contiguous()
-    for name, value in (("tol_q", tol_q), ("tol_unique", tol_unique)):
+    for name, value in (("tol_q", tol_q), ("tol_unique", tol_unique), ("tol_grad", tol_grad)):
         if not value > 0:
             raise ValueError(f"{name} must be > 0; got {value!r}")
     if tol_merge is not None and not 0 <= tol_merge < 1e-2 * tol_unique:
@@ -636,11 +706,7 @@ def find_fixed_points(
         raise ValueError(f"max_iter must be an int >= 1; got {max_iter!r}")
     g = _residual_fn(fn, kind)
     jac_fn = _jacobian_fn(fn, g, kind)
-    with torch.no_grad():
-        probe = fn(x0[:1]) if u is None else fn(x0[:1], u[:1])
-    if not isinstance(probe, Tensor) or probe.shape != (1, dim):
-        got = tuple(probe.shape) if isinstance(probe, Tensor) else type(probe).__name__
-        raise ValueError(f"fn must map states (n, {dim}) to (n, {dim}); got {got} for n=1")
+    _check_fn(fn, jac_fn, x0[:1], None if u is None else u[:1], dtype)
 
     if chunk_size is None:
         chunk_size = max(1, min(n, 2**25 // (dim * dim)))
@@ -676,6 +742,9 @@ def find_fixed_points(
     if max_slow_q is not None:
         slow_mask &= q_np <= max_slow_q
     slow_sel, start_slow = dedup(slow_mask)
+    slow_grad = _grad_norm(g, jac_fn, _parts_fn(fn, kind), x_np[slow_sel],
+                           None if u is None else u[torch.as_tensor(slow_sel)], dtype, chunk_size)
+    slow_is_minimum = slow_grad <= tol_grad * np.sqrt(2 * q_np[slow_sel])
 
     points = x_np[fixed_sel]
     if len(points):
@@ -703,6 +772,8 @@ def find_fixed_points(
         slow_points=x_np[slow_sel],
         slow_q=q_np[slow_sel],
         slow_inputs=None if u_np is None else u_np[slow_sel],
+        slow_grad=slow_grad,
+        slow_is_minimum=slow_is_minimum,
         start_point=start_point,
         start_slow=start_slow,
         final_states=x_np,

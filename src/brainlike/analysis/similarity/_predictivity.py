@@ -1,5 +1,15 @@
 """Regression predictivity of recorded units from model features (Yamins et al. 2014;
-Brain-Score's ``pls``/``ridge`` protocol) with a split-half, Spearman–Brown ceiling."""
+Brain-Score's ``pls``/``ridge`` protocol) with a split-half, Spearman–Brown ceiling.
+
+The ceiling is a reliability: the Spearman–Brown corrected split-half consistency estimates the
+correlation between two independent repetitions of the trial-averaged responses, which is on the
+scale of r² (the fraction of their variance that is signal). A model that predicts the signal
+exactly correlates with the noisy average at r = √reliability, so the ceiled score that gives it 1
+is ``r / √ceiling`` (or, squared, the explained variance ``r² / ceiling``). Brain-Score's older
+``ceil_score`` divides r by the reliability itself, which gives the generating model
+``1 / √reliability > 1`` (1.02–1.55 for reliabilities 0.96–0.41); it is kept as
+``brainscore_ceiled_score`` for comparison with published scores.
+"""
 
 from __future__ import annotations
 
@@ -29,9 +39,17 @@ class Predictivity:
         repetitions).
     unit_ceiling : ndarray, shape (n_units,) or None
     ceiled_score : float or None
-        ``score / ceiling`` (Brain-Score's ``ceil_score`` convention for correlations).
+        ``score / sqrt(ceiling)``: r against the highest r the noise allows (the ceiling is on
+        the r² scale); the model that generated the data scores ≈ 1.
     explained_variance : float or None
-        ``score**2 / ceiling`` (Brain-Score's ``explained_variance`` convention since 2026).
+        ``score**2 / ceiling`` (Brain-Score's ``explained_variance`` convention since 2026);
+        ≈ 1 for the generating model too.
+    brainscore_ceiled_score : float or None
+        ``score / ceiling``, Brain-Score's ``ceil_score`` convention for correlations (r divided
+        by an r²-scale reliability: the generating model scores ``1 / sqrt(ceiling)`` > 1), for
+        comparison with scores published under it.
+
+    The three ceiled scores are NaN when the ceiling is <= 0 (the repetitions share no signal).
     """
 
     score: float
@@ -42,6 +60,7 @@ class Predictivity:
     unit_ceiling: np.ndarray | None
     ceiled_score: float | None
     explained_variance: float | None
+    brainscore_ceiled_score: float | None
 
 
 def _pearson_cols(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -175,13 +194,17 @@ def predictivity(
     per_split = np.asarray(per_split)
     score = float(per_split.mean())
     sem = float(per_split.std(ddof=1) / np.sqrt(len(per_split))) if len(per_split) > 1 else 0.0
-    ceiling = unit_ceiling = ceiled = ev = None
+    ceiling = unit_ceiling = ceiled = ev = brainscore = None
     if reps is not None:
         unit_ceiling = split_half_consistency(reps, seed=seed)
         ceiling = float(np.median(unit_ceiling))
-        ceiled, ev = score / ceiling, score**2 / ceiling
+        if ceiling > 0:
+            ceiled, ev, brainscore = score / np.sqrt(ceiling), score**2 / ceiling, score / ceiling
+        else:  # the repetitions agree no better than chance: nothing to ceil against
+            ceiled = ev = brainscore = float("nan")
     unit_r = unit_r / len(per_split)
-    return Predictivity(score, sem, per_split, unit_r, ceiling, unit_ceiling, ceiled, ev)
+    return Predictivity(score, sem, per_split, unit_r, ceiling, unit_ceiling, ceiled, ev,
+                        brainscore)
 
 
 @dataclass(frozen=True)
