@@ -26,14 +26,19 @@ from ._mlp import MLP, MLPOutput
 from ._protocol import EffectiveWeights, RecurrentModel, RNNOutput, Traced, derive_seed
 from ._rate_rnn import NOISE_CONVENTIONS, RateRNN
 from ._registry import arguments, kind_of, make, model_class, names
+from ._spiking import INPUT_ENCODINGS, RESETS, SpikingRNN
+from ._surrogates import SURROGATES
 
 __all__ = [
     "ACTIVATIONS",
     "CONVNET_PRESETS",
     "GRU",
+    "INPUT_ENCODINGS",
     "LSTM",
     "MLP",
     "NOISE_CONVENTIONS",
+    "RESETS",
+    "SURROGATES",
     "Area",
     "Connectivity",
     "ConvNet",
@@ -53,6 +58,7 @@ __all__ = [
     "RateRNN",
     "RecurrentModel",
     "SparseMask",
+    "SpikingRNN",
     "Traced",
     "apply_gain",
     "arguments",
