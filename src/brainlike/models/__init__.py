@@ -23,6 +23,7 @@ from ._convnet import CONVNET_PRESETS, ConvNet, ConvNetOutput
 from ._gated import GRU, LSTM
 from ._hooks import capture_layers, layer_activations
 from ._mlp import MLP, MLPOutput
+from ._nir import from_nir, load_nir, save_nir, to_nir
 from ._protocol import EffectiveWeights, RecurrentModel, RNNOutput, Traced, derive_seed
 from ._rate_rnn import NOISE_CONVENTIONS, RateRNN
 from ._registry import arguments, kind_of, make, model_class, names
@@ -65,9 +66,13 @@ __all__ = [
     "build_connectivity",
     "capture_layers",
     "derive_seed",
+    "from_nir",
     "kind_of",
     "layer_activations",
+    "load_nir",
     "make",
     "model_class",
     "names",
+    "save_nir",
+    "to_nir",
 ]
