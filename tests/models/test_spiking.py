@@ -17,9 +17,10 @@ F64 = torch.float64
 
 
 def _net(reset="zero", refractory=0.0, **kw):
-    """Three units, identity input weights, no recurrence, no bias, float64; with
-    ``dt = 10 ln 2`` and both time constants 10 ms, ``alpha = beta = 1/2`` exactly."""
-    kw = {"tau_mem": 10.0, "tau_syn": 10.0, "tau_out": 10.0, "dt": 10.0 * LN2, **kw}
+    """Three units, identity input weights, no recurrence, no bias, float64, the input through
+    the synapse; with ``dt = 10 ln 2`` and both time constants 10 ms, ``alpha = beta = 1/2``."""
+    kw = {"tau_mem": 10.0, "tau_syn": 10.0, "tau_out": 10.0, "dt": 10.0 * LN2, "input_synapse": True,
+          **kw}
     net = SpikingRNN(3, 3, 1, reset=reset, refractory=refractory, seed=0, **kw).double()
     with torch.no_grad():
         net.w_in.copy_(torch.eye(3))
@@ -48,6 +49,17 @@ def test_one_step_with_known_numbers(reset, v_after):
     torch.testing.assert_close(run.traces["voltage_pre"][:, 0], torch.tensor([[0.9, 1.5, 0.2]], dtype=F64),
                                rtol=0, atol=1e-12)
     torch.testing.assert_close(run.traces["voltage"][:, 0], new["v"], rtol=0, atol=1e-12)
+
+
+def test_input_current_into_the_membrane_with_known_numbers():
+    """input_synapse=False (the default): I = I0/2 + W s = [1, 1, 0] (no input), and
+    P = V0/2 + (I + x)/2 = [0.4 + 1.5, 0.45 + 0.55, 0.2 + 0.1] = [1.9, 1.0, 0.3]."""
+    net = _net("subtract", input_synapse=False)
+    state = _state(net, s=[0, 0, 0], v=[0.8, 0.9, 0.4], i=[2.0, 2.0, 0.0])
+    new = net.split_state(net.step(state, torch.tensor([[2.0, 0.1, 0.2]], dtype=F64)))
+    torch.testing.assert_close(new["i"], torch.tensor([[1.0, 1.0, 0.0]], dtype=F64), rtol=0, atol=1e-12)
+    assert new["s"][0, 0].item() == 1.0 and new["s"][0, 2].item() == 0.0
+    torch.testing.assert_close(new["v"][0, [0, 2]], torch.tensor([0.9, 0.3], dtype=F64), rtol=0, atol=1e-12)
 
 
 def test_threshold_is_inclusive_and_spike_reaches_others_next_step():
@@ -141,7 +153,7 @@ def test_the_chosen_surrogate_is_used_by_the_network():
         results[name] = (out, grads)
         # The reference: autograd through lif_step with this surrogate.
         w = net.effective_weights()
-        u = ((1 - net.alpha) * (x @ w.w_in.T + net.b_rec)).transpose(0, 1)
+        u = net._drive(x, w.w_in, False, None).transpose(0, 1)
         zeros = torch.zeros(3, 8, dtype=F64)
         s, *_ = lif_loop_reference(u, w.w_rec, zeros, zeros, zeros, zeros, zeros, net.constants())
         rho = torch.zeros_like(zeros)
@@ -164,8 +176,9 @@ def test_the_chosen_surrogate_is_used_by_the_network():
 
 def test_surrogate_scale_changes_the_gradient_only():
     x = torch.rand(3, 25, 2, dtype=F64, generator=torch.Generator().manual_seed(0)) * 2
-    a = SpikingRNN(2, 8, 2, dt=2.0, w_in_gain=6.0, seed=3).double()
-    b = SpikingRNN(2, 8, 2, dt=2.0, w_in_gain=6.0, surrogate_scale=2.0, seed=3).double()
+    a = SpikingRNN(2, 8, 2, dt=2.0, w_in_gain=6.0, surrogate="fast_sigmoid", seed=3).double()
+    b = SpikingRNN(2, 8, 2, dt=2.0, w_in_gain=6.0, surrogate="fast_sigmoid", surrogate_scale=2.0,
+                   seed=3).double()
     assert a.surrogate_scale == 10.0 and b.surrogate_scale == 2.0
     (oa, ga), (ob, gb) = _grads(a, x), _grads(b, x)
     assert torch.equal(oa.activity, ob.activity)
@@ -177,21 +190,23 @@ def test_surrogate_scale_changes_the_gradient_only():
 
 @pytest.mark.parametrize("reset", ["zero", "subtract"])
 @pytest.mark.parametrize("n_ref", [0, 2])
-@pytest.mark.parametrize("with_noise", [False, True])
-def test_fast_loop_equals_autograd_reference_in_float64(reset, n_ref, with_noise):
+@pytest.mark.parametrize(("with_noise", "input_synapse"), [(False, True), (True, False), (False, False)])
+def test_fast_loop_equals_autograd_reference_in_float64(reset, n_ref, with_noise, input_synapse):
     t, b, n = 30, 3, 7
     g = torch.Generator().manual_seed(n_ref + 10 * with_noise)
 
     def rand(*shape, scale=1.0):
         return (torch.randn(*shape, generator=g, dtype=F64) * scale).requires_grad_()
 
-    u = (torch.randn(t, b, n, generator=g, dtype=F64) * 0.6 + 0.15).requires_grad_()
+    # the synapse integrates u over ~5 steps; into the membrane it must be larger to cause spikes
+    scale, shift = (0.6, 0.15) if input_synapse else (2.0, 1.0)
+    u = (torch.randn(t, b, n, generator=g, dtype=F64) * scale + shift).requires_grad_()
     w, v0, i0, rho0 = rand(n, n, scale=0.5), rand(b, n, scale=0.5), rand(b, n), rand(b, n)
     s0 = (torch.rand(b, n, generator=g, dtype=F64) < 0.3).to(F64).requires_grad_()
     c0 = torch.randint(0, 3, (b, n), generator=g).to(F64)
     noise = torch.randn(t, b, n, generator=g, dtype=F64) * 0.1 if with_noise else None
     for name, sur in SURROGATES.items():
-        k = LIFConstants(0.8, 0.9, 0.7, 1.0, reset, n_ref, sur, sur.default_scale)
+        k = LIFConstants(0.8, 0.9, 0.7, 1.0, reset, n_ref, sur, sur.default_scale, input_synapse)
         fast = lif_loop(u, w, s0, v0, i0, rho0, c0, k, noise)
         ref = lif_loop_reference(u, w, s0, v0, i0, rho0, c0, k, noise)
         assert 0.01 < fast[0].mean() < 0.5  # some spikes, not all
@@ -209,7 +224,8 @@ def test_fast_loop_equals_autograd_reference_in_float64(reset, n_ref, with_noise
 def test_step_is_differentiated_exactly_and_forward_through_the_surrogate():
     """step is the map F: its Jacobian is the true derivative (spikes: 0 almost everywhere);
     forward's BPTT uses the pseudo-derivative (equal to autograd of lif_step with it)."""
-    net = SpikingRNN(2, 3, 1, dt=5.0, tau_syn=20.0, w_in_gain=0.0, seed=0).double()
+    net = SpikingRNN(2, 3, 1, dt=5.0, tau_syn=20.0, w_in_gain=0.0, surrogate="fast_sigmoid",
+                     seed=0).double()
     state = torch.zeros(1, net.state_size, dtype=F64)
     net.split_state(state)["v"].copy_(torch.tensor([0.9, 0.2, 1.5], dtype=F64))  # unit 2 will spike
     x = torch.zeros(1, 2, dtype=F64)
@@ -314,7 +330,7 @@ def test_instances_share_no_state():
 def test_bad_arguments_are_refused_by_name():
     with pytest.raises(ValueError, match=r"The 'reset' parameter of SpikingRNN must be one of \['zero', 'subtract'\]\. Got 'soft' instead\."):
         make("spiking", 3, 4, 2, reset="soft")
-    with pytest.raises(ValueError, match=r"The 'surrogate' parameter of SpikingRNN must be one of \['fast_sigmoid', 'arctan', 'triangle'\]\. Got 'sigmoid' instead\."):
+    with pytest.raises(ValueError, match=r"The 'surrogate' parameter of SpikingRNN must be one of \['arctan', 'fast_sigmoid', 'triangle'\]\. Got 'sigmoid' instead\."):
         make("spiking", 3, 4, 2, surrogate="sigmoid")
     with pytest.raises(ValueError, match=r"The 'tau_syn' parameter of SpikingRNN must be a float in the range \(0\.0, inf\)\. Got 0\.0 instead\."):
         make("spiking", 3, 4, 2, tau_syn=0.0)

@@ -36,7 +36,8 @@ def test_penalty_moves_rates_into_the_range():
     """Trained on the penalty alone, a network firing at 70 Hz on average comes down below 50 Hz (the
     gradient reaches the weights through the surrogate)."""
     torch.manual_seed(0)
-    net = SpikingRNN(2, 20, 1, dt=5.0, w_in_gain=8.0, seed=0)
+    net = SpikingRNN(2, 20, 1, dt=5.0, tau_syn=10.0, tau_out=20.0, w_in_gain=8.0, input_synapse=True,
+                     surrogate="fast_sigmoid", seed=0)
     x = torch.rand(8, 40, 2, generator=torch.Generator().manual_seed(0)) + 0.5
     penalty = FiringRatePenalty(low_hz=1.0, high_hz=50.0)
     opt = torch.optim.Adam(net.parameters(), lr=0.05)
@@ -61,8 +62,10 @@ def test_refusals_by_name():
 
 
 def test_config_section():
-    built = PenaltyConfig(firing_rate=0.5, firing_rate_hz=(2.0, 30.0)).build()
+    built = PenaltyConfig(firing_rate=0.5, firing_rate_hz=[2.0, 30.0]).build()
     assert built == [FiringRatePenalty(low_hz=2.0, high_hz=30.0, strength=0.5)]
     assert PenaltyConfig().build() == []
     with pytest.raises(ValueError, match=r"firing_rate_hz must be \[low, high\] with 0 <= low < high; got \[30\.0, 2\.0\]"):
-        PenaltyConfig(firing_rate=0.5, firing_rate_hz=(30.0, 2.0))
+        PenaltyConfig(firing_rate=0.5, firing_rate_hz=[30.0, 2.0])
+    with pytest.raises(ValueError, match=r"firing_rate_hz must be \[low, high\] with 0 <= low < high; got \[1\.0\]"):
+        PenaltyConfig(firing_rate_hz=[1.0])

@@ -134,12 +134,12 @@ class PenaltyConfig(_Strict):
     #: Spiking models: strength of :class:`brainlike.training.FiringRatePenalty` (0: off) and
     #: its target range ``[low, high]`` in Hz.
     firing_rate: float = Field(0.0, ge=0, le=_F32)
-    firing_rate_hz: tuple[float, float] = (1.0, 50.0)
+    firing_rate_hz: list[float] = Field(default_factory=lambda: [1.0, 50.0])
 
     @model_validator(mode="after")
     def _rate_range(self) -> PenaltyConfig:
-        low, high = self.firing_rate_hz
-        if not 0 <= low < high:
+        rates = self.firing_rate_hz
+        if len(rates) != 2 or not 0 <= rates[0] < rates[1]:
             raise ValueError(f"firing_rate_hz must be [low, high] with 0 <= low < high; got "
                              f"{list(self.firing_rate_hz)}")
         return self

@@ -1,10 +1,11 @@
 """The recurrent leaky integrate-and-fire loop with a hand-written backward pass through time.
 
 One step of the network (:class:`~brainlike.models.SpikingRNN` states the equations), with
-``u_t`` the external drive computed for all steps before the loop::
+``u_t`` the external drive computed for all steps before the loop, entering the synaptic current
+(``input_synapse``) or the membrane directly (``e_t = u_t``, else ``e_t = 0``)::
 
-    I_t   = alpha I_{t-1} + u_t + W s_{t-1}                   synaptic current
-    P_t   = beta V_{t-1} + (1 - beta) I_t (+ noise_t)         membrane potential before the reset
+    I_t   = alpha I_{t-1} + W s_{t-1} (+ u_t)                 synaptic current
+    P_t   = beta V_{t-1} + (1 - beta)(I_t + e_t) (+ noise_t)  membrane potential before the reset
     P_t   = V_{t-1}                   if refractory (c_{t-1} >= 1/2)
     s_t   = H(P_t - theta), 0         if refractory           spike
     V_t   = P_t - theta s_t           (reset "subtract")      or  P_t (1 - s_t)   (reset "zero")
@@ -20,10 +21,12 @@ buffers. Backward, with ``psi_t`` computed for all steps at once, from ``t = T``
     g_s_t   = dL/ds_t + g_rho_t + g_I_{t+1} W                 (one addmm)
     g_V_t   = dL/dV_t + kappa_{t+1} g_P_{t+1}                 kappa = 1 if refractory else beta
     g_P_t   = g_V_t dV_t/dP_t + g_s_t psi_t                   dV/dP = 1 (subtract) or 1 - s_t (zero)
-    g_I_t   = dL/dI_t + alpha g_I_{t+1} + (1 - beta) g_P_t    (0 instead of 1 - beta if refractory)
+    g_e_t   = (1 - beta) g_P_t                                 (0 if refractory)
+    g_I_t   = dL/dI_t + alpha g_I_{t+1} + g_e_t
 
 and ``dL/dW = sum_t g_I_t^T s_{t-1}`` is one matrix product over all steps and trials,
-``dL/du = g_I``. The result equals autograd through :func:`lif_loop_reference` (a plain loop of
+``dL/du = g_I`` (input through the synapse) or ``g_e`` (into the membrane). The result
+equals autograd through :func:`lif_loop_reference` (a plain loop of
 :func:`lif_step`) to float precision; the tests check it in float64.
 """
 
@@ -55,6 +58,8 @@ class LIFConstants:
     surrogate : Surrogate
     scale : float
         The surrogate's ``k``.
+    input_synapse : bool
+        The external drive enters the synaptic current (True) or the membrane (False).
     """
 
     alpha: float
@@ -65,6 +70,7 @@ class LIFConstants:
     n_ref: int
     surrogate: Surrogate
     scale: float
+    input_synapse: bool = True
 
 
 def lif_step(
@@ -95,8 +101,12 @@ def lif_step(
     tuple of Tensor
         ``(s, v, i, rho, c, p)`` after this step; ``p`` is the membrane potential before reset.
     """
-    i = torch.addmm(drive, s, w_rec.t()) + k.alpha * i
-    p = torch.lerp(i, v, k.beta)
+    if k.input_synapse:
+        i = torch.addmm(drive, s, w_rec.t()) + k.alpha * i
+        p = torch.lerp(i, v, k.beta)
+    else:
+        i = s @ w_rec.t() + k.alpha * i
+        p = torch.lerp(i + drive, v, k.beta)
     if noise is not None:
         p = p + noise
     held = c >= 0.5 if k.n_ref else None
@@ -142,9 +152,15 @@ class _LIFLoop(torch.autograd.Function):
         zero = u.new_zeros(())
         s_prev, v_prev, i_prev, rho_prev, c_prev = s0, v0, i0, rho0, c0
         for t in range(n_steps):
-            torch.addmm(u[t], s_prev, w_t, out=cur[t])
-            cur[t].add_(i_prev, alpha=k.alpha)
-            torch.lerp(cur[t], v_prev, k.beta, out=p[t])
+            if k.input_synapse:
+                torch.addmm(u[t], s_prev, w_t, out=cur[t])
+                cur[t].add_(i_prev, alpha=k.alpha)
+                torch.lerp(cur[t], v_prev, k.beta, out=p[t])
+            else:
+                torch.mm(s_prev, w_t, out=cur[t])
+                cur[t].add_(i_prev, alpha=k.alpha)
+                torch.add(cur[t], u[t], out=p[t])
+                torch.lerp(p[t], v_prev, k.beta, out=p[t])
             if noise is not None:
                 p[t].add_(noise[t])
             fired = p[t] >= k.threshold
@@ -188,6 +204,7 @@ class _LIFLoop(torch.autograd.Function):
             kappa = held.to(p.dtype) * (1.0 - k.beta) + k.beta
         not_fired = (1.0 - s) if k.reset == "zero" else None
         d_i = torch.empty_like(p)
+        d_e = d_i if k.input_synapse else torch.empty_like(p)
         g_i = torch.zeros_like(s0)    # g_I_{t+1}
         g_p = torch.zeros_like(s0)    # g_P_{t+1}
         g_rho = torch.zeros_like(s0)  # g_rho_{t+1}
@@ -205,9 +222,11 @@ class _LIFLoop(torch.autograd.Function):
                 g_v = g_v * not_fired[t]
             g_p = torch.addcmul(g_v, g_s, psi[t])
             if lam is None:
-                torch.mul(g_p, 1.0 - k.beta, out=d_i[t])
+                torch.mul(g_p, 1.0 - k.beta, out=d_e[t])
             else:
-                torch.mul(g_p, lam[t], out=d_i[t])
+                torch.mul(g_p, lam[t], out=d_e[t])
+            if d_e is not d_i:
+                d_i[t].copy_(d_e[t])
             d_i[t].add_(g_i, alpha=k.alpha)
             if g_i_out is not None:
                 d_i[t].add_(g_i_out[t])
@@ -221,7 +240,7 @@ class _LIFLoop(torch.autograd.Function):
         g_v0 = g_p * (k.beta if kappa is None else kappa[0]) if ctx.needs_input_grad[3] else None
         g_i0 = g_i * k.alpha if ctx.needs_input_grad[4] else None
         g_rho0 = g_rho * k.gamma if ctx.needs_input_grad[5] else None
-        return d_i, grad_w, g_s0, g_v0, g_i0, g_rho0, None, None, None
+        return d_e, grad_w, g_s0, g_v0, g_i0, g_rho0, None, None, None
 
 
 def lif_loop(

@@ -16,9 +16,11 @@ leaky integrator ``LI`` with ``tau = r = tau_out`` and ``v_leak = b_y``. Reading
 (:func:`from_nir`) simulates it with the exact step of :class:`SpikingRNN` at a chosen ``dt``.
 
 What NIR cannot express is refused by name: the reset by subtraction (``CubaLIF`` resets to
-``v_reset``), a refractory period and Poisson input encoding. Membrane noise (``sigma_rec``) is
-not exported (NIR graphs are deterministic), and a connectivity is exported as the dense
-effective matrices it produces, so the network read back has plain weights.
+``v_reset``), a refractory period, Poisson input encoding and an input current that bypasses
+the synapse (``CubaLIF`` filters every input: export networks built with
+``input_synapse=True``). Membrane noise (``sigma_rec``) is not exported (NIR graphs are
+deterministic), and a connectivity is exported as the dense effective matrices it produces, so
+the network read back has plain weights.
 """
 
 from __future__ import annotations
@@ -60,18 +62,20 @@ def to_nir(model: SpikingRNN) -> Any:
     Examples
     --------
     >>> from brainlike.models import SpikingRNN, to_nir
-    >>> graph = to_nir(SpikingRNN(3, 8, 2, dt=1.0, seed=0))
+    >>> graph = to_nir(SpikingRNN(3, 8, 2, dt=1.0, input_synapse=True, seed=0))
     >>> sorted(graph.nodes)
     ['input', 'lif', 'output', 'readout', 'w_in', 'w_out', 'w_rec']
     """
     if not isinstance(model, SpikingRNN):
         raise TypeError(f"to_nir exports a SpikingRNN; got {type(model).__name__}")
     refused = {"reset": (model.reset, "zero"), "refractory_steps": (model.refractory_steps, 0),
-               "input_encoding": (model.input_encoding, "current")}
+               "input_encoding": (model.input_encoding, "current"),
+               "input_synapse": (model.input_synapse, True)}
     for name, (value, allowed) in refused.items():
         if value != allowed:
             raise ValueError(f"NIR's CubaLIF cannot express {name}={value!r} (only {allowed!r}): "
-                             "it resets to v_reset, has no refractory period and takes currents")
+                             "it resets to v_reset, has no refractory period, takes currents and "
+                             "passes them through its synapse")
     nir = _nir()
     with torch.no_grad():
         w = model.effective_weights()
@@ -161,7 +165,7 @@ def from_nir(graph: Any, *, dt: float | None = None) -> SpikingRNN:
     kwargs = {k: meta[k] for k in ("surrogate", "surrogate_scale") if k in meta}
     model = SpikingRNN(i, n, w_out.shape[0], tau_syn=tau_syn / _MS, tau_mem=tau_mem / _MS,
                        tau_out=tau_out / _MS, dt=float(dt), threshold=threshold, reset="zero",
-                       seed=0, **kwargs)
+                       input_synapse=True, seed=0, **kwargs)
     with torch.no_grad():
         for param, value in ((model.w_in, w_in), (model.b_rec, nodes["w_in"].bias),
                              (model.w_rec, np.asarray(nodes["w_rec"].weight) / tau_syn),

@@ -75,8 +75,8 @@ class Surrogate:
 
 #: The surrogate gradients by name.
 SURROGATES: dict[str, Surrogate] = {
-    "fast_sigmoid": Surrogate("fast_sigmoid", _fast_sigmoid, 10.0, "1 / (1 + k|x|)^2"),
     "arctan": Surrogate("arctan", _arctan, 2.0, "(k/2) / (1 + (pi k x / 2)^2)"),
+    "fast_sigmoid": Surrogate("fast_sigmoid", _fast_sigmoid, 10.0, "1 / (1 + k|x|)^2"),
     "triangle": Surrogate("triangle", _triangle, 1.0, "max(0, 1 - k|x|)"),
 }
 
