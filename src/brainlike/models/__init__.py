@@ -29,6 +29,7 @@ from ._rate_rnn import NOISE_CONVENTIONS, RateRNN
 from ._registry import arguments, kind_of, make, model_class, names
 from ._spiking import INPUT_ENCODINGS, RESETS, SpikingRNN
 from ._surrogates import SURROGATES
+from ._transfer import rate_to_spiking
 
 __all__ = [
     "ACTIVATIONS",
@@ -73,6 +74,7 @@ __all__ = [
     "make",
     "model_class",
     "names",
+    "rate_to_spiking",
     "save_nir",
     "to_nir",
 ]
