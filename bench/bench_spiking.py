@@ -74,10 +74,11 @@ class SnnTorchRSNN(nn.Module):
         b, t, _ = x.shape
         n = self.fc_rec.weight.shape[0]
         spk = syn = mem = rho = x.new_zeros(b, n)
-        drive = self.fc_in(x) if self.precompute else None
+        # unbind, not drive[:, k]: the backward of T slices would add T full-size gradients
+        drive = self.fc_in(x).unbind(1) if self.precompute else None
         outs, spikes = [], []
         for k in range(t):
-            cur = drive[:, k] if drive is not None else self.fc_in(x[:, k])
+            cur = drive[k] if drive is not None else self.fc_in(x[:, k])
             spk, syn, mem = self.lif(cur + self.fc_rec(spk), syn, mem)
             spk = spk.to(x.dtype)  # snnTorch's atan returns float32 spikes; a no-op in float32
             mem = mem * (1.0 - spk.detach())

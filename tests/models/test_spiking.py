@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from brainlike import models
-from brainlike.models import SURROGATES, SpikingRNN, make
+from brainlike.models import SURROGATES, SpikingRNN, _lif_loop, make
 from brainlike.models._lif_loop import LIFConstants, lif_loop, lif_loop_reference
 from brainlike.models._surrogates import spike
 
@@ -191,7 +191,12 @@ def test_surrogate_scale_changes_the_gradient_only():
 @pytest.mark.parametrize("reset", ["zero", "subtract"])
 @pytest.mark.parametrize("n_ref", [0, 2])
 @pytest.mark.parametrize(("with_noise", "input_synapse"), [(False, True), (True, False), (False, False)])
-def test_fast_loop_equals_autograd_reference_in_float64(reset, n_ref, with_noise, input_synapse):
+@pytest.mark.parametrize("sparse", [False, True])
+def test_fast_loop_equals_autograd_reference_in_float64(reset, n_ref, with_noise, input_synapse, sparse,
+                                                        monkeypatch):
+    """Both paths of the products with spikes: dense, and gathering the active units' weights
+    (forced here with SPARSE_BELOW = 1; by default below 4 % of units active)."""
+    monkeypatch.setattr(_lif_loop, "SPARSE_BELOW", 1.0 if sparse else 0.0)
     t, b, n = 30, 3, 7
     g = torch.Generator().manual_seed(n_ref + 10 * with_noise)
 
@@ -340,3 +345,19 @@ def test_bad_arguments_are_refused_by_name():
         make("spiking", 3, 4, 2, input_encoding="rate")
     with pytest.raises(ValueError, match=r"connectivity\.n_units must be equal to n_hidden of SpikingRNN\. Expected 4, got 5\."):
         make("spiking", 3, 4, 2, connectivity=models.Dale(5, seed=0))
+
+
+@pytest.mark.slow
+def test_trained_with_train_to_criterion_on_go_no_go():
+    """Surrogate gradients through the hand-written BPTT train the network with `train`: from
+    0 % (its readout points the wrong way) to >= 95 % on fresh trials within 200 steps."""
+    from brainlike.tasks import make as make_task
+    from brainlike.training import evaluate, train
+
+    task = make_task("go_no_go", dt=20.0)
+    snn = make("spiking", task.n_inputs, 32, task.n_outputs, dt=20.0, seed=0)
+    assert evaluate(snn, task, n_trials=300, seed=99).accuracy < 0.5
+    result = train(snn, task, steps=200, batch_size=32, criterion=0.95, eval_every=10,
+                   eval_trials=200, seed=0)
+    assert result.status == "criterion"
+    assert evaluate(snn, task, n_trials=500, seed=99).accuracy >= 0.95

@@ -343,16 +343,19 @@ class SpikingRNN(RecurrentModel):
         s0, v0, i0, c0, r0 = self.split_state(state).values()
         rho0 = r0 + s0
         s, v, cur, rho, c, p = lif_loop(u, w.w_rec, s0, v0, i0, rho0, c0, self.constants(), xi)
-        if not self.refractory_steps:
-            c = torch.zeros_like(s)
         activity = s.transpose(0, 1)
         filtered = rho.transpose(0, 1)
         outputs = filtered @ w.w_out.t() + self.b_out
-        r_before = self.gamma * torch.cat((rho0.unsqueeze(0), rho[:-1]))   # gamma r_{t-1}
-        states = torch.cat((s, v, cur, c, r_before), dim=-1)              # (T, B, S)
-        out = RNNOutput(outputs, activity, states[-1])
+        rho_before = rho[-2] if len(rho) > 1 else rho0
+        c_last = c[-1] if self.refractory_steps else torch.zeros_like(s0)
+        final = torch.cat((s[-1], v[-1], cur[-1], c_last, self.gamma * rho_before), dim=-1)
+        out = RNNOutput(outputs, activity, final)
         if not traced:
             return out, None
+        if not self.refractory_steps:
+            c = torch.zeros_like(s)
+        r_before = self.gamma * torch.cat((rho0.unsqueeze(0), rho[:-1]))   # gamma r_{t-1}
+        states = torch.cat((s, v, cur, c, r_before), dim=-1)              # (T, B, S)
         return out, {
             "rate": self.rate_hz(filtered), "voltage": v.transpose(0, 1),
             "voltage_pre": p.transpose(0, 1), "current": cur.transpose(0, 1),
