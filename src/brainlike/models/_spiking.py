@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -15,7 +13,8 @@ from ._connectivity import Connectivity, build_connectivity
 from ._init import W_REC_INITS, init_recurrent
 from ._lif_loop import LIFConstants, lif_loop, lif_step
 from ._params import Milliseconds, OneOf, Range, Seed, Size, checked
-from ._protocol import EffectiveWeights, RecurrentModel, RNNOutput, derive_seed, fresh_seed, generator
+from ._protocol import RecurrentModel, RNNOutput, derive_seed, fresh_seed, generator
+from ._rate_rnn import RateRNN
 from ._surrogates import SURROGATES
 
 __all__ = ["INPUT_ENCODINGS", "RESETS", "SpikingRNN"]
@@ -218,18 +217,11 @@ class SpikingRNN(RecurrentModel):
         self.b_out = nn.Parameter(torch.zeros(o))
         self.register_buffer("state0", torch.zeros(5 * n))
 
-    @classmethod
-    def _check_together(cls, args: dict) -> None:
-        conn, n = args.get("connectivity"), args.get("n_hidden")
-        if conn is None or n is None:
-            return
-        if isinstance(conn, Mapping):
-            build_connectivity(conn, n, seed=0)  # raises ValueError naming what is wrong
-        elif conn.n_units != n:
-            raise ValueError(
-                f"connectivity.n_units must be equal to n_hidden of {cls.__name__}. "
-                f"Expected {n}, got {conn.n_units}."
-            )
+    # Shared with RateRNN (the same weights and connectivity): the connectivity's size check,
+    # the effective weights and the copy with connections cut.
+    _check_together = RateRNN.__dict__["_check_together"]
+    effective_weights = RateRNN.effective_weights
+    without_connections = RateRNN.without_connections
 
     # -- constants --------------------------------------------------------------------------------
 
@@ -285,19 +277,6 @@ class SpikingRNN(RecurrentModel):
         if self.connectivity is not None:
             out["connectivity"] = self.connectivity.config()
         return out
-
-    def effective_weights(self) -> EffectiveWeights:
-        """The input, recurrent and readout weights in use (differentiable).
-
-        Returns
-        -------
-        EffectiveWeights
-            ``w_in (N, n_input)``, ``w_rec (N, N)``, ``w_out (n_output, N)``.
-        """
-        c = self.connectivity
-        if c is None:
-            return EffectiveWeights(self.w_in, self.w_rec, self.w_out)
-        return EffectiveWeights(c.input_weights(self.w_in), c.recurrent(), c.output_weights(self.w_out))
 
     def rate_hz(self, filtered: Tensor) -> Tensor:
         """Filtered spikes ``r`` (readout filter, spikes included) as a rate in Hz."""
@@ -374,18 +353,3 @@ class SpikingRNN(RecurrentModel):
         parts = self.split_state(state)
         return (parts["r"] + parts["s"]) @ self.effective_weights().w_out.t() + self.b_out
 
-    def without_connections(self, from_units: Any, to_units: Any) -> SpikingRNN:
-        """A copy with the recurrent connections from ``from_units`` to ``to_units`` set to 0.
-
-        Needs a plain ``w_rec`` parameter (no connectivity parameterization).
-        """
-        if self.connectivity is not None:
-            raise ValueError(
-                "without_connections needs a SpikingRNN with a plain w_rec parameter "
-                f"(connectivity=None); this one has {type(self.connectivity).__name__}"
-            )
-        cut = copy.deepcopy(self)
-        with torch.no_grad():
-            cut.w_rec[np.ix_(np.asarray(to_units, dtype=np.int64).reshape(-1),
-                             np.asarray(from_units, dtype=np.int64).reshape(-1))] = 0.0
-        return cut
