@@ -194,8 +194,8 @@ def test_surrogate_scale_changes_the_gradient_only():
 @pytest.mark.parametrize("sparse", [False, True])
 def test_fast_loop_equals_autograd_reference_in_float64(reset, n_ref, with_noise, input_synapse, sparse,
                                                         monkeypatch):
-    """Both paths of the products with spikes: dense, and gathering the active units' weights
-    (forced here with SPARSE_BELOW = 1; by default below 4 % of units active)."""
+    """Both paths of the forward product with spikes: dense, and gathering the active units'
+    weights (forced here with SPARSE_BELOW = 1; by default below 3 % of units active)."""
     monkeypatch.setattr(_lif_loop, "SPARSE_BELOW", 1.0 if sparse else 0.0)
     t, b, n = 30, 3, 7
     g = torch.Generator().manual_seed(n_ref + 10 * with_noise)
