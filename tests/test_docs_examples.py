@@ -1,5 +1,5 @@
 """The documentation's examples run: the example config validates, the example script trains and
-writes what it says, and every ```python block of docs/tutorial.md and docs/models.md executes."""
+writes what it says, and every ```python block of docs/tutorial.md, docs/models.md and docs/spiking.md executes."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_example_script_runs_and_writes_its_outputs(tmp_path):
     assert f"wrote {out / 'analysis.json'}" in proc.stdout
 
 
-@pytest.mark.parametrize("page", ["tutorial.md", "models.md"])
+@pytest.mark.parametrize("page", ["tutorial.md", "models.md", "spiking.md"])
 def test_doc_python_blocks_execute(page, tmp_path, monkeypatch):
     blocks = python_blocks(DOCS / page)
     assert blocks, f"no python blocks found in {page}"

@@ -18,6 +18,16 @@ from ._behavior import (
     fit_psychometric_by_group,
 )
 from ._population import TrajectoryPCA, trajectory_pca, trial_average
+from ._spikes import (
+    PSTH,
+    SpikeStatistics,
+    fano_factor,
+    isi_cv,
+    population_rates,
+    psth,
+    spike_statistics,
+    unit_rates,
+)
 from .connectivity import *  # noqa: F403
 from .dynamics import *  # noqa: F403
 from .features import *  # noqa: F403
@@ -27,14 +37,22 @@ __all__ = [
     "ChronometricCurve",
     "ConditionAccuracy",
     "GroupedPsychometricFit",
+    "PSTH",
     "PsychometricFit",
+    "SpikeStatistics",
     "TrajectoryPCA",
     "accuracy_by_condition",
     "chronometric",
+    "fano_factor",
     "fit_psychometric",
     "fit_psychometric_by_group",
+    "isi_cv",
+    "population_rates",
+    "psth",
+    "spike_statistics",
     "trajectory_pca",
     "trial_average",
+    "unit_rates",
     *connectivity.__all__,
     *dynamics.__all__,
     *similarity.__all__,

@@ -29,7 +29,7 @@ from pydantic import (
 )
 
 from .. import tasks
-from ..training import RatePenalty, TrainResult, WeightPenalty, train
+from ..training import FiringRatePenalty, RatePenalty, TrainResult, WeightPenalty, train
 from ..training._loop import OPTIMIZERS, SCHEDULES
 from ..training._losses import NORMALIZATIONS
 from ._models import AnyModelConfig, default_model_config
@@ -131,6 +131,18 @@ class PenaltyConfig(_Strict):
     l2_weight: float = Field(0.0, ge=0, le=_F32)
     l1_rate: float = Field(0.0, ge=0, le=_F32)
     l2_rate: float = Field(0.0, ge=0, le=_F32)
+    #: Spiking models: strength of :class:`brainlike.training.FiringRatePenalty` (0: off) and
+    #: its target range ``[low, high]`` in Hz.
+    firing_rate: float = Field(0.0, ge=0, le=_F32)
+    firing_rate_hz: list[float] = Field(default_factory=lambda: [1.0, 50.0])
+
+    @model_validator(mode="after")
+    def _rate_range(self) -> PenaltyConfig:
+        rates = self.firing_rate_hz
+        if len(rates) != 2 or not 0 <= rates[0] < rates[1]:
+            raise ValueError(f"firing_rate_hz must be [low, high] with 0 <= low < high; got "
+                             f"{list(self.firing_rate_hz)}")
+        return self
 
     def build(self) -> list:
         out: list = []
@@ -138,6 +150,9 @@ class PenaltyConfig(_Strict):
             out.append(WeightPenalty(l1=self.l1_weight, l2=self.l2_weight))
         if self.l1_rate or self.l2_rate:
             out.append(RatePenalty(l1=self.l1_rate, l2=self.l2_rate))
+        if self.firing_rate:
+            low, high = self.firing_rate_hz
+            out.append(FiringRatePenalty(low_hz=low, high_hz=high, strength=self.firing_rate))
         return out
 
 

@@ -23,17 +23,24 @@ from ._convnet import CONVNET_PRESETS, ConvNet, ConvNetOutput
 from ._gated import GRU, LSTM
 from ._hooks import capture_layers, layer_activations
 from ._mlp import MLP, MLPOutput
+from ._nir import from_nir, load_nir, save_nir, to_nir
 from ._protocol import EffectiveWeights, RecurrentModel, RNNOutput, Traced, derive_seed
 from ._rate_rnn import NOISE_CONVENTIONS, RateRNN
 from ._registry import arguments, kind_of, make, model_class, names
+from ._spiking import INPUT_ENCODINGS, RESETS, SpikingRNN
+from ._surrogates import SURROGATES
+from ._transfer import rate_to_spiking
 
 __all__ = [
     "ACTIVATIONS",
     "CONVNET_PRESETS",
     "GRU",
+    "INPUT_ENCODINGS",
     "LSTM",
     "MLP",
     "NOISE_CONVENTIONS",
+    "RESETS",
+    "SURROGATES",
     "Area",
     "Connectivity",
     "ConvNet",
@@ -53,15 +60,21 @@ __all__ = [
     "RateRNN",
     "RecurrentModel",
     "SparseMask",
+    "SpikingRNN",
     "Traced",
     "apply_gain",
     "arguments",
     "build_connectivity",
     "capture_layers",
     "derive_seed",
+    "from_nir",
     "kind_of",
     "layer_activations",
+    "load_nir",
     "make",
     "model_class",
     "names",
+    "rate_to_spiking",
+    "save_nir",
+    "to_nir",
 ]

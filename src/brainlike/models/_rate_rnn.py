@@ -328,7 +328,7 @@ class RateRNN(RecurrentModel):
         """
         if self.connectivity is not None:
             raise ValueError(
-                "without_connections needs a RateRNN with a plain w_rec parameter "
+                f"without_connections needs a {type(self).__name__} with a plain w_rec parameter "
                 f"(connectivity=None); this one has {type(self.connectivity).__name__}"
             )
         src = np.asarray(from_units, dtype=np.int64).reshape(-1)

@@ -24,6 +24,7 @@ from ._params import Argument
 from ._params import arguments as _arguments
 from ._protocol import RecurrentModel
 from ._rate_rnn import RateRNN
+from ._spiking import SpikingRNN
 
 __all__ = ["arguments", "kind_of", "make", "model_class", "names"]
 
@@ -31,6 +32,7 @@ _MODELS: dict[str, type[RecurrentModel]] = {
     "rate": RateRNN,
     "lstm": LSTM,
     "gru": GRU,
+    "spiking": SpikingRNN,
 }
 #: Feedforward kinds: no state, no time axis; built by ``make(kind, **params)``.
 _FEEDFORWARD: dict[str, type[nn.Module]] = {
@@ -96,7 +98,8 @@ def make(
     ----------
     kind : str
         One of :func:`names`: ``"rate"`` (:class:`RateRNN`), ``"lstm"`` (:class:`LSTM`),
-        ``"gru"`` (:class:`GRU`); or of ``names("feedforward")``: ``"convnet"``
+        ``"gru"`` (:class:`GRU`), ``"spiking"`` (:class:`SpikingRNN`); or of
+        ``names("feedforward")``: ``"convnet"``
         (:class:`ConvNet`, built from its own arguments: ``make("convnet",
         input_shape=(1, 8, 8), n_classes=10, layers="primer")``).
     n_input, n_hidden, n_output : int

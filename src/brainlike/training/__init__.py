@@ -7,6 +7,7 @@
 from ._checkpoint import load_model_state
 from ._constraints import AnchorPenalty, SparsityPenalty
 from ._ensemble import ensemble_leaky_loop, train_ensemble
+from ._firing_rate import FiringRatePenalty, firing_rates_hz
 from ._loop import train
 from ._losses import masked_cross_entropy, masked_mse, task_loss
 from ._regularizers import RatePenalty, WeightPenalty
@@ -22,6 +23,7 @@ from ._session import (
 __all__ = [
     "AnchorPenalty",
     "Evaluation",
+    "FiringRatePenalty",
     "RatePenalty",
     "RunDirectoryError",
     "SparsityPenalty",
@@ -31,6 +33,7 @@ __all__ = [
     "WeightPenalty",
     "ensemble_leaky_loop",
     "evaluate",
+    "firing_rates_hz",
     "load_model_state",
     "masked_cross_entropy",
     "masked_mse",
