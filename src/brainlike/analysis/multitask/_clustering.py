@@ -101,7 +101,8 @@ def cluster_units(
         Use this number of clusters instead of choosing by silhouette (its score is still
         reported).
     k_range : iterable of int
-        Numbers of clusters to try; values >= n_units are dropped.
+        Numbers of clusters to try; values >= n_units, or above the number of distinct profiles,
+        are dropped.
     n_init, seed : int
         k-means restarts and random state.
 
@@ -136,16 +137,22 @@ def cluster_units(
     if not np.isfinite(x).all():
         raise ValueError("features must be finite")
     n = x.shape[0]
+    distinct = np.unique(x, axis=0).shape[0]
+    top = min(n - 1, distinct)  # more clusters than distinct profiles cannot be told apart
     units = np.arange(n) if units is None else units
     if k is not None:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k < n:
-            raise ValueError(f"k must be an int in [2, n_units) = [2, {n}); got {k!r}")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= top:
+            raise ValueError(
+                f"k must be an int in [2, {top}] (n_units - 1, and at most the {distinct} distinct "
+                f"profiles); got {k!r}"
+            )
         ks = np.array([int(k)])
     else:
-        ks = np.array(sorted({int(v) for v in k_range if 2 <= int(v) < n}))
+        ks = np.array(sorted({int(v) for v in k_range if 2 <= int(v) <= top}))
         if ks.size == 0:
             raise ValueError(
-                f"k_range must hold a number of clusters in [2, n_units) = [2, {n}); got {list(k_range)}"
+                f"k_range must hold a number of clusters in [2, {top}] (n_units - 1, and at most the "
+                f"{distinct} distinct profiles); got {list(k_range)}"
             )
     from sklearn.metrics import silhouette_score
 
