@@ -22,7 +22,7 @@ from brainlike.tasks import make
 
 def _naive_tv(x):
     """Paper's formula with loops: variance across conditions per step, then the mean over steps."""
-    c, t, n = x.shape
+    _, t, n = x.shape
     out = np.zeros(n)
     for i in range(n):
         per_step = []
