@@ -3,17 +3,33 @@
 from ._connectivity import connectivity_matrix, weight_distributions
 from ._dynamics import fixed_points
 from ._figures import example_trial, learning_curve, psychometric, trajectories
+from ._multitask import (
+    cluster_map,
+    decoding,
+    dsa_matrix,
+    fractional_variance,
+    lesion_matrix,
+    rule_composition,
+    temporal_generalization,
+)
 from ._vision import image_grid, layer_rdms, receptive_field, tuning_curves
 
 __all__ = [
+    "cluster_map",
     "connectivity_matrix",
+    "decoding",
+    "dsa_matrix",
     "example_trial",
     "fixed_points",
+    "fractional_variance",
     "image_grid",
     "layer_rdms",
     "learning_curve",
+    "lesion_matrix",
     "psychometric",
     "receptive_field",
+    "rule_composition",
+    "temporal_generalization",
     "trajectories",
     "tuning_curves",
     "weight_distributions",
