@@ -156,3 +156,7 @@ def test_dsa_takes_recordings_and_fitted_operators_and_refuses_bad_input():
     assert delay_dmd(x, n_delays=2, rank_explained_variance=0.999999).rank == 4
     with pytest.raises(ValueError, match="square matrices of one shape"):
         procrustes_vector_fields(np.eye(3), np.eye(2))
+    with pytest.raises(ValueError, match="n_init must be an int >= 0"):
+        procrustes_vector_fields(np.eye(3), np.eye(3), n_init=-1)
+    with pytest.raises(ValueError, match="must not be zero matrices"):
+        procrustes_vector_fields(np.eye(3), np.zeros((3, 3)))

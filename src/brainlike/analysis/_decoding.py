@@ -180,6 +180,15 @@ def _steps(time_steps, n_time: int) -> np.ndarray:
     return idx
 
 
+def _prepare(data, labels, time, time_steps, estimator, cv, scoring, seed):
+    """Checked inputs restricted to the decoded steps, the estimator factory and the folds."""
+    x, y, t, variable = _inputs(data, labels, time)
+    steps = _steps(time_steps, x.shape[1])
+    x = x[:, steps]
+    make, folds, scorer, scoring, classes = _setup(x, y, estimator, cv, scoring, seed)
+    return x, y, t[steps], variable, make, folds, scorer, scoring, classes
+
+
 def _permutations(y: np.ndarray, n: int, seed: int) -> list[np.ndarray]:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n_permutations must be an int >= 0; got {n!r}")
@@ -254,10 +263,8 @@ def decode_over_time(
     >>> bool(abs(dec.chance.mean() - 0.5) < 0.1), bool(dec.p_value[3:].max() < 0.05)
     (True, True)
     """
-    x, y, t, variable = _inputs(data, labels, time)
-    steps = _steps(time_steps, x.shape[1])
-    x = x[:, steps]
-    make, folds, scorer, scoring, classes = _setup(x, y, estimator, cv, scoring, seed)
+    x, y, t, variable, make, folds, scorer, scoring, classes = _prepare(
+        data, labels, time, time_steps, estimator, cv, scoring, seed)
 
     def run(yy: np.ndarray) -> np.ndarray:
         out = np.empty((len(folds), x.shape[1]))
@@ -272,7 +279,7 @@ def decode_over_time(
     perms = _permutations(y, n_permutations, seed)
     null = np.array([run(p).mean(axis=0) for p in perms]).reshape(len(perms), x.shape[1])
     chance = null.mean(axis=0) if len(perms) else np.full(score.shape, np.nan)
-    return TemporalDecoding(t[steps], score, fold_scores, null, chance, _p_values(score, null),
+    return TemporalDecoding(t, score, fold_scores, null, chance, _p_values(score, null),
                             classes, variable, scoring)
 
 
@@ -316,10 +323,8 @@ def cross_temporal_generalization(
     >>> bool(ctg.score[0, 1] > 0.9), bool(ctg.score[0, 3] < 0.7)
     (True, True)
     """
-    x, y, t, variable = _inputs(data, labels, time)
-    steps = _steps(time_steps, x.shape[1])
-    x = x[:, steps]
-    make, folds, scorer, scoring, classes = _setup(x, y, estimator, cv, scoring, seed)
+    x, y, t, variable, make, folds, scorer, scoring, classes = _prepare(
+        data, labels, time, time_steps, estimator, cv, scoring, seed)
     n = x.shape[1]
 
     def run(yy: np.ndarray) -> np.ndarray:
@@ -334,5 +339,5 @@ def cross_temporal_generalization(
     perms = _permutations(y, n_permutations, seed)
     null = np.array([run(p) for p in perms]).reshape(len(perms), n, n)
     chance = null.mean(axis=0) if len(perms) else np.full(score.shape, np.nan)
-    return TemporalGeneralization(t[steps], score, null, chance, _p_values(score, null), classes,
+    return TemporalGeneralization(t, score, null, chance, _p_values(score, null), classes,
                                   variable, scoring)

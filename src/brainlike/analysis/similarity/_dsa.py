@@ -237,21 +237,23 @@ def _riemannian_gradient(a: np.ndarray, b: np.ndarray, c: np.ndarray):
 
 
 def _ascend(a: np.ndarray, b: np.ndarray, c: np.ndarray, max_iter: int, tol: float,
-            memory: int = 10) -> tuple[np.ndarray, np.ndarray]:
+            memory: int = 10, patience: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Maximize ``f(C) = tr(Aᵀ C B Cᵀ)`` over O(n) from a stack of starts at once.
 
     Riemannian gradient ascent with Barzilai-Borwein steps and the polar retraction
     ``C ← polar(C + η grad)``; a step is accepted when ``f`` does not fall below the worst of the
     last ``memory`` accepted values (a non-monotone safeguard), else ``η`` is quartered. A start
-    stops when its Riemannian gradient norm falls below ``tol`` or ``f`` has gained less than
-    ``tol²`` over ``memory`` accepted steps."""
+    stops when its Riemannian gradient norm falls below ``tol``, or when its best ``f`` has
+    gained less than ``tol²`` in ``patience`` iterations. Returns each start's best point."""
     n_starts = c.shape[0]
     f = _objective(a, b, c)
     g, gn = _riemannian_gradient(a, b, c)
     eta = np.full(n_starts, 1.0 / max(np.linalg.norm(a, 2) * np.linalg.norm(b, 2), 1e-300))
     hist = np.tile(f[:, None], (1, memory))
+    best_c, best_f = c.copy(), f.copy()
+    mark_f, mark_it = f.copy(), np.zeros(n_starts, dtype=np.int64)
     active = gn > tol
-    for _ in range(max_iter):
+    for it in range(1, max_iter + 1):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
@@ -271,9 +273,14 @@ def _ascend(a: np.ndarray, b: np.ndarray, c: np.ndarray, max_iter: int, tol: flo
             c[acc], g[acc], gn[acc], f[acc] = trial[ok], g_new, gn_new, f_trial[ok]
             hist[acc] = np.roll(hist[acc], 1, axis=1)
             hist[acc, 0] = f[acc]
-            stalled = hist[acc, 0] - hist[acc, -1] < tol**2 * np.maximum(np.abs(hist[acc, 0]), 1.0)
-            active[acc] = (gn_new > tol) & ~stalled
-    return c, f
+            better = acc[f[acc] > best_f[acc]]
+            best_c[better], best_f[better] = c[better], f[better]
+            active[acc] &= gn_new > tol
+        gained = best_f[idx] - mark_f[idx] > tol**2 * np.maximum(np.abs(best_f[idx]), 1.0)
+        renew = idx[gained]
+        mark_f[renew], mark_it[renew] = best_f[renew], it
+        active[idx[~gained & (it - mark_it[idx] >= patience)]] = False
+    return best_c, best_f
 
 
 def procrustes_vector_fields(
@@ -297,6 +304,8 @@ def procrustes_vector_fields(
     cosine : float
         ``tr(Âᵀ C B̂ Cᵀ)`` at ``C`` (1 when B is an orthogonal similarity of A up to scale).
     """
+    n_init = _int("n_init", n_init, 0)
+    max_iter = _int("max_iter", max_iter, 1)
     a = np.asarray(A, dtype=np.float64)
     b = np.asarray(B, dtype=np.float64)
     if a.ndim != 2 or a.shape[0] != a.shape[1] or b.shape != a.shape:
@@ -315,7 +324,7 @@ def procrustes_vector_fields(
         swap[[0, 1]] = swap[[1, 0]]
         starts = [qa @ qb.T, qa @ flip @ qb.T, np.eye(n), swap]
     rng = np.random.default_rng(seed)
-    for _ in range(_int("n_init", n_init, 0) if n > 1 else 0):
+    for _ in range(n_init if n > 1 else 0):
         q, r = np.linalg.qr(rng.normal(size=(n, n)))
         starts.append(q * np.sign(np.diag(r)))
     first = _ascend(a, b, np.stack(starts[:1]), max_iter, tol)  # the Schur alignment alone
