@@ -237,14 +237,16 @@ def _riemannian_gradient(a: np.ndarray, b: np.ndarray, c: np.ndarray):
 
 
 def _ascend(a: np.ndarray, b: np.ndarray, c: np.ndarray, max_iter: int, tol: float,
-            memory: int = 10, patience: int = 100) -> tuple[np.ndarray, np.ndarray]:
+            memory: int = 10, patience: int = 50, prune_after: int = 200,
+            keep: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Maximize ``f(C) = tr(Aᵀ C B Cᵀ)`` over O(n) from a stack of starts at once.
 
     Riemannian gradient ascent with Barzilai-Borwein steps and the polar retraction
     ``C ← polar(C + η grad)``; a step is accepted when ``f`` does not fall below the worst of the
     last ``memory`` accepted values (a non-monotone safeguard), else ``η`` is quartered. A start
     stops when its Riemannian gradient norm falls below ``tol``, or when its best ``f`` has
-    gained less than ``tol²`` in ``patience`` iterations. Returns each start's best point."""
+    gained less than ``1e-4·tol²`` (relative) in ``patience`` iterations; after ``prune_after``
+    iterations only the ``keep`` best starts go on. Returns each start's best point."""
     n_starts = c.shape[0]
     f = _objective(a, b, c)
     g, gn = _riemannian_gradient(a, b, c)
@@ -276,15 +278,17 @@ def _ascend(a: np.ndarray, b: np.ndarray, c: np.ndarray, max_iter: int, tol: flo
             better = acc[f[acc] > best_f[acc]]
             best_c[better], best_f[better] = c[better], f[better]
             active[acc] &= gn_new > tol
-        gained = best_f[idx] - mark_f[idx] > tol**2 * np.maximum(np.abs(best_f[idx]), 1.0)
+        gained = best_f[idx] - mark_f[idx] > 1e-4 * tol**2 * np.maximum(np.abs(best_f[idx]), 1.0)
         renew = idx[gained]
         mark_f[renew], mark_it[renew] = best_f[renew], it
         active[idx[~gained & (it - mark_it[idx] >= patience)]] = False
+        if it == prune_after and n_starts > keep:  # only the most promising starts converge fully
+            active[np.argsort(-best_f)[keep:]] = False
     return best_c, best_f
 
 
 def procrustes_vector_fields(
-    A: Any, B: Any, *, n_init: int = 16, seed: int = 0, max_iter: int = 3000, tol: float = 1e-8
+    A: Any, B: Any, *, n_init: int = 16, seed: int = 0, max_iter: int = 3000, tol: float = 1e-6
 ) -> tuple[np.ndarray, float]:
     """The orthogonal ``C`` minimizing ``|Â - C B̂ Cᵀ|_F`` for unit-norm ``Â = A/|A|``, ``B̂ = B/|B|``.
 
