@@ -11,7 +11,8 @@ each checkpoint as Yang et al. (2019) do:
   profiles, k in 2..29 chosen by silhouette; the cluster x task map;
 * fractional task variance for the paper's eight task pairs (its Fig. 3);
 * each cluster lesioned (rates clamped to 0) and every task scored on 256 noisy trials;
-* compositional rule inputs on Dly Anti, Ctx Dly DM 1 and DMS (the paper's Fig. 6 setups);
+* compositional rule inputs on Dly Anti, Ctx Dly DM 1 and DMS (the setups of the paper's
+  ``compute_replacerule_performance``);
 * decoding the (8-sector) stimulus direction over time in Dly Go, with permutation chance, and
   the cross-temporal generalization matrix;
 * DSA between the network's dynamics in five tasks (PCA-10 activity every 100 ms, 3 delays,

@@ -58,7 +58,7 @@ def cluster_map(tv: TaskVariance, clusters: UnitClusters, *, task_labels: Sequen
 
 def lesion_matrix(lesions: GroupLesions, *, task_labels: Sequence[str] | None = None,
                   vmax: float = 0.5) -> Figure:
-    """Tasks × lesioned groups map of the change of accuracy (Yang et al. 2019 Fig. 2e)."""
+    """Tasks × lesioned groups map of the change of accuracy (Yang et al. 2019)."""
     fig = Figure(figsize=(1.2 + 0.45 * len(lesions.groups), 4.8), layout="constrained")
     ax = fig.subplots()
     im = ax.imshow(lesions.change.T, aspect="auto", cmap="coolwarm_r", vmin=-vmax, vmax=vmax,
@@ -90,7 +90,7 @@ def fractional_variance(ftvs: Sequence[FractionalVariance], *, ncols: int = 4) -
 
 
 def rule_composition(results: Sequence[RuleComposition]) -> Figure:
-    """Accuracy with composed rule inputs, one panel per task (Yang et al. 2019 Fig. 6)."""
+    """Accuracy with composed rule inputs, one panel per task (Yang et al. 2019)."""
     fig = Figure(figsize=(3.6 * len(results), 2.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(results)))
     for ax, r in zip(axes, results):

@@ -1,4 +1,4 @@
-"""Clustering of units by their task-variance profiles (Yang et al. 2019, Fig. 2c-e)."""
+"""Clustering of units by their task-variance profiles (Yang et al. 2019)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ __all__ = ["GroupLesions", "RuleComposition", "compose_rules", "lesion_groups"]
 
 @dataclass(frozen=True)
 class GroupLesions:
-    """Accuracy on every task with each group of units lesioned (Yang et al. 2019, Fig. 2e).
+    """Accuracy on every task with each group of units lesioned (Yang et al. 2019,
+    ``Analysis.lesions`` in ``gyyang/multitask``).
 
     Attributes
     ----------
@@ -177,7 +178,7 @@ def compose_rules(
 ) -> RuleComposition:
     """Score ``task`` with its rule input replaced by weighted sums of rule inputs.
 
-    Yang et al. (2019, Fig. 6; ``compute_replacerule_performance``) show that rule inputs
+    Yang et al. (2019; ``taskset.compute_replacerule_performance``) show that rule inputs
     compose: Dly Anti is performed well with the input ``Anti + Dly Go - Go`` instead of its own
     rule, although that vector was never seen in training. Every input channel whose name starts
     with ``rule_prefix`` is set to 0 and the named channels to their weights on every step of

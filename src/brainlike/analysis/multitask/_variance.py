@@ -120,7 +120,7 @@ def task_variance(
     ``h.var(axis=1).mean(axis=0)`` in ``analysis/variance.py``; a population variance, ``ddof=0``).
     Units with ``Σ_k TV_ik <= threshold`` are inactive and left out of ``normalized`` (the paper's
     rule: total variance over tasks > 1e-3); each active unit's row is then divided by its
-    maximum over tasks (``normalization="max"``, used for the clustering of Fig. 2) or by its sum.
+    maximum over tasks (``normalization="max"``, used for the clustering) or by its sum.
 
     The paper computes it on the noise-free test grid of each task (``mode='test'``, recurrent
     noise off) from the end of the fixation epoch ``fix1`` to the end of the trial:
@@ -148,7 +148,7 @@ def task_variance(
     References
     ----------
     Yang, Joglekar, Song, Newsome & Wang (2019) Task representations in neural networks trained
-    to perform many cognitive tasks. Nat Neurosci 22:297 (Fig. 2b-c; code ``gyyang/multitask``).
+    to perform many cognitive tasks. Nat Neurosci 22:297 (code ``gyyang/multitask``).
 
     Examples
     --------
