@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from ..analysis import (
@@ -130,8 +131,10 @@ def temporal_generalization(result: TemporalGeneralization, *, xlabel: str = "te
     chance = float(np.nanmean(result.chance)) if np.isfinite(result.chance).any() else None
     if chance is None and result.classes.size:
         chance = 1.0 / result.classes.size
-    im = ax.imshow(result.score, cmap="RdBu_r", extent=extent, interpolation="nearest",
-                   vmin=(2 * chance - 1 if chance is not None else None), vmax=1 if chance else None)
+    # a diverging map centred on chance (permutation mean, else 1/k) for accuracy in [0, 1]
+    norm = TwoSlopeNorm(vcenter=chance, vmin=0.0, vmax=1.0) if chance is not None and 0 < chance < 1 \
+        else None
+    im = ax.imshow(result.score, cmap="RdBu_r", extent=extent, interpolation="nearest", norm=norm)
     ax.plot([t[0], t[-1]], [t[0], t[-1]], color="k", lw=0.5, ls=":")
     ax.set(xlabel=xlabel, ylabel=ylabel,
            title=title or f"temporal generalization of {result.variable}")
