@@ -3,21 +3,37 @@
 from ._connectivity import connectivity_matrix, weight_distributions
 from ._dynamics import fixed_points
 from ._figures import example_trial, learning_curve, psychometric, trajectories
+from ._multitask import (
+    cluster_map,
+    decoding,
+    dsa_matrix,
+    fractional_variance,
+    lesion_matrix,
+    rule_composition,
+    temporal_generalization,
+)
 from ._spikes import psth_figure, raster, spike_statistics_figure
 from ._vision import image_grid, layer_rdms, receptive_field, tuning_curves
 
 __all__ = [
+    "cluster_map",
     "connectivity_matrix",
+    "decoding",
+    "dsa_matrix",
     "example_trial",
     "fixed_points",
+    "fractional_variance",
     "image_grid",
     "layer_rdms",
     "learning_curve",
+    "lesion_matrix",
     "psth_figure",
     "psychometric",
     "raster",
     "receptive_field",
+    "rule_composition",
     "spike_statistics_figure",
+    "temporal_generalization",
     "trajectories",
     "tuning_curves",
     "weight_distributions",
