@@ -59,8 +59,10 @@ class MultiTask:
         the ``yang19.*`` tasks, which share rule inputs) and distinct names.
     probabilities : sequence or mapping of float, optional
         Relative sampling weights (normalized), one per task or a mapping
-        name -> weight; default uniform. The paper model weighs
-        ``ctxdm1``/``ctxdm2`` 5× (``rule_prob_map``).
+        name -> weight; default uniform. A mapping need not list every task: as in
+        Yang et al.'s ``rule_prob_map`` (``rule_prob_map.get(rule, 1.)``), a task it
+        leaves out has weight 1, so ``{"yang19.ctxdm1": 5, "yang19.ctxdm2": 5}`` is the
+        paper model's mix. A task is left out of training only by an explicit weight 0.
 
     Attributes
     ----------
@@ -100,7 +102,7 @@ class MultiTask:
             unknown = sorted(set(probabilities) - set(names))
             if unknown:
                 raise ValueError(f"probabilities name unknown task(s) {unknown}; tasks are {names}")
-            w = np.array([float(probabilities.get(n, 0.0)) for n in names])
+            w = np.array([float(probabilities.get(n, 1.0)) for n in names])
         else:
             w = np.asarray(probabilities, dtype=np.float64)
             if w.shape != (len(names),):
