@@ -26,6 +26,7 @@ from ._mlp import MLP, MLPOutput
 from ._protocol import EffectiveWeights, RecurrentModel, RNNOutput, Traced, derive_seed
 from ._rate_rnn import NOISE_CONVENTIONS, RateRNN
 from ._registry import arguments, kind_of, make, model_class, names
+from ._vit import VisionTransformer
 
 __all__ = [
     "ACTIVATIONS",
@@ -54,6 +55,7 @@ __all__ = [
     "RecurrentModel",
     "SparseMask",
     "Traced",
+    "VisionTransformer",
     "apply_gain",
     "arguments",
     "build_connectivity",

@@ -272,7 +272,7 @@ def train(
             inputs, targets, mask = to_tensors(batch)
             out_ = model(inputs, generator=generator(seed, TRAIN_NOISE, step))
             main = task_loss(out_.outputs, targets, mask, batch.target_kind,
-                             normalization=norm, lengths=batch.lengths)
+                             normalization=norm, lengths=getattr(batch, "lengths", None))
             valid = valid_steps(batch) if any(with_valid) else None
             penalty = main.new_zeros(())
             for p, masked in zip(penalties, with_valid):
