@@ -152,8 +152,12 @@ def test_permutation_p_values_are_uniform_under_the_null():
 
 
 def test_feature_use_errors_name_the_problem():
-    f = {"a": np.arange(10.0), "b": np.ones(10)}
+    f = {"a": np.arange(10.0), "b": np.arange(10.0) % 3}
     r = {"x": np.arange(10.0)}
+    with pytest.raises(ValueError, match=r"features \['c'\] are constant: they carry no information"):
+        feature_use({**f, "c": np.ones(10)}, r)
+    with pytest.raises(ValueError, match=r"responses\['x'\] are constant"):
+        feature_use(f, {"x": np.ones(10)})
     with pytest.raises(ValueError, match=r"groups\['shape'\] names features the table lacks: \['c'\]"):
         feature_use(f, r, groups={"shape": ["a", "c"]})
     with pytest.raises(ValueError, match=r"responses\['x'\] are discrete but take a single value"):

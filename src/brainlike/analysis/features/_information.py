@@ -148,53 +148,93 @@ def mutual_information(x: Any, y: Any, *, discrete: bool = False, biascorrect: b
 _CHUNK = 64  # permutations per one-hot block of the discrete MI
 
 
-def _mi_continuous(x: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Bias-corrected MI (bits) between copula-normal ``x (n, d)`` and each row of ``targets
-    (P, n)`` (copula-normal): :func:`gaussian_mi` for every row at once.
+def _normalized_rows(targets: np.ndarray) -> np.ndarray:
+    t = targets - targets.mean(axis=1, keepdims=True)
+    return t / np.sqrt(np.einsum("ij,ij->i", t, t))[:, None]
+
+
+def _mi_continuous_sets(x: np.ndarray, t: np.ndarray, sets: list[list[int]]) -> np.ndarray:
+    """Bias-corrected MI (bits) between the copula-normal columns ``sets[k]`` of ``x (n, F)``,
+    jointly, and each row of ``t (P, n)`` (copula-normal targets, rows centred and of unit norm:
+    :func:`_normalized_rows`); ``(P, len(sets))``. :func:`gaussian_mi` for every row and set.
 
     ``I = -½ log(1 - R²) - b(n, d) - b(n, 1) + b(n, d + 1)``, with ``R²`` the squared multiple
-    correlation of a target on ``x`` (the ratio of determinants in :func:`gaussian_mi`).
+    correlation of a target on the set (the ratio of determinants in :func:`gaussian_mi`).
     """
-    n, d = x.shape
-    q, _ = np.linalg.qr(x - x.mean(axis=0))
-    t = targets - targets.mean(axis=1, keepdims=True)
-    t = t / np.linalg.norm(t, axis=1, keepdims=True)
-    r2 = np.minimum(np.square(t @ q).sum(axis=1), 1.0 - 1e-15)
-    return (-0.5 * np.log1p(-r2) - _bias(n, d) - _bias(n, 1) + _bias(n, d + 1)) / _LN2
+    n = x.shape[0]
+    xc = x - x.mean(axis=0)
+    bases = [np.linalg.qr(xc[:, cols])[0] for cols in sets]
+    proj = np.square(t @ np.hstack(bases))  # one product for every set
+    out = np.empty((t.shape[0], len(sets)))
+    start = 0
+    for k, cols in enumerate(sets):
+        d = len(cols)
+        r2 = np.minimum(proj[:, start:start + d].sum(axis=1), 1.0 - 1e-15)
+        out[:, k] = (-0.5 * np.log1p(-r2) - _bias(n, d) - _bias(n, 1) + _bias(n, d + 1)) / _LN2
+        start += d
+    return out
 
 
-def _mi_discrete(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Bias-corrected MI (bits) between Gaussian ``x (n, d)`` and each row of class ``labels
-    (P, n)`` (ints 0..C-1, the same counts in every row, e.g. permutations of one labelling):
-    :func:`_mi_gaussian_discrete` for every row at once."""
-    n, d = x.shape
+def _mi_continuous(x: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """MI (bits) between copula-normal ``x (n, d)``, jointly, and each row of ``targets (P, n)``
+    (copula-normal): :func:`gaussian_mi` for every row at once, ``(P,)``."""
+    return _mi_continuous_sets(x, _normalized_rows(targets), [list(range(x.shape[1]))])[:, 0]
+
+
+def _mi_discrete_sets(x: np.ndarray, labels: np.ndarray, sets: list[list[int]]) -> np.ndarray:
+    """Bias-corrected MI (bits) between the Gaussian columns ``sets[k]`` of ``x (n, F)``, jointly,
+    and each row of class ``labels (P, n)`` (ints 0..C-1 with the same counts in every row, e.g.
+    permutations of one labelling), ``(P, len(sets))``: :func:`_mi_gaussian_discrete` for every
+    row and set. ``I = H(X) - Σ_c p(c) H(X | c)``; the class-conditional sums of every column and
+    of the products within each set come from one product with the rows' one-hot coding."""
+    n = x.shape[0]
     n_classes = int(labels.max()) + 1
-    counts = np.bincount(labels[0], minlength=n_classes)
-    if counts.min() <= d + 1:
+    counts = np.bincount(labels[0], minlength=n_classes).astype(np.float64)
+    dmax = max(len(cols) for cols in sets)
+    if counts.min() <= dmax + 1:
         k = int(np.argmin(counts))
         raise ValueError(
-            f"each value of a discrete variable needs > {d + 1} samples; value {k} has {counts[k]}"
+            f"each value of a discrete variable needs > {dmax + 1} samples; value {k} has "
+            f"{int(counts[k])}"
         )
-    h = _logdet_half(np.cov(x, rowvar=False).reshape(d, d)) - _bias(n, d)
-    xx = x[:, :, None] * x[:, None, :]  # (n, d, d)
-    out = np.empty(labels.shape[0])
+    columns, where = [x], []
+    offset = x.shape[1]
+    for cols in sets:
+        sub = x[:, cols]
+        columns.append((sub[:, :, None] * sub[:, None, :]).reshape(n, -1))
+        where.append(offset)
+        offset += len(cols) ** 2
+    design = np.hstack(columns)  # (n, F + Σ d²)
+    h = np.array([_logdet_half(np.cov(x[:, cols], rowvar=False).reshape(len(cols), len(cols)))
+                  - _bias(n, len(cols)) for cols in sets])
+    bias_c = np.array([[_bias(int(c), len(cols)) for c in counts] for cols in sets])  # (S, C)
+    out = np.empty((labels.shape[0], len(sets)))
     eye = np.arange(n_classes)
     for start in range(0, labels.shape[0], _CHUNK):
         onehot = (labels[start:start + _CHUNK, None, :] == eye[None, :, None]).astype(np.float64)
-        s1 = onehot @ x  # (p, C, d)
-        s2 = np.einsum("pcn,nij->pcij", onehot, xx)
-        cov = (s2 - s1[..., :, None] * s1[..., None, :] / counts[None, :, None, None]) / (
-            counts[None, :, None, None] - 1
-        )
-        try:
-            half = np.log(np.diagonal(np.linalg.cholesky(cov), axis1=-2, axis2=-1)).sum(-1)
-        except np.linalg.LinAlgError:
-            raise ValueError(
-                "the covariance is singular: a variable is constant within a class"
-            ) from None
-        cond = half - np.array([_bias(int(c), d) for c in counts])[None]
-        out[start:start + _CHUNK] = (h - (cond * counts[None] / n).sum(axis=1)) / _LN2
+        sums = onehot @ design  # (p, C, F + Σ d²)
+        for k, cols in enumerate(sets):
+            d = len(cols)
+            s1 = sums[..., cols]
+            s2 = sums[..., where[k]:where[k] + d * d].reshape(*sums.shape[:2], d, d)
+            cov = (s2 - s1[..., :, None] * s1[..., None, :] / counts[None, :, None, None]) / (
+                counts[None, :, None, None] - 1
+            )
+            try:
+                half = np.log(np.diagonal(np.linalg.cholesky(cov), axis1=-2, axis2=-1)).sum(-1)
+            except np.linalg.LinAlgError:
+                raise ValueError(
+                    "the covariance is singular: a variable is constant within a class"
+                ) from None
+            cond = ((half - bias_c[k][None]) * counts[None] / n).sum(axis=1)
+            out[start:start + _CHUNK, k] = (h[k] - cond) / _LN2
     return out
+
+
+def _mi_discrete(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """MI (bits) between Gaussian ``x (n, d)``, jointly, and each row of class ``labels (P, n)``:
+    :func:`_mi_gaussian_discrete` for every row at once, ``(P,)``."""
+    return _mi_discrete_sets(x, labels, [list(range(x.shape[1]))])[:, 0]
 
 
 def _kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
@@ -291,7 +331,7 @@ class FeatureUse:
         # MI between the two responders' responses: Gaussian copula where one is continuous,
         # the plug-in estimate of two discrete ones.
         rng = np.random.default_rng(self.seed)
-        perms = np.argsort(rng.random((self.n_permutations, ra.size)), axis=1)
+        perms = rng.permuted(np.tile(np.arange(ra.size), (self.n_permutations, 1)), axis=1)
         if da and db:
             mi_ab, null = _plugin_mi(ra, rb), np.array([_plugin_mi(ra, rb[p]) for p in perms])
         else:
@@ -520,6 +560,9 @@ def feature_use(
     if n < 3:
         raise ValueError(f"feature_use needs at least 3 trials; got {n}")
     raw = np.stack(columns, axis=1)
+    constant = [k for k, c in zip(names, columns) if np.ptp(c) == 0]
+    if constant:
+        raise ValueError(f"features {constant} are constant: they carry no information")
     feats = copula_normalize(raw)
     group_of = _check_groups(groups, names)
     gidx = [[names.index(m) for m in members] for members in group_of.values()]
@@ -536,31 +579,25 @@ def feature_use(
         r = _column(key, resp, n, "responses")
         kept[key] = r.copy()
         kept[key].setflags(write=False)
-        perms = np.argsort(rng.random((n_permutations, n)), axis=1)
+        perms = rng.permuted(np.tile(np.arange(n), (n_permutations, 1)), axis=1)
+        sets = [[j] for j in range(len(names))] + gidx
         if kinds[key]:
             values, target = np.unique(r, return_inverse=True)
             if values.size < 2:
                 raise ValueError(f"responses[{key!r}] are discrete but take a single value")
-            rows = np.vstack([target[None], target[perms]])
-
-            def mi_of(cols: list[int], rows: np.ndarray = rows) -> np.ndarray:
-                return _mi_discrete(feats[:, cols], rows)
-
+            both = _mi_discrete_sets(feats, np.vstack([target[None], target[perms]]), sets)
             numeric = target.astype(np.float64) if values.size == 2 else None
         else:
+            if np.ptp(r) == 0:
+                raise ValueError(f"responses[{key!r}] are constant: they carry no information")
             t = copula_normalize(r)[:, 0]
-            rows = np.vstack([t[None], t[perms]])
-
-            def mi_of(cols: list[int], rows: np.ndarray = rows) -> np.ndarray:
-                return _mi_continuous(feats[:, cols], rows)
-
+            both = _mi_continuous_sets(feats, _normalized_rows(np.vstack([t[None], t[perms]])), sets)
             numeric = r.astype(np.float64)
-        profile = np.stack([mi_of([j]) for j in range(len(names))], axis=1)  # (1 + P, F)
+        profile, gprof = both[:, :len(names)], both[:, len(names):]  # (1 + P, F), (1 + P, G)
         mi[i] = profile[0]
         null_max = profile[1:].max(axis=1)
         pv[i] = (1 + (null_max[None, :] >= mi[i][:, None]).sum(axis=1)) / (1 + n_permutations)
         if gidx:
-            gprof = np.stack([mi_of(cols) for cols in gidx], axis=1)
             gmi[i] = gprof[0]
             gnull = gprof[1:].max(axis=1)
             gpv[i] = (1 + (gnull[None, :] >= gmi[i][:, None]).sum(axis=1)) / (1 + n_permutations)
