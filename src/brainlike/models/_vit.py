@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import torch
 from torch import Tensor, nn
 
-from ._convnet import ConvNetOutput
+from ._convnet import ConvNetOutput, check_images
 from ._params import OneOf, Range, Seed, Size, checked
 from ._protocol import Traced
 
@@ -223,11 +223,7 @@ class VisionTransformer(nn.Module):
     # ---- computation
     def tokens(self, x: Tensor) -> Tensor:
         """The tokens after the last block, ``(B, T, dim)`` (class token first, if any)."""
-        if x.ndim != 4 or tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(
-                f"x must have shape (batch, {', '.join(map(str, self.input_shape))}); got "
-                f"{tuple(x.shape)}"
-            )
+        check_images(x, self.input_shape)
         z = self.embed(x)
         if self.cls_token is not None:
             z = torch.cat([self.cls_token.expand(z.shape[0], -1, -1), z], dim=1)

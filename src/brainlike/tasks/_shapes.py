@@ -42,7 +42,7 @@ import numpy as np
 from scipy.special import expit
 
 from ._core import TaskScore
-from ._images import ImageBatch, ImageTask
+from ._images import ImageBatch, ImageTask, allowed_labels
 from ._stimuli import StimulusSet, _grid
 
 __all__ = [
@@ -643,20 +643,7 @@ class GeneratedShapes:
             Draw the nuisance factors (position, contrast, pixel noise; default), or render
             every image centred, at full contrast and noise-free.
         """
-        if (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
-                or batch_size < 1):
-            raise TypeError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        classes = None
-        for key, value in dict(conditions or {}).items():
-            if key != "label":
-                raise ValueError(f"conditions may fix only 'label' for {self.name!r}; got {key!r}")
-            allowed = np.atleast_1d(np.asarray(value))
-            bad = np.setdiff1d(allowed, np.arange(self.n_outputs))
-            if bad.size:
-                raise ValueError(
-                    f"conditions['label'] must lie in [0, {self.n_outputs}), got {bad.tolist()}"
-                )
-            classes = allowed
+        classes = allowed_labels(self, batch_size, conditions)
         rng = np.random.default_rng(seed)
         table, labels = self.generator.sample(
             int(batch_size), labels=self.labels, seed=rng, classes=classes, nuisance=noise
