@@ -142,12 +142,24 @@ def test_run_config_algorithm_contrastive(tmp_path):
 
 @pytest.mark.slow
 def test_learns_a_representation_better_than_its_initialization():
-    """The online probe's held-out accuracy rises well above the untrained network's."""
+    """Linear evaluation (logistic regression on the frozen last hidden layer, held-out digits):
+    200 contrastive steps, no label reaching the encoder, beat the untrained network."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
     task = make("digits")
+    test = task.with_split("test")
+
+    def linear_readout(net):
+        with torch.no_grad():
+            a = net.eval()(torch.tensor(task.data.images)).activity.numpy()
+            b = net(torch.tensor(test.data.images)).activity.numpy()
+        scaler = StandardScaler().fit(a)
+        clf = LogisticRegression(max_iter=3000).fit(scaler.transform(a), task.data.labels)
+        return clf.score(scaler.transform(b), test.data.labels)
+
     net = _net()
-    res = train_contrastive(net, task, steps=300, batch_size=128, eval_every=300,
-                            eval_trials=359, lr=2e-3)
-    before = train_contrastive(_net(), task, steps=300, batch_size=128, eval_every=300,
-                               eval_trials=359, lr=2e-3, translate=0.0, scale=0.0, rotate=0.0,
-                               contrast=0.0, noise=0.0, temperature=1e3)
-    assert res.accuracy > 0.7 and res.accuracy > before.accuracy + 0.1
+    untrained = linear_readout(net)
+    train_contrastive(net, task, steps=200, batch_size=128, eval_every=200, eval_trials=359,
+                      lr=2e-3, probe=False)
+    assert linear_readout(net) > untrained + 0.02  # measured 0.967 against 0.922
