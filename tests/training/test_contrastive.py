@@ -127,6 +127,11 @@ def test_run_config_algorithm_contrastive(tmp_path):
     assert cfg.training.algorithm == "contrastive" and cfg.training.largest_batch() == 20
     res = run_training(cfg, tmp_path)
     assert res.steps == 2 and (tmp_path / "checkpoint.safetensors").is_file()
+    from brainlike.models import VisionTransformer
+
+    vit = VisionTransformer((1, 8, 8), 10, patch=2, dim=8, depth=1, heads=2, seed=0)
+    assert train_contrastive(vit, make("digits"), steps=2, batch_size=8, eval_every=2,
+                             eval_trials=20).steps == 2
     with pytest.raises(ConfigError, match=r"training.temperature: Input should be greater than 0"):
         parse_config({"task": {"name": "digits"}, "model": {"type": "convnet"},
                       "training": {"algorithm": "contrastive", "temperature": 0}})

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from brainlike.models import ConvNet
 from brainlike.tasks import make
-from brainlike.training import evaluate, masked_cross_entropy, train
+from brainlike.training import RatePenalty, evaluate, masked_cross_entropy, train
 from brainlike.training._session import eval_seed
 
 
@@ -26,7 +26,8 @@ def test_cross_entropy_of_image_logits_is_the_weighted_mean():
 def test_evaluations_score_the_held_out_split():
     task = make("digits")
     net = ConvNet(task.image_shape, 10, layers="small", seed=0)
-    res = train(net, task, steps=2, batch_size=16, eval_every=2, eval_trials=50, seed=4)
+    res = train(net, task, steps=2, batch_size=16, eval_every=2, eval_trials=50, seed=4,
+                penalties=[RatePenalty(l2=1e-3)])  # a penalty with `valid`: none on images
     held_out = evaluate(net, task.with_split("test"), n_trials=50, seed=eval_seed(4, 2))
     assert res.accuracy == held_out.accuracy
     assert held_out.conditions["index"].max() < task.with_split("test").n_images

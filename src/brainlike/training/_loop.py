@@ -273,7 +273,8 @@ def train(
             out_ = model(inputs, generator=generator(seed, TRAIN_NOISE, step))
             main = task_loss(out_.outputs, targets, mask, batch.target_kind,
                              normalization=norm, lengths=getattr(batch, "lengths", None))
-            valid = valid_steps(batch) if any(with_valid) else None
+            # (image batches have no time axis, hence no padding: every item is valid)
+            valid = valid_steps(batch) if any(with_valid) and hasattr(batch, "lengths") else None
             penalty = main.new_zeros(())
             for p, masked in zip(penalties, with_valid):
                 penalty = penalty + (p(model, out_.activity, valid=valid) if masked
