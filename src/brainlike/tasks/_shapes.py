@@ -9,9 +9,10 @@ module is a miniature of that design for small images (NumPy only):
   pattern (Wilkinson, Wilson & Habak 1998) ``r(θ) = R exp(g_s Σ_k s_k cos((k + 1) θ))``: factor
   ``k`` sets the amplitude of radial frequency ``k + 1`` (2: elongation, 3: triangularity, ...);
 * **texture** factors ``texture_1 .. texture_n``: the surface pattern inside the contour,
-  ``L = 0.7 + 0.3 tanh(g_t Σ_j t_j cos(2π f (u cos o_j + v sin o_j) + ψ_j))``: factor ``j`` is the
-  amplitude of a grating at orientation ``o_j = 180° j / n`` and phase ``ψ_j = 90° j``, at
-  ``f = 0.25`` cycles per pixel, in the shape's own coordinates ``(u, v)`` (it moves with it);
+  ``L = 0.7 + 0.3 tanh(g_t Σ_j t_j cos(2π f (u cos o_j + v sin o_j) + ψ_j))``: factor
+  ``texture_{j+1}`` (``j = 0 .. n - 1``) is the amplitude of a grating at orientation
+  ``o_j = 180° j / n`` and phase ``ψ_j = 90° j``, at ``f = 0.25`` cycles per pixel, in the
+  shape's own coordinates ``(u, v)`` (it moves with it);
 * **nuisance** factors: position ``x``, ``y`` (pixels, the contour's centre relative to the image
   centre, ``y`` up), ``contrast`` (the figure's luminance scale on a black background) and
   ``noise`` (standard deviation of additive Gaussian pixel noise).
