@@ -107,6 +107,8 @@ def test_simulated_observer_identifies_and_judges_in_its_own_space():
     np.testing.assert_array_equal(both.judge(trials), trials.closer["both"])
     rating = SimulatedObserver({"shape": 1.0}, identities=IDS, groups=GEN.groups, noise=0.0)
     np.testing.assert_allclose(rating.rate({k: [v] for k, v in IDS[2].items()}, 2), [0.0])
+    blind = SimulatedObserver({"shape": 0.0}, groups=GEN.groups, noise=0.0)
+    np.testing.assert_array_equal(blind.distance2(trials.first, trials.reference), np.zeros(400))
 
 
 class _PixelNet(torch.nn.Module):

@@ -152,8 +152,8 @@ class SimulatedObserver:
         table of the same length), ``(n,)``."""
         table = _table(stimuli)
         other = _table(point)
-        n = None
-        total: Any = 0.0
+        n = len(np.atleast_1d(next(iter(table.values())))) if table else 0
+        total = np.zeros(n)
         for f, w in self.weights.items():
             if not w:
                 continue
@@ -162,9 +162,8 @@ class SimulatedObserver:
                     f"the stimuli lack the factor {f!r} the observer weighs; they have {list(table)}"
                 )
             x = np.asarray(table[f], dtype=np.float64)
-            n = x.shape[0]
             total = total + w * np.square(x - np.asarray(other[f], dtype=np.float64))
-        return np.broadcast_to(np.asarray(total, dtype=np.float64), (n or 0,)).copy()
+        return total
 
     def _noise(self, shape: tuple[int, ...]) -> np.ndarray:
         return self.noise * self._rng.standard_normal(shape)
