@@ -218,6 +218,16 @@ class NetworkObserver:
         ``activity`` ``(n, N)``, like :class:`brainlike.models.ConvNet`.
     batch_size : int
         Images per forward pass.
+
+    Examples
+    --------
+    >>> from brainlike.models import ConvNet
+    >>> from brainlike.tasks import ShapeTextureGenerator
+    >>> gen = ShapeTextureGenerator(16, seed=0)
+    >>> observer = NetworkObserver(ConvNet((1, 16, 16), 4, layers="small", seed=0))
+    >>> stimuli = gen.reverse_correlation_set(5, seed=0)
+    >>> observer.rate(stimuli, 0).shape, observer.identify(stimuli).shape
+    ((5,), (5,))
     """
 
     def __init__(self, model: nn.Module, *, batch_size: int = 1024):
