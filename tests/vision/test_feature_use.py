@@ -94,6 +94,10 @@ def test_simulated_observer_kernels_point_at_its_weights_in_each_paradigm():
     same = feature_use(table, {"a": ev, "b": ev}, n_permutations=50).compare("a", "b")
     assert same.tau == pytest.approx(1.0) and same.kernel_similarity == pytest.approx(1.0)
     assert same.overlap == 1.0 and same.response_p_value == pytest.approx(1 / 51)
+    # two observers' choices: the plug-in MI of identical choices is their entropy
+    c = ev > np.median(ev)
+    choices = feature_use(table, {"a": c, "b": c}, discrete=True, n_permutations=50).compare("a", "b")
+    assert choices.response_mi == pytest.approx(1.0, abs=1e-9) and choices.tau == pytest.approx(1.0)
 
 
 def test_simulated_observer_identifies_and_judges_in_its_own_space():
