@@ -63,7 +63,7 @@ def test_each_kind_has_a_config_section_derived_from_its_constructor(kind):
 
 
 def test_config_errors_name_the_field_and_the_kinds():
-    kinds = re.escape(str(models.names()))
+    kinds = re.escape(str([*models.names(), *models.names("feedforward")]))
     with pytest.raises(ConfigError, match=rf"model: type must be one of {kinds} \(got 'transformer'\)"):
         _config("transformer")
     with pytest.raises(ConfigError, match=r"model\.tau: Extra inputs are not permitted \(got 50\.0\)"):

@@ -226,8 +226,48 @@ class TrainingConfig(AlgorithmConfig):
         )
 
 
+class ContrastiveConfig(AlgorithmConfig):
+    """Self-supervised contrastive learning (SimCLR) of an image model: the arguments of
+    :func:`brainlike.training.train_contrastive` (``probe``: the readout is an online linear
+    probe on the detached representation, and the evaluations score it)."""
+
+    algorithm: Literal["contrastive"] = "contrastive"
+    batch_size: int = Field(128, ge=2)
+    lr: float = Field(1e-3, gt=0, le=_F32)
+    weight_decay: float = Field(0.0, ge=0, le=_F32)
+    temperature: float = Field(0.5, gt=0, le=_F32)
+    projection_dim: int = Field(32, ge=1)
+    projection_hidden: int = Field(128, ge=1)
+    probe: bool = True
+    translate: float = Field(0.125, ge=0, le=1)
+    scale: float = Field(0.15, ge=0, lt=1)
+    rotate: float = Field(15.0, ge=0, le=180)
+    contrast: float = Field(0.3, ge=0, lt=1)
+    noise: float = Field(0.1, ge=0, le=_F32)
+    grad_clip: float | None = Field(None, gt=0, le=_F32)
+
+    def largest_batch(self) -> int:
+        return max(2 * self.batch_size, self.eval_trials)
+
+    def train(
+        self, model: Any, task: Any, *, out: Path, criterion: float | None, penalties: list,
+        resume: bool, progress: bool,
+    ) -> TrainResult:
+        from ..training import train_contrastive
+
+        if getattr(task, "image_shape", None) is None:
+            raise ConfigError(
+                f"training.algorithm 'contrastive' needs an image task; task {task.name!r} has "
+                "trials with a time axis"
+            )
+        fields = self.model_dump(exclude={"algorithm", "criterion", "criterion_of_ceiling"})
+        return train_contrastive(model, task, **fields, criterion=criterion,
+                                 penalties=penalties, out=out, resume=resume, progress=progress)
+
+
 # The learning algorithms a run config can name in ``training.algorithm``.
 ALGORITHMS: dict[str, type[AlgorithmConfig]] = {"bptt": TrainingConfig}
+ALGORITHMS["contrastive"] = ContrastiveConfig
 
 
 def _algorithm_of(value: Any) -> str | None:

@@ -207,8 +207,9 @@ def evaluate_run(
     run = load_run(directory)
     torch.set_num_threads(run.config.threads)
     parts = getattr(run.task, "tasks", None) or {run.task.name: run.task}
-    results = {
-        name: evaluate(run.model, task, n_trials=n_trials, seed=seed + k)
+    results = {  # a data set's held-out split where the task has one
+        name: evaluate(run.model, getattr(task, "evaluation_task", task), n_trials=n_trials,
+                       seed=seed + k)
         for k, (name, task) in enumerate(parts.items())
     }
     if write:

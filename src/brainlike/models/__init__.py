@@ -30,6 +30,7 @@ from ._registry import arguments, kind_of, make, model_class, names
 from ._spiking import INPUT_ENCODINGS, RESETS, SpikingRNN
 from ._surrogates import SURROGATES
 from ._transfer import rate_to_spiking
+from ._vit import VisionTransformer
 
 __all__ = [
     "ACTIVATIONS",
@@ -62,6 +63,7 @@ __all__ = [
     "SparseMask",
     "SpikingRNN",
     "Traced",
+    "VisionTransformer",
     "apply_gain",
     "arguments",
     "build_connectivity",

@@ -25,6 +25,7 @@ from ._params import arguments as _arguments
 from ._protocol import RecurrentModel
 from ._rate_rnn import RateRNN
 from ._spiking import SpikingRNN
+from ._vit import VisionTransformer
 
 __all__ = ["arguments", "kind_of", "make", "model_class", "names"]
 
@@ -37,6 +38,7 @@ _MODELS: dict[str, type[RecurrentModel]] = {
 #: Feedforward kinds: no state, no time axis; built by ``make(kind, **params)``.
 _FEEDFORWARD: dict[str, type[nn.Module]] = {
     "convnet": ConvNet,
+    "vit": VisionTransformer,
 }
 _FAMILIES = ("recurrent", "feedforward")
 

@@ -26,6 +26,7 @@ from ._images import Cifar10, ImageBatch, ImageData, ImageTask, load_cifar10, lo
 from ._multitask import Block, MultiTask, Sequential
 from ._neurogym import NeuroGymTask, from_neurogym
 from ._registry import describe, make, names
+from ._shapes import GeneratedShapes, ShapeTextureGenerator, SimilarityTrials
 from ._stimuli import StimulusSet, gabor, grating, grating_set, pink_noise, white_noise
 
 __all__ = [
@@ -34,12 +35,15 @@ __all__ = [
     "Cifar10",
     "Duration",
     "Fixed",
+    "GeneratedShapes",
     "ImageBatch",
     "ImageData",
     "ImageTask",
     "MultiTask",
     "NeuroGymTask",
     "Sequential",
+    "ShapeTextureGenerator",
+    "SimilarityTrials",
     "StimulusSet",
     "Task",
     "TaskEnv",

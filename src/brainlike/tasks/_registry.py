@@ -7,6 +7,7 @@ from typing import Any
 
 from ._core import Task
 from ._images import IMAGE_TASKS, ImageTask
+from ._shapes import GeneratedShapes
 from .context_decision import ContextDecision
 from .delayed_match_to_category import DelayedMatchToCategory
 from .delayed_match_to_sample import DelayedMatchToSample
@@ -18,7 +19,7 @@ from .yang19 import YANG19_TASKS
 
 __all__ = ["describe", "make", "names"]
 
-_TASKS: dict[str, type[Task] | type[ImageTask]] = {
+_TASKS: dict[str, type[Task] | type[ImageTask] | type[GeneratedShapes]] = {
     cls.name: cls
     for cls in (
         PerceptualDecision,
@@ -33,11 +34,12 @@ _TASKS: dict[str, type[Task] | type[ImageTask]] = {
 }
 # Image classification tasks (no time axis; batches are ImageBatch): ``kind == "image"``.
 _TASKS.update({cls.name: cls for cls in IMAGE_TASKS})
+_TASKS[GeneratedShapes.name] = GeneratedShapes
 _KINDS = ("trial", "image")
 
 
 def _kind(cls: type) -> str:
-    return "image" if issubclass(cls, ImageTask) else "trial"
+    return "image" if getattr(cls, "kind", None) == "image" else "trial"
 
 
 def names(kind: str | None = None) -> list[str]:

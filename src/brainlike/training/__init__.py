@@ -6,6 +6,7 @@
 
 from ._checkpoint import load_model_state
 from ._constraints import AnchorPenalty, SparsityPenalty
+from ._contrastive import augment, nt_xent, train_contrastive
 from ._ensemble import ensemble_leaky_loop, train_ensemble
 from ._firing_rate import FiringRatePenalty, firing_rates_hz
 from ._loop import train
@@ -31,13 +32,16 @@ __all__ = [
     "TrainResult",
     "TrainingDivergedError",
     "WeightPenalty",
+    "augment",
     "ensemble_leaky_loop",
     "evaluate",
     "firing_rates_hz",
     "load_model_state",
     "masked_cross_entropy",
     "masked_mse",
+    "nt_xent",
     "task_loss",
     "train",
+    "train_contrastive",
     "train_ensemble",
 ]

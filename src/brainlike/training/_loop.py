@@ -272,8 +272,9 @@ def train(
             inputs, targets, mask = to_tensors(batch)
             out_ = model(inputs, generator=generator(seed, TRAIN_NOISE, step))
             main = task_loss(out_.outputs, targets, mask, batch.target_kind,
-                             normalization=norm, lengths=batch.lengths)
-            valid = valid_steps(batch) if any(with_valid) else None
+                             normalization=norm, lengths=getattr(batch, "lengths", None))
+            # (image batches have no time axis, hence no padding: every item is valid)
+            valid = valid_steps(batch) if any(with_valid) and hasattr(batch, "lengths") else None
             penalty = main.new_zeros(())
             for p, masked in zip(penalties, with_valid):
                 penalty = penalty + (p(model, out_.activity, valid=valid) if masked

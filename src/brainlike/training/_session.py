@@ -241,7 +241,8 @@ def evaluate(
         with torch.no_grad():
             out = model(inputs, generator=generator(seed, EVAL_NOISE, 0))
             loss = task_loss(out.outputs, targets, mask, batch.target_kind,
-                             normalization=loss_normalization, lengths=batch.lengths).item()
+                             normalization=loss_normalization,
+                             lengths=getattr(batch, "lengths", None)).item()
     finally:
         model.train(was_training)
     score = task.score(out.outputs.numpy(), batch)
@@ -267,7 +268,8 @@ def evaluation_row(
     subtasks = getattr(task, "tasks", None)
     kw = {"n_trials": n_trials, "loss_normalization": loss_normalization}
     if subtasks is None:
-        ev = evaluate(model, task, seed=seed, **kw)
+        # A data set's held-out split where the task has one (image tasks' evaluation_task).
+        ev = evaluate(model, getattr(task, "evaluation_task", task), seed=seed, **kw)
         return {"accuracy": ev.accuracy, "eval_loss": json_number(ev.loss)}
     row: dict[str, Any] = {}
     accuracies, losses = [], []

@@ -2,6 +2,7 @@
 
 from ._connectivity import connectivity_matrix, weight_distributions
 from ._dynamics import fixed_points
+from ._feature_use import feature_use_comparison
 from ._figures import example_trial, learning_curve, psychometric, trajectories
 from ._multitask import (
     cluster_map,
@@ -21,6 +22,7 @@ __all__ = [
     "decoding",
     "dsa_matrix",
     "example_trial",
+    "feature_use_comparison",
     "fixed_points",
     "fractional_variance",
     "image_grid",
