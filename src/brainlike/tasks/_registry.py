@@ -14,6 +14,7 @@ from .field_tasks import FIELD_TASKS
 from .memory_report import MemoryReport
 from .parametric_working_memory import ParametricWorkingMemory
 from .perceptual_decision import PerceptualDecision
+from .reaction_time import PerceptualDecisionRT
 from .yang19 import YANG19_TASKS
 
 __all__ = ["describe", "make", "names"]
@@ -29,6 +30,7 @@ _TASKS: dict[str, type[Task] | type[ImageTask]] = {
         MemoryReport,
         *FIELD_TASKS,
         *YANG19_TASKS,
+        PerceptualDecisionRT,
     )
 }
 # Image classification tasks (no time axis; batches are ImageBatch): ``kind == "image"``.
