@@ -10,6 +10,7 @@ from ._ensemble import ensemble_leaky_loop, train_ensemble
 from ._loop import train
 from ._losses import masked_cross_entropy, masked_mse, task_loss
 from ._regularizers import RatePenalty, WeightPenalty
+from ._rl import gae, train_a2c, train_ppo
 from ._session import (
     Evaluation,
     RunDirectoryError,
@@ -31,10 +32,13 @@ __all__ = [
     "WeightPenalty",
     "ensemble_leaky_loop",
     "evaluate",
+    "gae",
     "load_model_state",
     "masked_cross_entropy",
     "masked_mse",
     "task_loss",
     "train",
+    "train_a2c",
     "train_ensemble",
+    "train_ppo",
 ]
