@@ -164,7 +164,7 @@ class _Single(gymnasium.Env):
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
-        obs, info = self.vec.reset(seed=seed)
+        obs, _info = self.vec.reset(seed=seed)
         return obs[0], {}
 
     def step(self, action):
@@ -189,7 +189,7 @@ def test_spaces_and_gymnasium_episode_statistics():
     returns, finals = [], []
     for _ in range(200):
         assert env.observation_space.contains(obs)
-        obs, r, term, trunc, info = wrapped.step(_actions(rng, (6,), 3, 0.8))
+        obs, _r, term, _trunc, info = wrapped.step(_actions(rng, (6,), 3, 0.8))
         if term.any():
             returns += info["episode"]["r"][info["_episode"]].tolist()
             finals += [f["reward"] for f in info["final_info"][info["_final_info"]]]
