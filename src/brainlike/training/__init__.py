@@ -10,7 +10,7 @@ from ._ensemble import ensemble_leaky_loop, train_ensemble
 from ._loop import train
 from ._losses import masked_cross_entropy, masked_mse, task_loss
 from ._regularizers import RatePenalty, WeightPenalty
-from ._rl import gae, train_a2c, train_ppo
+from ._rl import PolicyRollout, gae, rollout, train_a2c, train_ppo
 from ._session import (
     Evaluation,
     RunDirectoryError,
@@ -23,6 +23,7 @@ from ._session import (
 __all__ = [
     "AnchorPenalty",
     "Evaluation",
+    "PolicyRollout",
     "RatePenalty",
     "RunDirectoryError",
     "SparsityPenalty",
@@ -36,6 +37,7 @@ __all__ = [
     "load_model_state",
     "masked_cross_entropy",
     "masked_mse",
+    "rollout",
     "task_loss",
     "train",
     "train_a2c",

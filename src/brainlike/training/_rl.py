@@ -65,7 +65,7 @@ from ._session import (
     TrainResult,
 )
 
-__all__ = ["gae", "train_a2c", "train_ppo"]
+__all__ = ["PolicyRollout", "gae", "rollout", "train_a2c", "train_ppo"]
 
 TRAIN_ACTIONS, EVAL_ACTIONS = 4, 5
 VALUE_NETWORKS = ("shared", "separate")
@@ -204,6 +204,7 @@ class _Batch:
     last_value: Tensor  # (B,)
     chunks: list[slice]
     stats: dict[str, float]
+    trials: dict[str, Any]  # conditions, epochs and per-trial outcome, for rollout()
 
 
 def _sample(logits: Tensor, gen: torch.Generator) -> Tensor:
@@ -252,7 +253,8 @@ class _Agent:
 
     # ---- playing ----------------------------------------------------------------------------
     def collect(self, update: int, *, evaluate: bool = False, n: int | None = None,
-                grad: bool = False) -> tuple[_Batch, list[tuple[Tensor, Tensor]]]:
+                grad: bool = False, conditions: Mapping[str, Any] | None = None,
+                ) -> tuple[_Batch, list[tuple[Tensor, Tensor]]]:
         """Play one batch. Returns the batch and, with ``grad``, each chunk's (logits, values)."""
         trials_stream, noise_stream, action_stream = (
             (EVAL_TRIALS, EVAL_NOISE, EVAL_ACTIONS) if evaluate
@@ -261,12 +263,16 @@ class _Agent:
         with torch.set_grad_enabled(grad):
             if self.open_loop:
                 return self._trials(update, n or self.n_envs, chunks, trials_stream,
-                                    noise_stream, action_stream)
+                                    noise_stream, action_stream, conditions)
+            if conditions is not None:
+                raise ValueError("conditions can be fixed for open-loop tasks only; "
+                                 f"{self.task.name!r} is closed loop")
             return self._stream(update, chunks, trials_stream, noise_stream, action_stream,
                                 evaluate=evaluate, n=n)
 
-    def _trials(self, update, n, chunks, trials_stream, noise_stream, action_stream):
-        batch = self.task.generate(n, seed=[self.seed, trials_stream, update])
+    def _trials(self, update, n, chunks, trials_stream, noise_stream, action_stream, conditions):
+        batch = self.task.generate(n, seed=[self.seed, trials_stream, update],
+                                   conditions=conditions)
         inputs = torch.tensor(batch.inputs)
         b, t = inputs.shape[:2]
         actions = torch.zeros(b, t, dtype=torch.long)
@@ -286,6 +292,9 @@ class _Agent:
             inputs, actions, torch.tensor(ep.rewards), dones, mask, torch.zeros(b, t),
             self.model.initial_state(b).detach(), logp,
             torch.cat([o[1] for o in outs]).detach(), torch.zeros(b), chunks, stats,
+            {"conditions": dict(batch.conditions), "epochs": dict(batch.epochs),
+             "end": ep.end, "reward": ep.reward, "decision": ep.decision,
+             "correct": ep.correct, "aborted": ep.aborted},
         ), outs
 
     def _stream(self, update, chunks, trials_stream, noise_stream, action_stream, *,
@@ -293,6 +302,7 @@ class _Agent:
         if self.brainlike:  # every update from a seeded reset: one trial per environment
             env = self.env if not evaluate else self.task.as_vector_env(n)
             obs, _ = env.reset(seed=[self.seed, trials_stream, update])
+            conditions = {k: v.copy() for k, v in env._live["conditions"].items()}
             length = self.n_steps
             state = self.model.initial_state(env.num_envs)
             starts_now = torch.ones(env.num_envs)
@@ -306,6 +316,7 @@ class _Agent:
                 starts_now = torch.ones(env.num_envs)
             else:
                 obs, state, starts_now = self._carry
+            conditions = {}
         b = env.num_envs
         state0 = state.detach()
         gens = [(_generator(self.seed, noise_stream, update, m),
@@ -339,8 +350,8 @@ class _Agent:
             for i in np.flatnonzero(done):
                 fi = final[i] if final is not None and final[i] is not None else {}
                 finished.append((returns[i], bool(fi.get("correct", False)),
-                                 int(fi.get("decision", 0)) >= 0, bool(fi.get("aborted", False)),
-                                 int(steps_in[i])))
+                                 int(fi.get("decision", 0)),
+                                 bool(fi.get("aborted", False)), int(steps_in[i])))
             returns[done] = 0.0
             steps_in[done] = 0
             starts_now = torch.as_tensor(done, dtype=torch.float32)
@@ -364,15 +375,19 @@ class _Agent:
                 out = self.model(x[:, None], s, noise=False)
                 last_value = self.critic(out.activity, torch.zeros(b, 1, dtype=torch.long))[:, 0]
                 last_value = last_value * (1.0 - starts_now)
+        trials: dict[str, Any] = {"conditions": conditions, "epochs": {}}
         if finished:
             arr = np.array(finished, dtype=np.float64)
-            stats = _trial_stats(arr[:, 0], arr[:, 1] > 0, arr[:, 2] > 0, arr[:, 3] > 0, arr[:, 4])
+            stats = _trial_stats(arr[:, 0], arr[:, 1] > 0, arr[:, 2] >= 0, arr[:, 3] > 0, arr[:, 4])
+            trials.update(reward=arr[:, 0], correct=arr[:, 1] > 0,
+                          decision=arr[:, 2].astype(np.int64), aborted=arr[:, 3] > 0,
+                          end=arr[:, 4].astype(np.int64) - 1)
         else:
             stats = {"reward": math.nan, "episodes": 0.0}
         return _Batch(
             inputs, actions, torch.stack(rec["rew"], 1), torch.stack(rec["done"], 1),
             torch.ones(b, t), torch.stack(rec["start"], 1), state0, logp,
-            torch.cat([o[1] for o in outs]).detach(), last_value.detach(), chunks, stats,
+            torch.cat([o[1] for o in outs]).detach(), last_value.detach(), chunks, stats, trials,
         ), outs
 
 
@@ -793,3 +808,94 @@ def train_ppo(
 
 train_a2c.__doc__ = train_a2c.__doc__.replace("{common}", _COMMON_DOC)
 train_ppo.__doc__ = train_ppo.__doc__.replace("{common}", _COMMON_DOC)
+
+
+@dataclass(frozen=True, eq=False)
+class PolicyRollout:
+    """Trials played by a policy (:func:`rollout`); arrays ``(B, T)`` unless noted.
+
+    Attributes
+    ----------
+    inputs : ndarray, float32, shape (B, T, I)
+        The observations (for a closed-loop task, the fed-back actions and rewards).
+    actions : ndarray, int64
+        The sampled actions (0 = fixate); meaningless where not ``played``.
+    rewards : ndarray, float32
+    played : ndarray, bool
+        The steps before each trial ended.
+    conditions : mapping of str to ndarray (B,)
+        The trials' task variables.
+    epochs : mapping of str to ndarray (B, 2)
+        Epoch boundaries (open-loop tasks; empty otherwise).
+    reward, correct, decision, aborted, end : ndarray, shape (B,)
+        Per trial: total reward, scored correct, the class chosen (-1: none), broken
+        fixation, and the step at which the trial ended (the reaction time's step, in a
+        reaction-time task).
+    """
+
+    inputs: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    played: np.ndarray
+    conditions: Mapping[str, np.ndarray]
+    epochs: Mapping[str, np.ndarray]
+    reward: np.ndarray
+    correct: np.ndarray
+    decision: np.ndarray
+    aborted: np.ndarray
+    end: np.ndarray
+
+
+def rollout(model: nn.Module, task: Any, *, n_trials: int = 500, seed: int = 0,
+            conditions: Mapping[str, Any] | None = None) -> PolicyRollout:
+    """Play ``n_trials`` trials of a class task with a policy, its actions sampled at every step.
+
+    The same rules and random streams as the evaluations of :func:`train_a2c` and
+    :func:`train_ppo` (actions sampled, not argmax, as Song et al. 2017 validated).
+
+    Parameters
+    ----------
+    model : RecurrentModel
+        The policy (outputs = action logits).
+    task : Task
+        A class task of :mod:`brainlike.tasks`.
+    n_trials : int
+    seed : int
+        Seed of the trials, the recurrent noise and the actions.
+    conditions : mapping, optional
+        Fix task variables (open-loop tasks), as ``task.generate(conditions=...)``.
+
+    Returns
+    -------
+    PolicyRollout
+
+    Examples
+    --------
+    >>> from brainlike.models import RateRNN
+    >>> from brainlike.tasks import make
+    >>> task = make("perceptual_decision", dt=100.0)
+    >>> played = rollout(RateRNN(3, 8, 3, dt=100.0, seed=0), task, n_trials=5)
+    >>> played.actions.shape, played.reward.shape
+    ((5, 22), (5,))
+    """
+    owner = "rollout"
+    n_trials = _checks.positive_int("n_trials", n_trials, owner)
+    seed = _checks.seed("seed", seed, owner)
+    _, brainlike = _check_environment(task, owner)
+    if not brainlike:
+        raise TypeError(f"{owner} needs a brainlike class task, got {task!r}")
+    check_model_fits_task(model, task)
+    n_steps = int(task.generate(1, seed=0).n_steps) if getattr(task, "feedback", None) else None
+    agent = _Agent(model, _ValueHead(model.n_hidden), task, True, seed, n_trials, 1, n_steps)
+    was = model.training
+    model.eval()
+    try:
+        b, _ = agent.collect(0, evaluate=True, n=n_trials, conditions=conditions)
+    finally:
+        model.train(was)
+    tr = b.trials
+    return PolicyRollout(
+        b.inputs.numpy(), b.actions.numpy(), b.rewards.numpy(), b.mask.numpy() > 0,
+        tr["conditions"], tr["epochs"], tr["reward"], tr["correct"], tr["decision"],
+        tr["aborted"], tr["end"],
+    )
