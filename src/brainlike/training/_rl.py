@@ -348,7 +348,7 @@ class _Agent:
             steps_in += 1
             final = info.get("final_info")
             for i in np.flatnonzero(done):
-                fi = final[i] if final is not None and final[i] is not None else {}
+                fi = _final_info(final, i)
                 finished.append((returns[i], bool(fi.get("correct", False)),
                                  int(fi.get("decision", 0)),
                                  bool(fi.get("aborted", False)), int(steps_in[i])))
@@ -389,6 +389,17 @@ class _Agent:
             torch.ones(b, t), torch.stack(rec["start"], 1), state0, logp,
             torch.cat([o[1] for o in outs]).detach(), last_value.detach(), chunks, stats, trials,
         ), outs
+
+
+def _final_info(final: Any, i: int) -> dict[str, Any]:
+    """Environment ``i``'s final info: Gymnasium 0.29 gives an array of dicts, 1.x a dict of
+    arrays (with ``_key`` masks)."""
+    if final is None:
+        return {}
+    if isinstance(final, Mapping):
+        return {k: v[i] for k, v in final.items() if not k.startswith("_")
+                and final.get(f"_{k}", np.ones(i + 1, bool))[i]}
+    return final[i] or {}
 
 
 def _trial_stats(reward, correct, answered, aborted, steps) -> dict[str, float]:
@@ -437,6 +448,11 @@ def _check_common(owner: str, **hp: Any) -> dict[str, Any]:
             "n_steps", hp["n_steps"], owner),
     }
     return out
+
+
+def _prefixed(stats: dict[str, float]) -> dict[str, float]:
+    """The played batch's statistics as log columns ``rollout_<name>``."""
+    return {f"rollout_{k}": v for k, v in stats.items()}
 
 
 def _entropy(logits: Tensor) -> Tensor:
@@ -497,10 +513,11 @@ def _run(
 
     def evaluation(eval_seed: int) -> dict[str, Any]:
         if not brainlike:
-            done = [e for e in episodes if e.get("episodes")]
+            done = [e for e in episodes if e.get("rollout_episodes")]
             episodes.clear()
-            total = sum(e["episodes"] for e in done)
-            mean = sum(e["reward"] * e["episodes"] for e in done) / total if total else math.nan
+            total = sum(e["rollout_episodes"] for e in done)
+            mean = (sum(e["rollout_reward"] * e["rollout_episodes"] for e in done) / total
+                    if total else math.nan)
             return {"accuracy": None, "episode_return": None if math.isnan(mean) else mean}
         was = model.training
         model.eval()
@@ -534,7 +551,7 @@ def _run(
             row = update(agent, step, run, opt, params, max_norm)
             if not brainlike:
                 episodes.append(row)
-            run.record({k: v for k, v in row.items() if k != "episodes"})
+            run.record(row)
     return run.result()
 
 
@@ -618,8 +635,9 @@ _COMMON_DOC = """model : RecurrentModel
     -------
     TrainResult
         ``history`` holds per update ``loss``, ``policy_loss``, ``value_loss``, ``entropy``,
-        ``grad_norm``, ``lr``, ``env_steps`` (steps played) and the rollout's ``reward``,
-        ``accuracy``, ...; the evaluation columns on evaluation updates.
+        ``grad_norm``, ``lr``, ``env_steps`` (steps played) and the played batch's
+        ``rollout_reward``, ``rollout_accuracy``, ``rollout_answered``, ...; the evaluation
+        columns on evaluation updates.
 """
 
 
@@ -691,7 +709,7 @@ def train_a2c(
         lr_now = opt.param_groups[0]["lr"]
         norm = _step(run, opt, params, loss, max_norm)
         return {"loss": loss.item(), **parts, "grad_norm": norm, "lr": lr_now,
-                "env_steps": float(b.mask.sum()), **b.stats}
+                "env_steps": float(b.mask.sum()), **_prefixed(b.stats)}
 
     return _run(owner, model, task, hp, {}, seed=seed, out=out, resume=resume,
                 progress=progress, callbacks=callbacks, n_chunks=1, update=update)
@@ -799,7 +817,7 @@ def train_ppo(
                     sums[k] = sums.get(k, 0.0) + v
                 n += 1
         return {**{k: v / n for k, v in sums.items()}, "lr": lr_now,
-                "env_steps": float(b.mask.sum()), **b.stats}
+                "env_steps": float(b.mask.sum()), **_prefixed(b.stats)}
 
     return _run(owner, model, task, hp, extra, seed=seed, out=out, resume=resume,
                 progress=progress, callbacks=callbacks, n_chunks=extra["n_minibatches"],
