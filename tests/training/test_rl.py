@@ -180,7 +180,7 @@ def test_a2c_and_ppo_runs_from_a_config(tmp_path):
     from brainlike.experiments import ConfigError
     bad = {"task": {"name": "perceptual_decision"},
            "training": {"algorithm": "ppo", "clip_range": 1.5}}
-    with pytest.raises(ConfigError, match="training.clip_range"):
+    with pytest.raises(ConfigError, match=r"training\.clip_range"):
         parse_config(bad)
     with_penalty = parse_config({"task": {"name": "perceptual_decision"},
                                  "training": {"algorithm": "a2c", "steps": 1},
