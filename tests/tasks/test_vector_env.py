@@ -202,7 +202,7 @@ def test_bandit_pays_each_pull_and_feeds_it_back():
     env = task.as_vector_env(400, seed=0)
     obs, _ = env.reset()
     assert not obs.any()
-    p1 = env._live["conditions"]["p_arm1"].copy()
+    p1 = env.conditions["p_arm1"]
     total = np.zeros(400)
     for t in range(50):
         obs, r, term, _, _ = env.step(np.ones(400, np.int64))

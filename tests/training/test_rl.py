@@ -60,28 +60,24 @@ def test_whole_trials_through_the_loop_equal_stepping_the_environment():
     """The fused path (all steps at once, actions sampled afterwards, episode end as a mask)
     gives the episodes that stepping the vector env one step at a time gives."""
     policy = _policy().double()
-    batch = TASK.generate(32, seed=3)
+    env = TASK.as_vector_env(32, seed=3)
+    obs, _ = env.reset()  # its first 32 trials: generate from the first of its two seed streams
+    batch = TASK.generate(32, seed=np.random.default_rng(np.random.SeedSequence(3).spawn(2)[0]))
+    np.testing.assert_array_equal(env.conditions["coherence"], batch.conditions["coherence"])
     x = torch.tensor(batch.inputs, dtype=torch.float64)
     logits = policy(x).outputs
-    gen = torch.Generator().manual_seed(1)
-    actions = _sample(logits, gen)
-    fused = TASK.as_vector_env(32).play(batch, actions.numpy())
-    # stepping: one step of the model and of every trial at a time, same uniforms
+    actions = _sample(logits, torch.Generator().manual_seed(1))
+    fused = env.play(batch, actions.numpy())
+    # stepping: one step of the model and of every environment at a time, the same uniforms
     u = torch.rand(actions.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     state = policy.initial_state(32)
-    env = TASK.as_vector_env(32, seed=0)
-    env.reset()
-    env._live["pool"], env._live["cursor"] = None, 0  # replaced below by the same trials
-    from brainlike.tasks._env import Rewards, _judged
-    env._live["pool"] = _judged(TASK, batch, Rewards())
-    env._deal(np.arange(32))
     outcome = [None] * 32
     for t in range(batch.n_steps):
-        out = policy(x[:, t : t + 1], state)
+        out = policy(torch.tensor(obs, dtype=torch.float64)[:, None], state)  # what the env shows
         state = out.final_state
         p = torch.softmax(out.outputs[:, 0], -1).cumsum(-1)
         a = (u[:, t, None] > p).sum(-1).clamp_max(2)
-        _, _, term, _, info = env.step(a.numpy())
+        obs, _, term, _, info = env.step(a.numpy())
         for i in np.flatnonzero(term):
             outcome[i] = outcome[i] or info["final_info"][i]
     assert [o["steps"] for o in outcome] == (fused.end + 1).tolist()

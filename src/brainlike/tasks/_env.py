@@ -381,6 +381,13 @@ class VectorTaskEnv(_gymnasium().vector.VectorEnv):
         x = live["inputs"][np.arange(self.num_envs), live["t"]]
         return np.clip(x, -self._bound, self._bound).astype(np.float32)
 
+    @property
+    def conditions(self) -> dict[str, np.ndarray]:
+        """The task variables of the trial each environment is in, each ``(n_envs,)`` (copies)."""
+        if self._live is None:
+            raise RuntimeError("call reset() before reading conditions")
+        return {k: v.copy() for k, v in self._live["conditions"].items()}
+
     # ---- gymnasium API -----------------------------------------------------------------------
     def reset(self, *, seed: Any = None, options: dict | None = None):
         """Start a trial in every environment; ``seed`` (int or sequence) reseeds the trials.

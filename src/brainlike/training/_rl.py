@@ -302,7 +302,7 @@ class _Agent:
         if self.brainlike:  # every update from a seeded reset: one trial per environment
             env = self.env if not evaluate else self.task.as_vector_env(n)
             obs, _ = env.reset(seed=[self.seed, trials_stream, update])
-            conditions = {k: v.copy() for k, v in env._live["conditions"].items()}
+            conditions = env.conditions
             length = self.n_steps
             state = self.model.initial_state(env.num_envs)
             starts_now = torch.ones(env.num_envs)
