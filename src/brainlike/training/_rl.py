@@ -224,13 +224,9 @@ class _Agent:
         self.open_loop = brainlike and getattr(task, "feedback", None) is None
         size = -(-n_envs // n_chunks)
         self.chunks = [slice(k, min(k + size, n_envs)) for k in range(0, n_envs, size)]
-        if brainlike:
-            self.env = task.as_vector_env(n_envs, seed=seed)
-            self.n_steps = n_steps
-        else:
-            self.env = task.env
-            self.n_steps = n_steps
-        self._carry: tuple[Tensor, Tensor] | None = None  # external env: obs and state
+        self.env = task.as_vector_env(n_envs, seed=seed) if brainlike else task.env
+        self.n_steps = n_steps  # closed loop: steps per environment and update
+        self._carry: tuple[Any, Tensor, Tensor] | None = None  # external env: obs, state, starts
 
     # ---- the policy and the critic on a sequence --------------------------------------------
     def unroll(self, inputs: Tensor, starts: Tensor, state0: Tensor, actions: Tensor,
