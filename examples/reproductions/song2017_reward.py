@@ -129,8 +129,8 @@ def wager(seed: int) -> dict:
     # A GRU, Song et al. 2017's policy network: a ReLU RateRNN's rates blew up (NaN loss at
     # update 414 with lr 3e-3) on these 140-step trials.
     policy = make("gru", n_input=4, n_hidden=64, n_output=4, dt=task.dt, seed=seed)
-    res = train_a2c(policy, task, steps=3000, batch_size=64, lr=1e-3, gamma=0.995,
-                    eval_every=50, eval_trials=500, seed=seed)
+    res = train_a2c(policy, task, steps=1500, batch_size=64, lr=1e-3, gamma=0.995,
+                    eval_every=100, eval_trials=500, seed=seed)
     out = _summary(res, task, 64)
     with_sure = rollout(policy, task, n_trials=4000, seed=seed + 1000, conditions={"wager": 1})
     without = rollout(policy, task, n_trials=4000, seed=seed + 1000, conditions={"wager": 0})
@@ -176,11 +176,12 @@ def bandit(seed: int) -> dict:
     for label, reward_input in (("meta_rl", True), ("no_reward_input", False)):
         task = make_task("two_armed_bandit", n_pulls=50, reward_input=reward_input)
         policy = make("lstm", n_input=3, n_hidden=48, n_output=3, dt=task.dt, seed=seed)
-        res = train_a2c(policy, task, steps=1500, batch_size=64, lr=1e-3, gamma=0.9,
-                        gae_lambda=1.0, entropy_coef=0.05, value_coef=0.05, eval_every=50,
+        res = train_a2c(policy, task, steps=600, batch_size=64, lr=1e-3, gamma=0.9,
+                        gae_lambda=1.0, entropy_coef=0.05, value_coef=0.05, eval_every=100,
                         eval_trials=500, seed=seed)
         out[label] = {"updates": res.steps, "train_seconds": round(res.train_seconds, 1),
                       "reward_curve": res.history["rollout_reward"][49::50].round(4).tolist(),
+                      "loadavg": os.getloadavg(),
                       **_bandit_stats(policy, task, seed + 1000)}
     return out
 
