@@ -263,15 +263,9 @@ def as_vector_env(name_or_task: str | Task, n_envs: int, *, seed: Any = None,
     r_correct, r_wrong, r_abort, r_no_response : float
         Reward sizes (module docstring; ``r_no_response`` None = ``r_abort``).
     """
-    from ._registry import make
+    from ._registry import task_of
 
-    if isinstance(name_or_task, str):
-        task = make(name_or_task, **params)
-    elif params:
-        raise TypeError(f"task parameters {sorted(params)} need a task name, not a Task object")
-    else:
-        task = name_or_task
-    return VectorTaskEnv(task, n_envs, seed=seed, rewards=Rewards(
+    return VectorTaskEnv(task_of(name_or_task, params), n_envs, seed=seed, rewards=Rewards(
         r_correct, r_wrong, r_abort, r_no_response))
 
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import numpy as np
-
-from ._core import Task, Trials, Variable, check_values, integrator_ceiling, pick
+from ._core import Task, Trials, check_values, integrator_ceiling
+from .perceptual_decision import PerceptualDecision
 
 __all__ = ["PerceptualDecisionRT"]
 
@@ -54,11 +53,7 @@ class PerceptualDecisionRT(Task):
     output_names = ("fixate", "choice_1", "choice_2")
     noise_channels = ("stim_left", "stim_right")
     noise_epochs = ("stimulus",)
-    variables = (
-        Variable("coherence", "unsigned motion coherence (%)", low=0.0, high=100.0),
-        Variable("ground_truth", "correct choice: 1 left, 2 right", integer=True, values=(1, 2)),
-        Variable("signed_coherence", "coherence, + toward choice 2 (%)", derived=True),
-    )
+    variables = PerceptualDecision.variables
 
     def __init__(
         self,
@@ -77,11 +72,8 @@ class PerceptualDecisionRT(Task):
         """Ideal observer summing the whole stimulus (an upper bound for any reaction time)."""
         return integrator_ceiling(self.coherences, self.noise_std, self.timing["stimulus"], self.dt)
 
-    def sample_conditions(self, rng, n, fixed):
-        coh = pick(fixed, "coherence",
-                   np.asarray(self.coherences)[rng.integers(len(self.coherences), size=n)])
-        gt = pick(fixed, "ground_truth", rng.integers(1, 3, size=n))
-        return {"coherence": coh, "ground_truth": gt, "signed_coherence": np.where(gt == 2, coh, -coh)}
+    # The same task variables as the fixed-duration task, drawn the same way.
+    sample_conditions = PerceptualDecision.sample_conditions
 
     def fill(self, trials: Trials, conditions) -> None:
         trials.set_input("fixation", 1.0, "fixation")
