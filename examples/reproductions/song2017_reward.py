@@ -125,11 +125,12 @@ def rt(seed: int) -> dict:
 
 
 def wager(seed: int) -> dict:
-    task = make_task("post_decision_wager")
-    # A GRU, Song et al. 2017's policy network: a ReLU RateRNN's rates blew up (NaN loss at
-    # update 414 with lr 3e-3) on these 140-step trials.
-    policy = make("gru", n_input=4, n_hidden=64, n_output=4, dt=task.dt, seed=seed)
-    res = train_a2c(policy, task, steps=1500, batch_size=64, lr=1e-3, gamma=0.995,
+    # dt 50 ms (30-60 steps per trial) and gamma 0.99, as for random dots: at dt 20 ms (140
+    # steps) a GRU (lr 1e-3, gamma 0.995) never learned to hold fixation in 1500 updates and a
+    # ReLU RateRNN's rates blew up (NaN loss at update 414).
+    task = make_task("post_decision_wager", dt=50.0)
+    policy = RateRNN(4, 64, 4, dt=task.dt, tau=100.0, seed=seed)
+    res = train_a2c(policy, task, steps=800, batch_size=64, lr=3e-3, gamma=0.99,
                     eval_every=100, eval_trials=500, seed=seed)
     out = _summary(res, task, 64)
     with_sure = rollout(policy, task, n_trials=4000, seed=seed + 1000, conditions={"wager": 1})
@@ -174,13 +175,15 @@ def _bandit_stats(policy, task, seed):
 def bandit(seed: int) -> dict:
     out = {}
     for label, reward_input in (("meta_rl", True), ("no_reward_input", False)):
-        task = make_task("two_armed_bandit", n_pulls=50, reward_input=reward_input)
+        task = make_task("two_armed_bandit", n_pulls=20, schedule="fixed",
+                         reward_input=reward_input)
         policy = make("lstm", n_input=3, n_hidden=48, n_output=3, dt=task.dt, seed=seed)
-        res = train_a2c(policy, task, steps=600, batch_size=64, lr=1e-3, gamma=0.9,
+        res = train_a2c(policy, task, steps=600, batch_size=64, lr=3e-3, gamma=0.9,
                         gae_lambda=1.0, entropy_coef=0.05, value_coef=0.05, eval_every=100,
                         eval_trials=500, seed=seed)
         out[label] = {"updates": res.steps, "train_seconds": round(res.train_seconds, 1),
                       "reward_curve": res.history["rollout_reward"][49::50].round(4).tolist(),
+                      "task_params": task.params,
                       "loadavg": os.getloadavg(),
                       **_bandit_stats(policy, task, seed + 1000)}
     return out
