@@ -227,6 +227,7 @@ class _Agent:
         self.env = task.as_vector_env(n_envs, seed=seed) if brainlike else task.env
         self.n_steps = n_steps  # closed loop: steps per environment and update
         self._carry: tuple[Any, Tensor, Tensor] | None = None  # external env: obs, state, starts
+        self._running: tuple[np.ndarray, np.ndarray] | None = None  # its episodes' returns, steps
 
     # ---- the policy and the critic on a sequence --------------------------------------------
     def unroll(self, inputs: Tensor, starts: Tensor, state0: Tensor, actions: Tensor,
@@ -319,9 +320,10 @@ class _Agent:
                  _generator(self.seed, action_stream, update, m)) for m in range(len(chunks))]
         initial = self.model.initial_state(b)
         rec: dict[str, list] = {k: [] for k in ("obs", "act", "rew", "done", "start", "out")}
-        returns = np.zeros(b)
-        finished: list[tuple[float, bool, bool, bool, int]] = []
-        steps_in = np.zeros(b, np.int64)
+        # An external environment's episodes run across windows: their returns and lengths too.
+        returns, steps_in = self._running if self._running is not None else (
+            np.zeros(b), np.zeros(b, np.int64))
+        finished: list[tuple[float, bool, int, bool, int]] = []
         for _ in range(length):
             x = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
             state = torch.where(starts_now[:, None] > 0, initial, state)
@@ -353,6 +355,7 @@ class _Agent:
             starts_now = torch.as_tensor(done, dtype=torch.float32)
         if not self.brainlike:
             self._carry = (obs, state.detach(), starts_now)
+            self._running = (returns, steps_in)
         t = length
         inputs = torch.stack(rec["obs"], dim=1)
         actions = torch.stack(rec["act"], dim=1)
