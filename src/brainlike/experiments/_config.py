@@ -29,7 +29,15 @@ from pydantic import (
 )
 
 from .. import tasks
-from ..training import FiringRatePenalty, RatePenalty, TrainResult, WeightPenalty, train
+from ..training import (
+    FiringRatePenalty,
+    RatePenalty,
+    TrainResult,
+    WeightPenalty,
+    train,
+    train_a2c,
+    train_ppo,
+)
 from ..training._loop import OPTIMIZERS, SCHEDULES
 from ..training._losses import NORMALIZATIONS
 from ._models import AnyModelConfig, default_model_config
@@ -265,9 +273,66 @@ class ContrastiveConfig(AlgorithmConfig):
                                  penalties=penalties, out=out, resume=resume, progress=progress)
 
 
+class A2CConfig(AlgorithmConfig):
+    """Reward-based training, Song et al. 2017's actor-critic: :func:`brainlike.training.train_a2c`.
+
+    ``criterion`` is Song's stopping rule: ``correct_of_answered >= criterion`` with at least
+    ``min_answered`` of the trials answered. Penalties do not apply.
+    """
+
+    algorithm: Literal["a2c"] = "a2c"
+    steps: int = Field(2000, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(1e-3, gt=0, le=_F32)
+    gamma: float = Field(0.99, ge=0, le=1)
+    gae_lambda: float = Field(1.0, ge=0, le=1)
+    value_coef: float = Field(0.5, ge=0, le=_F32)
+    entropy_coef: float = Field(0.0, ge=0, le=_F32)
+    value_network: Literal["shared", "separate"] = "shared"
+    grad_clip: float | None = Field(1.0, gt=0, le=_F32)
+    n_steps: int | None = Field(None, ge=1)
+    min_answered: float = Field(0.99, ge=0, le=1)
+
+    def largest_batch(self) -> int:
+        return max(self.batch_size, self.eval_trials)
+
+    def _arguments(self) -> dict[str, Any]:
+        skip = {"algorithm", "criterion", "criterion_of_ceiling"}
+        return {k: getattr(self, k) for k in type(self).model_fields if k not in skip}
+
+    def train(
+        self, model: Any, task: Any, *, out: Path, criterion: float | None, penalties: list,
+        resume: bool, progress: bool,
+    ) -> TrainResult:
+        if penalties:
+            raise ConfigError(f"penalties do not apply to training.algorithm {self.algorithm!r}; "
+                              "remove the penalties section")
+        fn = train_a2c if self.algorithm == "a2c" else train_ppo
+        return fn(model, task, criterion=criterion, out=out, resume=resume, progress=progress,
+                  **self._arguments())
+
+
+class PPOConfig(A2CConfig):
+    """Recurrent PPO over whole trials: :func:`brainlike.training.train_ppo` (as ``a2c``, plus
+    ``epochs``, ``n_minibatches``, ``clip_range``, ``normalize_advantages``)."""
+
+    algorithm: Literal["ppo"] = "ppo"  # type: ignore[assignment]
+    steps: int = Field(500, ge=1)
+    lr: float = Field(3e-4, gt=0, le=_F32)
+    gae_lambda: float = Field(0.95, ge=0, le=1)
+    grad_clip: float | None = Field(0.5, gt=0, le=_F32)
+    eval_every: int = Field(10, ge=1)
+    epochs: int = Field(4, ge=1)
+    n_minibatches: int = Field(4, ge=1)
+    clip_range: float = Field(0.2, gt=0, lt=1)
+    normalize_advantages: bool = True
+
+
 # The learning algorithms a run config can name in ``training.algorithm``.
 ALGORITHMS: dict[str, type[AlgorithmConfig]] = {"bptt": TrainingConfig}
 ALGORITHMS["contrastive"] = ContrastiveConfig
+ALGORITHMS["a2c"] = A2CConfig
+ALGORITHMS["ppo"] = PPOConfig
 
 
 def _algorithm_of(value: Any) -> str | None:

@@ -21,6 +21,7 @@ Examples
 
 from ._core import Task, TaskScore, TrialBatch, Trials, Variable
 from ._distributions import Choice, Duration, Fixed, TruncExp, Uniform
+from ._env import Episodes, VectorTaskEnv, as_vector_env, play
 from ._gym import TaskEnv, as_gym_env
 from ._images import Cifar10, ImageBatch, ImageData, ImageTask, load_cifar10, load_mnist
 from ._multitask import Block, MultiTask, Sequential
@@ -34,6 +35,7 @@ __all__ = [
     "Choice",
     "Cifar10",
     "Duration",
+    "Episodes",
     "Fixed",
     "GeneratedShapes",
     "ImageBatch",
@@ -53,7 +55,9 @@ __all__ = [
     "TruncExp",
     "Uniform",
     "Variable",
+    "VectorTaskEnv",
     "as_gym_env",
+    "as_vector_env",
     "describe",
     "from_neurogym",
     "gabor",
@@ -64,5 +68,6 @@ __all__ = [
     "make",
     "names",
     "pink_noise",
+    "play",
     "white_noise",
 ]

@@ -594,6 +594,26 @@ class Task:
             output_mask=output_mask,
         )
 
+    def as_vector_env(self, n_envs: int, *, seed: Any = None, **rewards: Any) -> Any:
+        """This task as ``n_envs`` reward-giving environments stepped together.
+
+        A :class:`~brainlike.tasks.VectorTaskEnv` (a ``gymnasium.vector.VectorEnv``): broken
+        fixation aborts, a choice ends the trial, the task's own reward rule (see
+        ``brainlike.tasks._env``). Class tasks only.
+
+        Parameters
+        ----------
+        n_envs : int
+            Number of trials B stepped together.
+        seed : int, sequence of int or None
+            Same seed, same actions -> same episodes.
+        **rewards
+            ``r_correct`` (1), ``r_wrong`` (0), ``r_abort`` (-1), ``r_no_response`` (= r_abort).
+        """
+        from ._env import as_vector_env
+
+        return as_vector_env(self, n_envs, seed=seed, **rewards)
+
     def default_grid(self) -> dict[str, tuple[float, ...]]:
         """Condition values of the default analysis grid (see :meth:`grid`).
 

@@ -15,9 +15,10 @@ from .field_tasks import FIELD_TASKS
 from .memory_report import MemoryReport
 from .parametric_working_memory import ParametricWorkingMemory
 from .perceptual_decision import PerceptualDecision
+from .reaction_time import PerceptualDecisionRT
 from .yang19 import YANG19_TASKS
 
-__all__ = ["describe", "make", "names"]
+__all__ = ["describe", "make", "names", "task_of"]
 
 _TASKS: dict[str, type[Task] | type[ImageTask] | type[GeneratedShapes]] = {
     cls.name: cls
@@ -30,6 +31,7 @@ _TASKS: dict[str, type[Task] | type[ImageTask] | type[GeneratedShapes]] = {
         MemoryReport,
         *FIELD_TASKS,
         *YANG19_TASKS,
+        PerceptualDecisionRT,
     )
 }
 # Image classification tasks (no time axis; batches are ImageBatch): ``kind == "image"``.
@@ -103,3 +105,13 @@ def make(name: str, **params: Any) -> Task | ImageTask:
         if key not in allowed:
             raise ValueError(f"task {name!r} has no parameter {key!r}; allowed: {allowed}")
     return cls(**params)
+
+
+def task_of(name_or_task: Any, params: dict[str, Any]) -> Task:
+    """``make(name, **params)`` for a name; a task object as it is (then ``params`` must be
+    empty). Shared by the environment adapters."""
+    if isinstance(name_or_task, str):
+        return make(name_or_task, **params)
+    if params:
+        raise TypeError(f"task parameters {sorted(params)} need a task name, not a Task object")
+    return name_or_task

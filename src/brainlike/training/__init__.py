@@ -12,6 +12,7 @@ from ._firing_rate import FiringRatePenalty, firing_rates_hz
 from ._loop import train
 from ._losses import masked_cross_entropy, masked_mse, task_loss
 from ._regularizers import RatePenalty, WeightPenalty
+from ._rl import PolicyRollout, gae, rollout, train_a2c, train_ppo
 from ._session import (
     Evaluation,
     RunDirectoryError,
@@ -25,6 +26,7 @@ __all__ = [
     "AnchorPenalty",
     "Evaluation",
     "FiringRatePenalty",
+    "PolicyRollout",
     "RatePenalty",
     "RunDirectoryError",
     "SparsityPenalty",
@@ -36,12 +38,16 @@ __all__ = [
     "ensemble_leaky_loop",
     "evaluate",
     "firing_rates_hz",
+    "gae",
     "load_model_state",
     "masked_cross_entropy",
     "masked_mse",
     "nt_xent",
+    "rollout",
     "task_loss",
     "train",
+    "train_a2c",
     "train_contrastive",
     "train_ensemble",
+    "train_ppo",
 ]
