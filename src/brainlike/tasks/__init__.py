@@ -26,12 +26,15 @@ from ._images import Cifar10, ImageBatch, ImageData, ImageTask, load_cifar10, lo
 from ._multitask import Block, MultiTask, Sequential
 from ._neurogym import NeuroGymTask, from_neurogym
 from ._registry import describe, make, names
+from ._samples import SampleBatch, Samples
 from ._stimuli import StimulusSet, gabor, grating, grating_set, pink_noise, white_noise
+from ._subsets import ClassSubset, split_classes
 
 __all__ = [
     "Block",
     "Choice",
     "Cifar10",
+    "ClassSubset",
     "Duration",
     "Fixed",
     "ImageBatch",
@@ -39,6 +42,8 @@ __all__ = [
     "ImageTask",
     "MultiTask",
     "NeuroGymTask",
+    "SampleBatch",
+    "Samples",
     "Sequential",
     "StimulusSet",
     "Task",
@@ -60,5 +65,6 @@ __all__ = [
     "make",
     "names",
     "pink_noise",
+    "split_classes",
     "white_noise",
 ]

@@ -6,6 +6,7 @@
 
 from ._checkpoint import load_model_state
 from ._constraints import AnchorPenalty, SparsityPenalty
+from ._continual import EWC, SI, Consolidation, SequentialResult, fisher_information, train_sequential
 from ._ensemble import ensemble_leaky_loop, train_ensemble
 from ._loop import train
 from ._losses import masked_cross_entropy, masked_mse, task_loss
@@ -18,12 +19,18 @@ from ._session import (
     TrainResult,
     evaluate,
 )
+from ._unsupervised import HEBBIAN_RULES, train_hebbian
 
 __all__ = [
+    "EWC",
+    "HEBBIAN_RULES",
+    "SI",
     "AnchorPenalty",
+    "Consolidation",
     "Evaluation",
     "RatePenalty",
     "RunDirectoryError",
+    "SequentialResult",
     "SparsityPenalty",
     "StepInfo",
     "TrainResult",
@@ -31,10 +38,13 @@ __all__ = [
     "WeightPenalty",
     "ensemble_leaky_loop",
     "evaluate",
+    "fisher_information",
     "load_model_state",
     "masked_cross_entropy",
     "masked_mse",
     "task_loss",
     "train",
     "train_ensemble",
+    "train_hebbian",
+    "train_sequential",
 ]

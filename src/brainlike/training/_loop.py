@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import _checks
-from ._losses import NORMALIZATIONS, task_loss
+from ._losses import NORMALIZATIONS
 from ._regularizers import takes_valid
 from ._session import (
     METRICS,
@@ -27,9 +27,9 @@ from ._session import (
     StepInfo,
     TrainingDivergedError,
     TrainResult,
+    batch_loss,
     evaluate,
     generator,
-    to_tensors,
     valid_steps,
 )
 
@@ -247,6 +247,9 @@ def train(
         loss_normalization=loss_normalization,
     )
     seed = _checks.seed("seed", seed, owner)
+    if hasattr(task, "blocks") and not hasattr(task, "generate"):
+        raise TypeError(f"train trains one task or a MultiTask; {task.name!r} is a Sequential "
+                        "schedule: train it with brainlike.training.train_sequential")
     check_model_fits_task(model, task)
     penalties = list(penalties)
     with_valid = [takes_valid(p) for p in penalties]
@@ -269,10 +272,7 @@ def train(
     with session as run:
         for step in run:
             batch = task.generate(hp["batch_size"], seed=[seed, TRAIN_TRIALS, step])
-            inputs, targets, mask = to_tensors(batch)
-            out_ = model(inputs, generator=generator(seed, TRAIN_NOISE, step))
-            main = task_loss(out_.outputs, targets, mask, batch.target_kind,
-                             normalization=norm, lengths=batch.lengths)
+            main, out_, _ = batch_loss(model, task, batch, generator(seed, TRAIN_NOISE, step), norm)
             valid = valid_steps(batch) if any(with_valid) else None
             penalty = main.new_zeros(())
             for p, masked in zip(penalties, with_valid):
