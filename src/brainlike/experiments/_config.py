@@ -321,6 +321,17 @@ def longest_trial(task: Any) -> int | None:
     return int(total.max())
 
 
+def _sections(data: Any) -> tuple[dict | None, dict | None]:
+    """The raw ``task`` and ``training`` mappings of a config (None, None if either is not one),
+    for the defaults that depend on both."""
+    if not isinstance(data, dict):
+        return None, None
+    task, training = data.get("task"), data.get("training", {})
+    if not (isinstance(task, dict) and isinstance(training, dict)):
+        return None, None
+    return task, training
+
+
 class RunConfig(_Strict):
     """Everything that defines a run: task, model, training, penalties and CPU threads."""
 
@@ -334,10 +345,8 @@ class RunConfig(_Strict):
     @classmethod
     def _paper_normalization(cls, data: Any) -> Any:
         """Yang et al. 2019's loss normalization by default for their multi-task."""
-        if not isinstance(data, dict):
-            return data
-        task, training = data.get("task"), data.get("training", {})
-        if not (isinstance(task, dict) and isinstance(training, dict)):
+        task, training = _sections(data)
+        if task is None:
             return data
         entries = list(task.get("tasks") or [])
         for block in task.get("blocks") or []:
@@ -354,10 +363,8 @@ class RunConfig(_Strict):
     @classmethod
     def _steps_of_the_blocks(cls, data: Any) -> Any:
         """A sequential schedule's ``training.steps`` is the sum of its blocks' steps."""
-        if not isinstance(data, dict):
-            return data
-        task, training = data.get("task"), data.get("training", {})
-        if not (isinstance(task, dict) and isinstance(training, dict)):
+        task, training = _sections(data)
+        if task is None:
             return data
         blocks = task.get("blocks")
         steps = [b.get("steps") if isinstance(b, dict) else None for b in blocks or []]

@@ -33,6 +33,7 @@ from torch import Tensor
 
 from .. import _checks
 from ._protocol import EffectiveWeights, RecurrentModel, RNNOutput, fresh_seed
+from ._registry import kind_of, make
 
 __all__ = ["ContextGated"]
 
@@ -130,8 +131,6 @@ class ContextGated(RecurrentModel):
     def config(self) -> dict[str, Any]:
         """The wrapped model's kind and config, ``context_inputs`` and ``keep`` (the subsets
         themselves are in the ``state_dict``)."""
-        from ._registry import kind_of
-
         return {"model": {"type": kind_of(self.model), **self.model.config()},
                 "context_inputs": list(self.context_inputs), "keep": self.keep}
 
@@ -139,8 +138,6 @@ class ContextGated(RecurrentModel):
     def from_config(cls, config: dict[str, Any]) -> ContextGated:
         """Rebuild the architecture from :meth:`config` (the weights and subsets come from a
         ``state_dict``)."""
-        from ._registry import make
-
         spec = dict(config["model"])
         model = make(spec.pop("type"), **spec)
         return cls(model, context_inputs=config["context_inputs"], keep=config["keep"])

@@ -31,17 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from ._core import TaskScore
+from ._core import TaskScore, _readonly
+from ._images import _SPLITS
 
 __all__ = ["SampleBatch", "Samples"]
-
-_SPLITS = ("train", "test")
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.ascontiguousarray(a)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -42,7 +42,13 @@ from torch import Tensor, nn
 
 from .. import _checks
 from ._checkpoint import CheckpointError, atomic_write_text, orphaned_temporaries
-from ._loop import _make_optimizer, bptt_settings, check_hyperparameters, check_model_fits_task
+from ._loop import (
+    _make_optimizer,
+    bptt_settings,
+    check_hyperparameters,
+    check_model_fits_task,
+    penalty_sum,
+)
 from ._regularizers import takes_valid
 from ._session import (
     TRAIN_NOISE,
@@ -52,7 +58,7 @@ from ._session import (
     TrainResult,
     batch_loss,
     generator,
-    valid_steps,
+    to_tensors,
 )
 
 __all__ = ["EWC", "SI", "Consolidation", "SequentialResult", "retention_matrix", "train_sequential"]
@@ -134,8 +140,7 @@ class Consolidation:
         """Called after each update with the gradient of the task loss alone and the parameters
         before the update (only when :attr:`needs_task_gradient`)."""
 
-    def end_task(self, model: nn.Module, task: Any, *, seed: int, block: int,
-                 loss_normalization: str = "weights") -> None:  # pragma: no cover - abstract
+    def end_task(self, model: nn.Module, task: Any, *, seed: int, block: int) -> None:
         """Consolidate after the last update of a block."""
         raise NotImplementedError
 
@@ -174,11 +179,10 @@ class EWC(Consolidation):
     is estimated and a term ``(lambda / 2) sum_i F_i (theta_i - theta*_A,i)^2`` is added to the
     loss of every later task, one term per task (the paper's form for several tasks).
 
-    The Fisher here is the *empirical* Fisher: the mean over ``fisher_trials`` single trials of
-    the block (fresh trials, independent of the training trials) of the squared gradient of that
-    trial's task loss, the negative log-likelihood of the targets: cross-entropy for class
-    targets, and for value targets (MSE) the log-likelihood of a Gaussian of fixed variance, up
-    to a constant factor that ``strength`` absorbs.
+    The Fisher here is the *empirical* Fisher (:func:`fisher_information`): the mean over
+    ``fisher_trials`` fresh single trials of the block of the squared gradient of the trial's
+    negative log-likelihood, its loss summed over steps and outputs (a Gaussian of variance 1/2
+    for value targets).
 
     Parameters
     ----------
@@ -218,12 +222,10 @@ class EWC(Consolidation):
     def settings(self) -> dict[str, Any]:
         return {**super().settings(), "fisher_trials": self.fisher_trials}
 
-    def end_task(self, model: nn.Module, task: Any, *, seed: int, block: int,
-                 loss_normalization: str = "weights") -> None:
+    def end_task(self, model: nn.Module, task: Any, *, seed: int, block: int) -> None:
         """Add the term of the task just trained: its Fisher and the parameters now."""
         self.terms.append((fisher_information(model, task, n_trials=self.fisher_trials, seed=seed,
-                                              block=block, loss_normalization=loss_normalization),
-                           _snapshot(model)))
+                                              block=block), _snapshot(model)))
 
     def state(self) -> dict[str, Tensor]:
         out = {}
@@ -306,8 +308,7 @@ class SI(Consolidation):
                 if g is not None:
                     self.path[name].sub_(g * (p - before[name]))
 
-    def end_task(self, model: nn.Module, task: Any, *, seed: int, block: int,
-                 loss_normalization: str = "weights") -> None:
+    def end_task(self, model: nn.Module, task: Any, *, seed: int, block: int) -> None:
         if not self.start:
             raise RuntimeError("SI.end_task was called before begin_task")
         with torch.no_grad():
@@ -334,24 +335,37 @@ class SI(Consolidation):
         self.terms = [(self.importance, self.anchor)] if self.importance else []
 
 
+def _weight_total(batch: Any, outputs: Tensor) -> float:
+    """The sum of the loss weights of a batch, so that ``mean * total`` is the weighted sum
+    (the normalization ``"weights"`` of :func:`brainlike.training.task_loss` divides by it)."""
+    _, _, mask = to_tensors(batch)
+    per_output = batch.target_kind == "value" and mask.ndim == outputs.ndim - 1
+    return float(mask.sum()) * (outputs.shape[-1] if per_output else 1)
+
+
 def fisher_information(
     model: nn.Module, task: Any, *, n_trials: int, seed: int = 0, block: int = 0,
-    loss_normalization: str = "weights",
 ) -> dict[str, Tensor]:
-    """Diagonal empirical Fisher: the mean over ``n_trials`` single trials of ``task`` of the
-    squared gradient of each trial's task loss, per trainable parameter.
+    """Diagonal empirical Fisher of ``model`` on ``task``, per trainable parameter.
 
-    The trials (and their noise) come from their own random streams, ``[seed, 4, block, i]``,
-    independent of the training trials.
+    The mean over ``n_trials`` single trials of the squared gradient of the trial's negative
+    log-likelihood: its loss *summed* (not averaged) over its steps and outputs with the task's
+    weights -- cross-entropy per step for class targets (exactly ``-log p(y|x)`` of independent
+    steps), the squared error for value targets (``-log p`` of a Gaussian with variance 1/2, up to
+    a constant). A sum keeps the Fisher of one trial independent of how the training loss is
+    normalized and of the trial's length, as the likelihood is. The trials (and their noise)
+    come from their own random streams, ``[seed, 4, block, i]``, independent of the training
+    trials.
     """
     named = _trainable(model)
     sums = {n: torch.zeros_like(p) for n, p in named}
     params = [p for _, p in named]
     for i in range(n_trials):
         batch = task.generate(1, seed=[seed, FISHER_TRIALS, block, i])
-        loss, _, _ = batch_loss(model, task, batch, generator(seed, FISHER_NOISE, block * n_trials + i),
-                                loss_normalization)
-        grads = torch.autograd.grad(loss, params, allow_unused=True)
+        noise = generator(seed, FISHER_NOISE, block * n_trials + i)
+        mean, out, _ = batch_loss(model, task, batch, noise, "weights")
+        nll = mean * _weight_total(batch, out.outputs)  # summed over the trial's steps, outputs
+        grads = torch.autograd.grad(nll, params, allow_unused=True)
         for (name, _), g in zip(named, grads):
             if g is not None:
                 sums[name].add_(g.detach().square())
@@ -564,11 +578,7 @@ def train_sequential(
                     continual.begin_task(model)
             batch = task.generate(hp["batch_size"], seed=[seed, TRAIN_TRIALS, step])
             main, out_, _ = batch_loss(model, task, batch, generator(seed, TRAIN_NOISE, step), norm)
-            valid = valid_steps(batch) if any(with_valid) else None
-            penalty = main.new_zeros(())
-            for p, masked in zip(penalties, with_valid):
-                penalty = penalty + (p(model, out_.activity, valid=valid) if masked
-                                     else p(model, out_.activity))
+            penalty = penalty_sum(penalties, with_valid, model, out_.activity, batch, main)
             if continual is not None:
                 penalty = penalty + continual(model, out_.activity)
             loss = main + penalty
@@ -591,7 +601,7 @@ def train_sequential(
             if observe:
                 continual.observe(task_grad, before, model)
             if continual is not None and step + 1 == schedule.ends[k]:
-                continual.end_task(model, task, seed=seed, block=k, loss_normalization=norm)
+                continual.end_task(model, task, seed=seed, block=k)
             run.record({
                 "loss": loss.item(), "task_loss": main.item(), "penalty": penalty.item(),
                 "lr": hp["lr"], "grad_norm": grad_norm, "block": k,

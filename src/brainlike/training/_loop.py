@@ -110,6 +110,19 @@ def bptt_settings(hp: dict[str, Any], penalties: Sequence[Any]) -> dict[str, Any
     return {**{k: hp[k] for k in keys}, "penalties": [_describe(p) for p in penalties]}
 
 
+def penalty_sum(
+    penalties: Sequence[Callable[..., Tensor]], with_valid: Sequence[bool], model: nn.Module,
+    activity: Tensor, batch: Any, like: Tensor,
+) -> Tensor:
+    """The sum of ``penalties`` for one step (a 0-dim tensor like ``like`` when there are none);
+    those with ``with_valid`` get the ``(B, T)`` mask of the steps before each trial ended."""
+    valid = valid_steps(batch) if any(with_valid) else None
+    total = like.new_zeros(())
+    for p, masked in zip(penalties, with_valid):
+        total = total + (p(model, activity, valid=valid) if masked else p(model, activity))
+    return total
+
+
 def check_model_fits_task(model: nn.Module, task: Any, name: str = "model") -> None:
     """Sizes and time step of a model must be those of the task (duck-typed, where known)."""
     for attr, want in (("n_input", task.n_inputs), ("n_output", task.n_outputs)):
@@ -273,11 +286,7 @@ def train(
         for step in run:
             batch = task.generate(hp["batch_size"], seed=[seed, TRAIN_TRIALS, step])
             main, out_, _ = batch_loss(model, task, batch, generator(seed, TRAIN_NOISE, step), norm)
-            valid = valid_steps(batch) if any(with_valid) else None
-            penalty = main.new_zeros(())
-            for p, masked in zip(penalties, with_valid):
-                penalty = penalty + (p(model, out_.activity, valid=valid) if masked
-                                     else p(model, out_.activity))
+            penalty = penalty_sum(penalties, with_valid, model, out_.activity, batch, main)
             loss = main + penalty
             run.check_loss(loss)
             opt.zero_grad(set_to_none=True)
