@@ -90,6 +90,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=["none", "si", "ewc"],
                         choices=["none", "si", "ewc", "xdg", "xdg+si"])
+    parser.add_argument("--name", default="continual_yang19",
+                        help="name of the results files (.json, .png)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     steps = args.steps * len(args.blocks) if len(args.steps) == 1 else args.steps
@@ -123,8 +125,8 @@ def main() -> None:
               f"{matrices[:, -1, -1].mean():.3f}", flush=True)
     report["setup"]["loadavg_end"] = os.getloadavg()
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "continual_yang19.json").write_text(json.dumps(report, indent=1))
-    figure(report).savefig(args.out / "continual_yang19.png", dpi=120)
+    (args.out / f"{args.name}.json").write_text(json.dumps(report, indent=1))
+    figure(report).savefig(args.out / f"{args.name}.png", dpi=120)
 
 
 def figure(report: dict) -> Figure:

@@ -159,29 +159,35 @@ class ContextGated(RecurrentModel):
         return torch.where((strongest > 0)[..., None], self.gates[which],
                            torch.ones_like(self.gates[0]))
 
-    def _gated(self, state: Tensor, gate: Tensor) -> Tensor:
+    def _state_gate(self, gate: Tensor) -> Tensor:
+        """The activity gate ``(..., N)`` widened to the flat state ``(..., S)`` (ones outside
+        the activity part)."""
         a, b = self._span
-        return torch.cat((state[..., :a], state[..., a:b] * gate, state[..., b:]), dim=-1)
+        ones = gate.new_ones(())
+        return torch.cat((ones.expand(*gate.shape[:-1], a), gate,
+                          ones.expand(*gate.shape[:-1], self.state_size - b)), dim=-1)
+
+    def _gated(self, state: Tensor, gate: Tensor) -> Tensor:
+        return state * self._state_gate(gate)
 
     def _run(self, inputs, state, noise, generator, traced):
-        gates = self.gate_of(inputs)                       # (B, T, N)
-        outputs, activity, states = [], [], []
+        gates = self._state_gate(self.gate_of(inputs))    # (B, T, S)
+        states = []
         parts: dict[str, list[Tensor]] = {}
         for t in range(inputs.shape[1]):
             g = gates[:, t]
-            out, tr = self.model._run(inputs[:, t:t + 1], self._gated(state, g), noise, generator,
-                                      traced)
-            state = self._gated(out.final_state, g)
-            outputs.append(self.model._readout(state))
-            activity.append(self.model.split_state(state)[self.activity_part])
+            out, tr = self.model._run(inputs[:, t:t + 1], state * g, noise, generator, traced)
+            state = out.final_state * g
             states.append(state)
             for name, value in (tr or {}).items():
                 parts.setdefault(name, []).append(value)
-        result = RNNOutput(torch.stack(outputs, 1), torch.stack(activity, 1), state)
+        path = torch.stack(states, 1)                      # (B, T, S), gated
+        activity = self.model.split_state(path)[self.activity_part]
+        result = RNNOutput(self.model._readout(path), activity, state)
         if not traced:
             return result, None
         traces = {name: torch.cat(v, 1) for name, v in parts.items()}
-        traces["state"] = torch.stack(states, 1)
+        traces["state"] = path
         return result, traces
 
     def _step(self, state: Tensor, inputs: Tensor) -> Tensor:
