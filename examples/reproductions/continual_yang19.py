@@ -38,7 +38,7 @@ import torch
 from matplotlib.figure import Figure
 
 from brainlike.models import ContextGated, RateRNN
-from brainlike.tasks import Sequential
+from brainlike.tasks import Sequential, make
 from brainlike.training import EWC, SI, train_sequential
 
 
@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[300, 900],
                         help="steps of each block (one number: every block)")
     parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--dt", type=float, default=20.0, help="time step in ms (tau is 100)")
     parser.add_argument("--si", type=float, default=100.0)
     parser.add_argument("--ewc", type=float, default=30.0)
     parser.add_argument("--keep", type=float, default=0.2, help="XdG: fraction of units kept")
@@ -97,10 +98,11 @@ def main() -> None:
     steps = args.steps * len(args.blocks) if len(args.steps) == 1 else args.steps
     if len(steps) != len(args.blocks):
         parser.error(f"--steps needs one number or one per block ({len(args.blocks)})")
-    plan = Sequential([(name.split("+"), n) for name, n in zip(args.blocks, steps)])
+    plan = Sequential([([make(t, dt=args.dt) for t in name.split("+")], n)
+                       for name, n in zip(args.blocks, steps)])
     report: dict = {
         "setup": {"blocks": args.blocks, "steps_per_block": steps, "hidden": args.hidden,
-                  "model": "RateRNN relu, tau 100 ms, dt 20 ms, sigma_rec 0.05",
+                  "model": f"RateRNN relu, tau 100 ms, dt {args.dt:g} ms, sigma_rec 0.05",
                   "training": "adam lr 1e-3, batch 64, optimizer reset per block, loss "
                               "normalization 'entries', grad_clip 1",
                   "si": {"strength": args.si, "damping": 0.01},

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from scipy.linalg import subspace_angles
+from sklearn.decomposition import PCA
 
 from brainlike.models import Autoencoder, RateRNN
 from brainlike.tasks import Samples
@@ -17,9 +18,10 @@ VARIANCES = [8.0, 4.0, 2.0, 0.3, 0.2, 0.15, 0.1, 0.05]  # a gap after the third 
 
 
 def _pcs(task):
-    """PCA of the task's training rows: components (rows) by decreasing variance."""
-    evals, evecs = np.linalg.eigh(np.cov(task.data.T.astype(np.float64)))
-    return evecs[:, ::-1].T, evals[::-1]
+    """scikit-learn's PCA of the task's training rows: components (rows) by decreasing
+    variance, and the variances."""
+    pca = PCA().fit(task.data.astype(np.float64))
+    return pca.components_, pca.explained_variance_
 
 
 @pytest.fixture(scope="module")
