@@ -30,6 +30,8 @@ from pydantic import (
 
 from .. import tasks
 from ..training import (
+    EWC,
+    SI,
     FiringRatePenalty,
     RatePenalty,
     TrainResult,
@@ -37,6 +39,7 @@ from ..training import (
     train,
     train_a2c,
     train_ppo,
+    train_sequential,
 )
 from ..training._loop import OPTIMIZERS, SCHEDULES
 from ..training._losses import NORMALIZATIONS
@@ -89,6 +92,21 @@ class TaskSpec(_Strict):
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
 
+    def build(self) -> Any:
+        return tasks.make(self.name, **self.params)
+
+
+class BlockSpec(_Strict):
+    """One block of a sequential schedule: its task(s) and its number of training steps."""
+
+    tasks: list[TaskSpec | str] = Field(min_length=1)
+    steps: int = Field(ge=1)
+    probabilities: list[float] | dict[str, float] | None = None
+
+    def build(self) -> tasks.MultiTask:
+        specs = [TaskSpec(name=t) if isinstance(t, str) else t for t in self.tasks]
+        return tasks.MultiTask([t.build() for t in specs], probabilities=self.probabilities)
+
 
 class TaskConfig(_Strict):
     """The learning problem: one task (``name`` + ``params``) or several (``tasks``).
@@ -103,14 +121,17 @@ class TaskConfig(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     tasks: list[TaskSpec | str] | None = None
     probabilities: list[float] | dict[str, float] | None = None
+    blocks: list[BlockSpec] | None = Field(None, min_length=1)
 
     @model_validator(mode="after")
     def _buildable(self) -> TaskConfig:
-        if (self.name is None) == (self.tasks is None):
-            raise ValueError("give either name (one task) or tasks (a multi-task), not both")
+        given = [k for k in ("name", "tasks", "blocks") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give either name (one task) or tasks (a multi-task) or blocks (a "
+                             f"sequential schedule), exactly one; got {given or 'none'}")
         if self.tasks is None and self.probabilities is not None:
             raise ValueError("probabilities apply to tasks (a multi-task) only")
-        if self.tasks is not None and self.params:
+        if self.name is None and self.params:
             raise ValueError("params belong to each entry of tasks for a multi-task")
         try:
             task = self.build()
@@ -119,12 +140,14 @@ class TaskConfig(_Strict):
         longest_trial(task)
         return self
 
-    def build(self) -> tasks.Task | tasks.MultiTask:
+    def build(self) -> tasks.Task | tasks.MultiTask | tasks.Sequential:
+        if self.blocks is not None:
+            return tasks.Sequential([(b.build(), b.steps) for b in self.blocks])
         if self.tasks is None:
             return tasks.make(self.name, **self.params)
         specs = [TaskSpec(name=t) if isinstance(t, str) else t for t in self.tasks]
         return tasks.MultiTask(
-            [tasks.make(t.name, **t.params) for t in specs], probabilities=self.probabilities
+            [t.build() for t in specs], probabilities=self.probabilities
         )
 
 
@@ -200,11 +223,41 @@ class AlgorithmConfig(_Strict):
         raise NotImplementedError
 
 
+class EWCConfig(_Strict):
+    """Elastic weight consolidation (:class:`brainlike.training.EWC`)."""
+
+    method: Literal["ewc"]
+    strength: float = Field(ge=0, le=_F32)
+    fisher_trials: int = Field(200, ge=1)
+
+    def build(self) -> EWC:
+        return EWC(self.strength, fisher_trials=self.fisher_trials)
+
+
+class SIConfig(_Strict):
+    """Synaptic intelligence (:class:`brainlike.training.SI`)."""
+
+    method: Literal["si"]
+    strength: float = Field(ge=0, le=_F32)
+    damping: float = Field(0.01, gt=0, le=_F32)
+
+    def build(self) -> SI:
+        return SI(self.strength, damping=self.damping)
+
+
+ContinualConfig = Annotated[Union[EWCConfig, SIConfig], Field(discriminator="method")]  # noqa: UP007
+
+
 class TrainingConfig(AlgorithmConfig):
     """Masked BPTT: the arguments of :func:`brainlike.training.train`.
 
     ``loss_normalization`` defaults to ``"weights"``, and to ``"entries"`` (Yang et al. 2019's
-    mean over all entries) for a multi-task whose tasks are all ``yang19.*``.
+    mean over all entries) for a multi-task or a sequence whose tasks are all ``yang19.*``.
+
+    Over a sequential schedule (``task.blocks``) the run is
+    :func:`brainlike.training.train_sequential`: the blocks set the steps, and ``continual``
+    (``{method: ewc | si, strength: ...}``) adds a consolidation penalty; without it the blocks
+    are trained plainly in sequence.
     """
 
     algorithm: Literal["bptt"] = "bptt"
@@ -216,6 +269,7 @@ class TrainingConfig(AlgorithmConfig):
     grad_clip: float | None = Field(1.0, gt=0, le=_F32)
     schedule: Literal[SCHEDULES] = "constant"  # type: ignore[valid-type]
     loss_normalization: Literal[NORMALIZATIONS] = "weights"  # type: ignore[valid-type]
+    continual: ContinualConfig | None = None
 
     def largest_batch(self) -> int:
         return max(self.batch_size, self.eval_trials)
@@ -224,6 +278,15 @@ class TrainingConfig(AlgorithmConfig):
         self, model: Any, task: Any, *, out: Path, criterion: float | None, penalties: list,
         resume: bool, progress: bool,
     ) -> TrainResult:
+        if isinstance(task, tasks.Sequential):
+            return train_sequential(
+                model, task, continual=None if self.continual is None else self.continual.build(),
+                batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
+                weight_decay=self.weight_decay, momentum=self.momentum, grad_clip=self.grad_clip,
+                penalties=penalties, eval_every=self.eval_every, eval_trials=self.eval_trials,
+                seed=self.seed, out=out, resume=resume, progress=progress,
+                loss_normalization=self.loss_normalization,
+            )
         return train(
             model, task,
             steps=self.steps, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
@@ -381,6 +444,17 @@ def longest_trial(task: Any) -> int | None:
     return int(total.max())
 
 
+def _sections(data: Any) -> tuple[dict | None, dict | None]:
+    """The raw ``task`` and ``training`` mappings of a config (None, None if either is not one),
+    for the defaults that depend on both."""
+    if not isinstance(data, dict):
+        return None, None
+    task, training = data.get("task"), data.get("training", {})
+    if not (isinstance(task, dict) and isinstance(training, dict)):
+        return None, None
+    return task, training
+
+
 class RunConfig(_Strict):
     """Everything that defines a run: task, model, training, penalties and CPU threads."""
 
@@ -394,22 +468,62 @@ class RunConfig(_Strict):
     @classmethod
     def _paper_normalization(cls, data: Any) -> Any:
         """Yang et al. 2019's loss normalization by default for their multi-task."""
-        if not isinstance(data, dict):
+        task, training = _sections(data)
+        if task is None:
             return data
-        task, training = data.get("task"), data.get("training", {})
-        if not (isinstance(task, dict) and isinstance(training, dict)):
-            return data
+        entries = list(task.get("tasks") or [])
+        for block in task.get("blocks") or []:
+            entries.extend(block.get("tasks") or [] if isinstance(block, dict) else [None])
         names = [t if isinstance(t, str) else t.get("name") if isinstance(t, dict) else None
-                 for t in (task.get("tasks") or [])]
+                 for t in entries]
         if (names and all(isinstance(n, str) and n.startswith("yang19.") for n in names)
                 and training.get("algorithm", "bptt") == "bptt"
                 and "loss_normalization" not in training):
             data = {**data, "training": {**training, "loss_normalization": "entries"}}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _steps_of_the_blocks(cls, data: Any) -> Any:
+        """A sequential schedule's ``training.steps`` is the sum of its blocks' steps."""
+        task, training = _sections(data)
+        if task is None:
+            return data
+        blocks = task.get("blocks")
+        steps = [b.get("steps") if isinstance(b, dict) else None for b in blocks or []]
+        if (not steps or "steps" in training
+                or not all(isinstance(n, int) and not isinstance(n, bool) for n in steps)):
+            return data
+        return {**data, "training": {**training, "steps": sum(steps)}}
+
     @model_validator(mode="after")
     def _model_fits_task(self) -> RunConfig:
         self.model.check_task(self.task.build())  # e.g. dt <= tau
+        return self
+
+    @model_validator(mode="after")
+    def _sequential_fits(self) -> RunConfig:
+        """A sequential schedule trains with BPTT, its blocks set the steps; ``continual``
+        needs one."""
+        t, blocks = self.training, self.task.blocks
+        if blocks is None:
+            if getattr(t, "continual", None) is not None:
+                raise ValueError("training.continual needs a sequential schedule: give task.blocks "
+                                 "(tasks trained one after another)")
+            return self
+        if t.algorithm != "bptt":
+            raise ValueError(f"task.blocks (a sequential schedule) trains with training.algorithm "
+                             f"'bptt'; got {t.algorithm!r}")
+        total = sum(b.steps for b in blocks)
+        if t.steps != total:
+            raise ValueError(f"training.steps ({t.steps}) must be left out or equal the blocks' "
+                             f"steps ({total}) for a sequential schedule")
+        if t.criterion is not None or t.criterion_of_ceiling is not None:
+            raise ValueError("a sequential schedule trains every block for its steps: leave out "
+                             "training.criterion and training.criterion_of_ceiling")
+        if t.schedule != "constant":
+            raise ValueError(f"a sequential schedule trains with a constant learning rate; got "
+                             f"training.schedule {t.schedule!r}")
         return self
 
     @model_validator(mode="after")

@@ -40,27 +40,61 @@ CONFIG_DEFAULTS = {"n_hidden": 64, "seed": 0}
 ALIASES = {"RateRNN": "rate"}
 
 
+class ContextGatingConfig(BaseModel):
+    """Context-dependent gating of any kind (:class:`brainlike.models.ContextGated`, XdG).
+
+    ``context_inputs``: the input channels that signal the context, as indices or as the prefix
+    of the task's input names (``"rule_"`` for the ``yang19.*`` tasks' rule inputs).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    context_inputs: list[Annotated[int, Field(ge=0)]] | str
+    keep: float = Field(0.2, gt=0, le=1, allow_inf_nan=False)
+    seed: int = Field(0, ge=0, lt=2**63)
+
+    def channels(self, task: Any) -> list[int]:
+        """The context channels of ``task``'s inputs (``ValueError`` naming what is wrong)."""
+        if isinstance(self.context_inputs, list):
+            return self.context_inputs
+        names = list(getattr(task, "input_names", ()))
+        found = [k for k, n in enumerate(names) if n.startswith(self.context_inputs)]
+        if not found:
+            raise ValueError(f"model.context_gating.context_inputs: no input of task "
+                             f"{task.name!r} starts with {self.context_inputs!r}")
+        return found
+
+
 class ModelConfig(BaseModel):
     """The model section of a run config; one subclass per kind (:func:`model_config_class`).
 
     ``type`` names the kind (``brainlike.models.names()``); the other fields are the kind's
     constructor arguments except the sizes and ``dt``, which come from the task.
+    ``context_gating`` (any kind) wraps the model in :class:`brainlike.models.ContextGated`.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: str
+    context_gating: ContextGatingConfig | None = None
 
     def arguments(self) -> dict[str, Any]:
-        """The constructor arguments this section gives (every field but ``type``)."""
-        return {k: getattr(self, k) for k in type(self).model_fields if k != "type"}
+        """The constructor arguments this section gives (every field but ``type`` and
+        ``context_gating``)."""
+        return {k: getattr(self, k) for k in type(self).model_fields
+                if k not in ("type", "context_gating")}
 
     def build(self, task: Any) -> models.RecurrentModel:
         """The untrained model, sized for ``task`` (``n_inputs``, ``n_outputs``, ``dt``)."""
         args = self.arguments()
         n_hidden = args.pop("n_hidden")
-        return models.make(self.type, n_input=task.n_inputs, n_hidden=n_hidden,
-                           n_output=task.n_outputs, dt=task.dt, **args)
+        model = models.make(self.type, n_input=task.n_inputs, n_hidden=n_hidden,
+                            n_output=task.n_outputs, dt=task.dt, **args)
+        gating = self.context_gating
+        if gating is None:
+            return model
+        return models.ContextGated(model, context_inputs=gating.channels(task), keep=gating.keep,
+                                   seed=gating.seed)
 
     def check_task(self, task: Any) -> None:
         """Raise ``ValueError`` if the model cannot be built for ``task`` (e.g. ``dt > tau``).
@@ -80,6 +114,12 @@ class ModelConfig(BaseModel):
                 n_input=task.n_inputs, n_output=task.n_outputs, dt=task.dt, **scalars)
         except (TypeError, ValueError) as e:
             raise ValueError(f"model does not fit task {task.name!r} (dt = {task.dt} ms): {e}") from None
+        if self.context_gating is not None:
+            channels = self.context_gating.channels(task)
+            bad = [c for c in channels if c >= task.n_inputs]
+            if bad or len(set(channels)) != len(channels):
+                raise ValueError(f"model.context_gating.context_inputs must be distinct input "
+                                 f"channels of task {task.name!r} (< {task.n_inputs}); got {channels}")
 
 
 class FeedforwardModelConfig(ModelConfig):

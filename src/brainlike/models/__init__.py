@@ -7,6 +7,7 @@ registry (:func:`make`, :func:`names`) builds them by kind.
 """
 
 from ._activations import ACTIVATIONS
+from ._autoencoder import Autoencoder, AutoencoderOutput
 from ._canonical import DivisiveNormalization, FeatureGain, PCInference, PredictiveCoding, apply_gain
 from ._connectivity import (
     Area,
@@ -19,6 +20,7 @@ from ._connectivity import (
     SparseMask,
     build_connectivity,
 )
+from ._context_gating import ContextGated
 from ._convnet import CONVNET_PRESETS, ConvNet, ConvNetOutput
 from ._gated import GRU, LSTM
 from ._hooks import capture_layers, layer_activations
@@ -43,7 +45,10 @@ __all__ = [
     "RESETS",
     "SURROGATES",
     "Area",
+    "Autoencoder",
+    "AutoencoderOutput",
     "Connectivity",
+    "ContextGated",
     "ConvNet",
     "ConvNetOutput",
     "Dale",

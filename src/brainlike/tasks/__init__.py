@@ -27,13 +27,16 @@ from ._images import Cifar10, ImageBatch, ImageData, ImageTask, load_cifar10, lo
 from ._multitask import Block, MultiTask, Sequential
 from ._neurogym import NeuroGymTask, from_neurogym
 from ._registry import describe, make, names
+from ._samples import SampleBatch, Samples
 from ._shapes import GeneratedShapes, ShapeTextureGenerator, SimilarityTrials
 from ._stimuli import StimulusSet, gabor, grating, grating_set, pink_noise, white_noise
+from ._subsets import ClassSubset, split_classes
 
 __all__ = [
     "Block",
     "Choice",
     "Cifar10",
+    "ClassSubset",
     "Duration",
     "Episodes",
     "Fixed",
@@ -43,6 +46,8 @@ __all__ = [
     "ImageTask",
     "MultiTask",
     "NeuroGymTask",
+    "SampleBatch",
+    "Samples",
     "Sequential",
     "ShapeTextureGenerator",
     "SimilarityTrials",
@@ -69,5 +74,6 @@ __all__ = [
     "names",
     "pink_noise",
     "play",
+    "split_classes",
     "white_noise",
 ]

@@ -6,6 +6,7 @@
 
 from ._checkpoint import load_model_state
 from ._constraints import AnchorPenalty, SparsityPenalty
+from ._continual import EWC, SI, Consolidation, SequentialResult, fisher_information, train_sequential
 from ._contrastive import augment, nt_xent, train_contrastive
 from ._ensemble import ensemble_leaky_loop, train_ensemble
 from ._firing_rate import FiringRatePenalty, firing_rates_hz
@@ -21,14 +22,20 @@ from ._session import (
     TrainResult,
     evaluate,
 )
+from ._unsupervised import HEBBIAN_RULES, train_hebbian
 
 __all__ = [
+    "EWC",
+    "HEBBIAN_RULES",
+    "SI",
     "AnchorPenalty",
+    "Consolidation",
     "Evaluation",
     "FiringRatePenalty",
     "PolicyRollout",
     "RatePenalty",
     "RunDirectoryError",
+    "SequentialResult",
     "SparsityPenalty",
     "StepInfo",
     "TrainResult",
@@ -38,6 +45,7 @@ __all__ = [
     "ensemble_leaky_loop",
     "evaluate",
     "firing_rates_hz",
+    "fisher_information",
     "gae",
     "load_model_state",
     "masked_cross_entropy",
@@ -49,5 +57,7 @@ __all__ = [
     "train_a2c",
     "train_contrastive",
     "train_ensemble",
+    "train_hebbian",
     "train_ppo",
+    "train_sequential",
 ]

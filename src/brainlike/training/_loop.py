@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import _checks
-from ._losses import NORMALIZATIONS, task_loss
+from ._losses import NORMALIZATIONS
 from ._regularizers import takes_valid
 from ._session import (
     METRICS,
@@ -27,9 +27,9 @@ from ._session import (
     StepInfo,
     TrainingDivergedError,
     TrainResult,
+    batch_loss,
     evaluate,
     generator,
-    to_tensors,
     valid_steps,
 )
 
@@ -108,6 +108,19 @@ def bptt_settings(hp: dict[str, Any], penalties: Sequence[Any]) -> dict[str, Any
     keys = ("batch_size", "optimizer", "lr", "weight_decay", "momentum", "grad_clip", "schedule",
             "loss_normalization")
     return {**{k: hp[k] for k in keys}, "penalties": [_describe(p) for p in penalties]}
+
+
+def penalty_sum(
+    penalties: Sequence[Callable[..., Tensor]], with_valid: Sequence[bool], model: nn.Module,
+    activity: Tensor, batch: Any, like: Tensor,
+) -> Tensor:
+    """The sum of ``penalties`` for one step (a 0-dim tensor like ``like`` when there are none);
+    those with ``with_valid`` get the ``(B, T)`` mask of the steps before each trial ended."""
+    valid = valid_steps(batch) if any(with_valid) else None
+    total = like.new_zeros(())
+    for p, masked in zip(penalties, with_valid):
+        total = total + (p(model, activity, valid=valid) if masked else p(model, activity))
+    return total
 
 
 def check_model_fits_task(model: nn.Module, task: Any, name: str = "model") -> None:
@@ -247,6 +260,9 @@ def train(
         loss_normalization=loss_normalization,
     )
     seed = _checks.seed("seed", seed, owner)
+    if hasattr(task, "blocks") and not hasattr(task, "generate"):
+        raise TypeError(f"train trains one task or a MultiTask; {task.name!r} is a Sequential "
+                        "schedule: train it with brainlike.training.train_sequential")
     check_model_fits_task(model, task)
     penalties = list(penalties)
     with_valid = [takes_valid(p) for p in penalties]
@@ -269,16 +285,8 @@ def train(
     with session as run:
         for step in run:
             batch = task.generate(hp["batch_size"], seed=[seed, TRAIN_TRIALS, step])
-            inputs, targets, mask = to_tensors(batch)
-            out_ = model(inputs, generator=generator(seed, TRAIN_NOISE, step))
-            main = task_loss(out_.outputs, targets, mask, batch.target_kind,
-                             normalization=norm, lengths=getattr(batch, "lengths", None))
-            # (image batches have no time axis, hence no padding: every item is valid)
-            valid = valid_steps(batch) if any(with_valid) and hasattr(batch, "lengths") else None
-            penalty = main.new_zeros(())
-            for p, masked in zip(penalties, with_valid):
-                penalty = penalty + (p(model, out_.activity, valid=valid) if masked
-                                     else p(model, out_.activity))
+            main, out_, _ = batch_loss(model, task, batch, generator(seed, TRAIN_NOISE, step), norm)
+            penalty = penalty_sum(penalties, with_valid, model, out_.activity, batch, main)
             loss = main + penalty
             run.check_loss(loss)
             opt.zero_grad(set_to_none=True)

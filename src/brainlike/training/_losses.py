@@ -96,7 +96,13 @@ def task_loss(
 
     ``normalization`` and ``lengths`` (each trial's valid steps, ``TrialBatch.lengths``): see
     :func:`masked_mse` and the module's notes.
+
+    A batch without a time axis (images, samples: ``outputs (B, O)``, class ``targets (B,)`` or
+    value ``targets (B, O)``, ``mask (B,)``) is one step per example.
     """
+    if outputs.ndim == 2:
+        outputs, targets, mask = outputs[:, None], targets[:, None], mask[:, None]
+        lengths = None
     if target_kind == "class":
         return masked_cross_entropy(outputs, targets, mask, normalization=normalization,
                                     lengths=lengths)

@@ -195,10 +195,50 @@ def to_tensors(batch: Any) -> tuple[Tensor, Tensor, Tensor]:
     return inputs, targets, torch.tensor(mask, dtype=torch.float32)
 
 
-def valid_steps(batch: Any) -> Tensor:
-    """``(B, T)`` bool: the steps before each trial ended (padding is False)."""
+def valid_steps(batch: Any) -> Tensor | None:
+    """``(B, T)`` bool: the steps before each trial ended (padding is False); None for a batch
+    without a time axis (images, samples)."""
+    if getattr(batch, "lengths", None) is None:
+        return None
     t = batch.inputs.shape[1]
     return torch.arange(t)[None, :] < torch.tensor(np.asarray(batch.lengths))[:, None]
+
+
+def task_outputs(outputs: Tensor, task: Any, batch: Any) -> Tensor:
+    """``outputs`` as the task that made ``batch`` reads them.
+
+    A task with a head of its own among the outputs (``task.output_units``, the output units of
+    its classes: task-incremental learning, e.g. :class:`brainlike.tasks.ClassSubset`) is scored
+    and trained on those units alone: the logits of the others are set to ``-inf``, so that its
+    softmax and its decisions range over its own classes. Other tasks read every output. For a
+    multi-task (an object with a ``tasks`` mapping) the task is the one named by ``batch.task``.
+    """
+    parts = getattr(task, "tasks", None)
+    if parts is not None:
+        task = parts.get(getattr(batch, "task", None), task)
+    units = getattr(task, "output_units", None)
+    if units is None:
+        return outputs
+    keep = torch.zeros(outputs.shape[-1], dtype=torch.bool, device=outputs.device)
+    keep[list(units)] = True
+    return outputs.masked_fill(~keep, float("-inf"))
+
+
+def batch_loss(
+    model: nn.Module, task: Any, batch: Any, noise: torch.Generator | None,
+    normalization: str = "weights",
+) -> tuple[Tensor, Any, Tensor]:
+    """Run ``model`` on ``batch`` and return ``(task loss, model output, outputs as scored)``.
+
+    The one place where a batch (trials ``(B, T, I)`` or examples without a time axis) meets a
+    model and the task's loss (see :func:`task_outputs` for tasks with a head of their own).
+    """
+    inputs, targets, mask = to_tensors(batch)
+    out = model(inputs, generator=noise)
+    outputs = task_outputs(out.outputs, task, batch)
+    loss = task_loss(outputs, targets, mask, batch.target_kind, normalization=normalization,
+                     lengths=getattr(batch, "lengths", None))
+    return loss, out, outputs
 
 
 def evaluate(
@@ -234,18 +274,16 @@ def evaluate(
     _checks.positive_int("n_trials", n_trials, "evaluate")
     seed = _checks.seed("seed", seed, "evaluate")
     batch = task.generate(n_trials, seed=[seed, EVAL_TRIALS, 0])
-    inputs, targets, mask = to_tensors(batch)
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            out = model(inputs, generator=generator(seed, EVAL_NOISE, 0))
-            loss = task_loss(out.outputs, targets, mask, batch.target_kind,
-                             normalization=loss_normalization,
-                             lengths=getattr(batch, "lengths", None)).item()
+            loss, _, outputs = batch_loss(model, task, batch, generator(seed, EVAL_NOISE, 0),
+                                          loss_normalization)
     finally:
         model.train(was_training)
-    score = task.score(out.outputs.numpy(), batch)
+    score = task.score(outputs.numpy(), batch)
+    loss = loss.item()
     return Evaluation(
         float(score.accuracy), loss, score.correct, score.decision, dict(batch.conditions)
     )
@@ -253,6 +291,12 @@ def evaluate(
 
 def json_number(x: float) -> float | None:
     return x if math.isfinite(x) else None
+
+
+def _held_out(task: Any) -> Any:
+    """What a trainer scores: ``task.evaluation_task`` (held-out examples of a data set) where a
+    task has one; trial tasks draw fresh trials and are scored themselves."""
+    return getattr(task, "evaluation_task", task)
 
 
 def evaluation_row(
@@ -263,18 +307,19 @@ def evaluation_row(
     For a multi-task (an object with a ``tasks`` mapping, such as
     :class:`brainlike.tasks.MultiTask`) every task is scored on its own trials:
     ``accuracy/<name>`` and ``eval_loss/<name>`` per task, ``accuracy`` the worst task's (what
-    the criterion applies to, as in Yang et al. 2019) and ``accuracy_mean`` their mean.
+    the criterion applies to, as in Yang et al. 2019) and ``accuracy_mean`` their mean. A task
+    with an ``evaluation_task`` (a data set's training split) is scored on that one's held-out
+    examples.
     """
     subtasks = getattr(task, "tasks", None)
     kw = {"n_trials": n_trials, "loss_normalization": loss_normalization}
     if subtasks is None:
-        # A data set's held-out split where the task has one (image tasks' evaluation_task).
-        ev = evaluate(model, getattr(task, "evaluation_task", task), seed=seed, **kw)
+        ev = evaluate(model, _held_out(task), seed=seed, **kw)
         return {"accuracy": ev.accuracy, "eval_loss": json_number(ev.loss)}
     row: dict[str, Any] = {}
     accuracies, losses = [], []
     for k, (name, sub) in enumerate(subtasks.items()):
-        ev = evaluate(model, sub, seed=(seed + k) % 2**63, **kw)
+        ev = evaluate(model, _held_out(sub), seed=(seed + k) % 2**63, **kw)
         row[f"accuracy/{name}"] = ev.accuracy
         row[f"eval_loss/{name}"] = json_number(ev.loss)
         accuracies.append(ev.accuracy)
