@@ -20,6 +20,7 @@ from ._connectivity import (
     build_connectivity,
 )
 from ._convnet import CONVNET_PRESETS, ConvNet, ConvNetOutput
+from ._feedback import FeedbackRNN
 from ._gated import GRU, LSTM
 from ._hooks import capture_layers, layer_activations
 from ._mlp import MLP, MLPOutput
@@ -42,6 +43,7 @@ __all__ = [
     "DivisiveNormalization",
     "EffectiveWeights",
     "FeatureGain",
+    "FeedbackRNN",
     "FixedPlusTrainable",
     "LowRank",
     "MLPOutput",

@@ -14,6 +14,7 @@ from .field_tasks import FIELD_TASKS
 from .memory_report import MemoryReport
 from .parametric_working_memory import ParametricWorkingMemory
 from .perceptual_decision import PerceptualDecision
+from .periodic import SumOfSines, TriangleWave
 from .yang19 import YANG19_TASKS
 
 __all__ = ["describe", "make", "names"]
@@ -29,6 +30,8 @@ _TASKS: dict[str, type[Task] | type[ImageTask]] = {
         MemoryReport,
         *FIELD_TASKS,
         *YANG19_TASKS,
+        SumOfSines,
+        TriangleWave,
     )
 }
 # Image classification tasks (no time axis; batches are ImageBatch): ``kind == "image"``.

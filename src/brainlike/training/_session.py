@@ -547,6 +547,12 @@ class Session:
         when training longer changes nothing up to the old step count.
     loss_normalization : str
         Passed to :func:`evaluate` for the evaluation loss.
+    evaluator : callable, optional
+        ``evaluator(step) -> row``: the evaluation metrics of update ``step`` (1-based), which
+        must hold ``accuracy`` (the criterion reads it). Default: :func:`evaluation_row` on
+        ``eval_trials`` fresh trials of ``task``. An algorithm whose model is not scored that
+        way (FORCE continuing its own trajectory, a feedforward network on held-out images)
+        passes its own.
     owner : str
         The public function's name, for messages.
 
@@ -587,6 +593,7 @@ class Session:
         steps_tied_to: str | None = None,
         loss_normalization: str = "weights",
         owner: str = "train",
+        evaluator: Callable[[int], Mapping[str, Any]] | None = None,
     ) -> None:
         self.directory = Path(out) if out is not None else None
         self.model, self.task = model, task
@@ -596,6 +603,7 @@ class Session:
         self.optimizer, self.scheduler, self._state_fn = optimizer, scheduler, state
         self.resume, self.progress, self.steps_tied_to = resume, progress, steps_tied_to
         self.loss_normalization, self.owner = loss_normalization, owner
+        self._evaluator = evaluator
         config = getattr(model, "config", None)
         self.settings = {
             "algorithm": algorithm, "task": task.name, "task_params": task.params,
@@ -788,8 +796,12 @@ class Session:
         full: dict[str, Any] = {"step": self.step, **row}
         if self.evaluates_at(self.step):
             t1 = time.perf_counter()
-            full.update(evaluation_row(self.model, self.task, self.eval_trials,
-                                       eval_seed(self.seed, self.step), self.loss_normalization))
+            if self._evaluator is not None:
+                full.update(self._evaluator(self.step))
+            else:
+                full.update(evaluation_row(self.model, self.task, self.eval_trials,
+                                           eval_seed(self.seed, self.step),
+                                           self.loss_normalization))
             self.eval_seconds += time.perf_counter() - t1
             if self.criterion is not None and full["accuracy"] >= self.criterion:
                 self.status = "criterion"
