@@ -6,7 +6,10 @@
 
 from ._checkpoint import load_model_state
 from ._constraints import AnchorPenalty, SparsityPenalty
+from ._eligibility import train_eprop, train_rflo
 from ._ensemble import ensemble_leaky_loop, train_ensemble
+from ._feedback_alignment import train_feedback_alignment
+from ._force import train_force
 from ._loop import train
 from ._losses import masked_cross_entropy, masked_mse, task_loss
 from ._regularizers import RatePenalty, WeightPenalty
@@ -37,4 +40,8 @@ __all__ = [
     "task_loss",
     "train",
     "train_ensemble",
+    "train_eprop",
+    "train_feedback_alignment",
+    "train_force",
+    "train_rflo",
 ]
