@@ -222,6 +222,9 @@ def test_unsupported_models_and_settings_are_refused_by_name():
     with pytest.raises(ValueError, match=r"The 'feedback' parameter of train_rflo must be one "
                                          r"of \['symmetric', 'random'\]\. Got 'B' instead\."):
         train_rflo(RateRNN(3, 8, 3, dt=100.0), PDM, feedback="B")
+    with pytest.raises(TypeError, match=r"train_rflo has no parameter 'stepz'; allowed: "
+                                        r"\['feedback', 'trace', 'callbacks', .*'steps', "):
+        train_rflo(RateRNN(3, 8, 3, dt=100.0), PDM, stepz=3)
     with pytest.raises(ValueError, match=r"The 'mode' parameter of train_feedback_alignment "
                                          r"must be one of \['fa', 'dfa', 'backprop'\]"):
         train_feedback_alignment(RateRNN(3, 8, 3, dt=100.0), PDM, mode="sign")

@@ -36,10 +36,12 @@ class PeriodicTarget(Task):
     """Base of the pattern-generation tasks: produce ``signal(t)``, no inputs.
 
     One epoch, ``generate``, of ``timing["generate"]`` ms. The output ``output`` at step ``k`` of
-    a trial is ``signal(start + k * dt)``; the mask is 1 on every step. Score: a trial is correct
-    when its mean absolute error is below ``tolerance``; ``error`` holds that MAE and
-    ``decision`` is -1 (no discrete choice). Subclasses define :meth:`signal` and
-    ``start_range``.
+    a trial is ``signal(start + k * dt)``; the mask is 1 on every step. ``start`` is drawn
+    uniformly from ``[0, start_range)`` unless the task's ``start`` parameter fixes it (a network
+    without input cannot know a random phase: train one by BPTT from its initial state with a
+    fixed ``start``). Score: a trial is correct when its mean absolute error is below
+    ``tolerance``; ``error`` holds that MAE and ``decision`` is -1 (no discrete choice).
+    Subclasses define :meth:`signal` and ``start_range``.
     """
 
     epoch_names = ("generate",)
@@ -48,13 +50,14 @@ class PeriodicTarget(Task):
     output_names = ("output",)
     target_kind = "value"
 
-    def __init__(self, *, dt: float, timing: Any, tolerance: float) -> None:
+    def __init__(self, *, dt: float, timing: Any, tolerance: float, start: float | None) -> None:
         super().__init__(dt=dt, timing=timing)
         self.tolerance = _check_positive("tolerance", tolerance)
+        self.start = None if start is None else _check_positive("start", start, allow_zero=True)
         self.variables = (
             Variable("start", "time of the signal at the trial's first step (ms)", low=0.0),
         )
-        self._params["tolerance"] = self.tolerance
+        self._params.update(tolerance=self.tolerance, start=self.start)
 
     @property
     def start_range(self) -> float:
@@ -66,7 +69,10 @@ class PeriodicTarget(Task):
         raise NotImplementedError
 
     def sample_conditions(self, rng, n, fixed):
-        return {"start": pick(fixed, "start", rng.uniform(0.0, self.start_range, size=n))}
+        drawn = rng.uniform(0.0, self.start_range, size=n)
+        if self.start is not None:
+            drawn = np.full(n, self.start)
+        return {"start": pick(fixed, "start", drawn)}
 
     def fill(self, trials: Trials, conditions) -> None:
         t = conditions["start"][:, None] + self.dt * np.arange(trials.n_steps)
@@ -111,6 +117,8 @@ class SumOfSines(PeriodicTarget):
     tolerance : float
         Largest mean absolute error of a correct trial (default 0.05; the target's standard
         deviation is 0.72 at the defaults).
+    start : float, optional
+        Start every trial at this time of the signal (ms); default: a random start per trial.
 
     References
     ----------
@@ -130,8 +138,9 @@ class SumOfSines(PeriodicTarget):
         amplitudes: Sequence[float] = (13 / 15, 13 / 30, 13 / 90, 13 / 45),
         timing: Any = None,
         tolerance: float = 0.05,
+        start: float | None = None,
     ) -> None:
-        super().__init__(dt=dt, timing=timing, tolerance=tolerance)
+        super().__init__(dt=dt, timing=timing, tolerance=tolerance, start=start)
         self.periods = check_values("periods", periods, low=0.0, high=np.inf)
         if min(self.periods) <= 0:
             raise ValueError(f"periods must be > 0 ms, got {list(self.periods)}")
@@ -173,6 +182,8 @@ class TriangleWave(PeriodicTarget):
         ``{"generate": duration}`` in ms (default 1200).
     tolerance : float
         Largest mean absolute error of a correct trial (default 0.05).
+    start : float, optional
+        Start every trial at this time of the signal (ms); default: a random start per trial.
     """
 
     name: ClassVar[str] = "triangle_wave"
@@ -181,9 +192,9 @@ class TriangleWave(PeriodicTarget):
 
     def __init__(
         self, *, dt: float = 1.0, period: float = 600.0, amplitude: float = 1.0,
-        timing: Any = None, tolerance: float = 0.05,
+        timing: Any = None, tolerance: float = 0.05, start: float | None = None,
     ) -> None:
-        super().__init__(dt=dt, timing=timing, tolerance=tolerance)
+        super().__init__(dt=dt, timing=timing, tolerance=tolerance, start=start)
         self._period_ms = float(_check_positive("period", period))
         self.amplitude = float(_check_positive("amplitude", amplitude))
         self._params.update(period=self._period_ms, amplitude=self.amplitude)

@@ -50,8 +50,9 @@ import torch
 from torch import Tensor, nn
 
 from .. import _checks
-from ._loop import _make_optimizer, _make_schedule, check_hyperparameters, check_model_fits_task
-from ._session import TRAIN_NOISE, TRAIN_TRIALS, Session, StepInfo, TrainResult, generator, to_tensors
+from ._gradient_rule import GradientRule, feedback_generator
+from ._loop import check_model_fits_task
+from ._session import TRAIN_NOISE, TRAIN_TRIALS, StepInfo, TrainResult, generator, to_tensors
 
 __all__ = ["eligibility_gradients", "train_eprop", "train_rflo"]
 
@@ -176,7 +177,7 @@ def eligibility_gradients(
         e = inputs.new_zeros(b, n, n, n_pre)  # M[b, k, i, j] = dr_k / dW_ij
         eye = torch.eye(n, dtype=inputs.dtype, device=inputs.device)
     else:
-        e = inputs.new_zeros(b, n, n_pre)  # e[b, i, j]
+        e = inputs.new_zeros(n, b, n_pre)  # e[i, b, j], unit-major: one bmm per step below
     grad = inputs.new_zeros(n, n_pre)
     grad_out = inputs.new_zeros(n_out, n)
     grad_b_out = inputs.new_zeros(n_out)
@@ -191,7 +192,7 @@ def eligibility_gradients(
                 through += eye[None, :, :, None] * pre[:, None, None, :]
                 e = e.mul_(1.0 - dyn.a).add_(gain[:, :, None, None] * through)
             else:
-                e.mul_(1.0 - dyn.a).add_(gain[:, :, None] * pre[:, None, :])
+                e.mul_(1.0 - dyn.a).addcmul_(gain.t()[:, :, None], pre[None])
             y = torch.addmm(model.b_out.detach(), r, w_out.t())
             target = targets[:, t]
             weight = mask[:, t]
@@ -200,8 +201,8 @@ def eligibility_gradients(
             signal = err @ back  # (B, N): dL_t/dr_t through B
             if full:
                 grad += torch.einsum("bk,bkij->ij", signal, e)
-            else:
-                grad += torch.einsum("bi,bij->ij", signal, e)
+            else:  # grad[i, j] += sum_b signal[b, i] e[i, b, j]
+                grad += torch.bmm(signal.t()[:, None, :], e)[:, 0]
             grad_out += err.t() @ r
             grad_b_out += err.sum(0)
     sources = [w.w_in, w.w_rec, w.w_out, model.b_rec, model.b_out]
@@ -236,71 +237,42 @@ def _check_model(model: nn.Module, owner: str, trace: str, batch_size: int, n_in
         )
 
 
+_OWN = ("feedback", "trace", "callbacks", "out", "resume", "progress")
+
+
 def _train_eligibility(
-    algorithm: str, model: nn.Module, task: Any, *, feedback: str, trace: str, steps: int,
-    batch_size: int, optimizer: str, lr: float, weight_decay: float, momentum: float,
-    grad_clip: float | None, schedule: str, eval_every: int, eval_trials: int,
-    criterion: float | None, seed: int, callbacks: Sequence[Callable[[StepInfo], bool | None]],
-    out: str | Path | None, resume: bool, progress: bool, loss_normalization: str,
+    algorithm: str, model: nn.Module, task: Any, *, feedback: str, trace: str,
+    callbacks: Sequence[Callable[[StepInfo], bool | None]], out: str | Path | None,
+    resume: bool, progress: bool, options: dict[str, Any],
 ) -> TrainResult:
     owner = f"train_{algorithm}"
     feedback = _checks.one_of("feedback", feedback, owner, FEEDBACKS)
     trace = _checks.one_of("trace", trace, owner, TRACES)
-    hp = check_hyperparameters(
-        owner, steps=steps, batch_size=batch_size, eval_every=eval_every,
-        eval_trials=eval_trials, optimizer=optimizer, schedule=schedule, lr=lr,
-        weight_decay=weight_decay, momentum=momentum, grad_clip=grad_clip, criterion=criterion,
-        loss_normalization=loss_normalization,
-    )
-    seed = _checks.seed("seed", seed, owner)
-    _check_model(model, owner, trace, hp["batch_size"], task.n_inputs)
+    rule = GradientRule(owner, model, options, own=_OWN)
+    seed, norm = rule.seed, rule.hp["loss_normalization"]
+    _check_model(model, owner, trace, rule.hp["batch_size"], task.n_inputs)
     check_model_fits_task(model, task)
-    params = [p for p in model.parameters() if p.requires_grad]
-    names = [k for k, p in model.named_parameters() if p.requires_grad]
-    opt = _make_optimizer(hp["optimizer"], params, hp["lr"], hp["weight_decay"], hp["momentum"])
-    sched = _make_schedule(hp["schedule"], opt, hp["steps"])
-    max_norm = hp["grad_clip"] if hp["grad_clip"] is not None else math.inf
-    norm = hp["loss_normalization"]
     state: dict[str, torch.Tensor] = {}
     if feedback == "random":  # fixed B ~ N(0, 1 / n_output) (Murray 2019), kept in the checkpoint
-        gen = torch.Generator().manual_seed(int(np.random.SeedSequence(
-            [seed, _FEEDBACK_STREAM]).generate_state(1)[0]))
-        b = torch.randn(model.n_output, model.n_hidden, generator=gen, dtype=torch.float64)
-        state["B"] = (b / math.sqrt(model.n_output)).to(params[0].dtype)
-    keys = ("batch_size", "optimizer", "lr", "weight_decay", "momentum", "grad_clip", "schedule",
-            "loss_normalization")
-    session = Session(
-        out, algorithm=algorithm,
-        settings={"feedback": feedback, "trace": trace, **{k: hp[k] for k in keys}},
-        model=model, task=task, steps=hp["steps"], seed=seed, eval_every=hp["eval_every"],
-        eval_trials=hp["eval_trials"], criterion=hp["criterion"], callbacks=callbacks,
-        optimizer=opt, scheduler=sched, state=lambda: state, resume=resume, progress=progress,
-        loss_normalization=norm, owner=owner,
-        steps_tied_to=None if hp["schedule"] == "constant" else f"schedule {hp['schedule']!r}",
-    )
+        b = torch.randn(model.n_output, model.n_hidden, dtype=torch.float64,
+                        generator=feedback_generator(seed, _FEEDBACK_STREAM))
+        state["B"] = (b / math.sqrt(model.n_output)).to(rule.params[0].dtype)
+    session = rule.session(out, algorithm=algorithm, task=task,
+                           settings={"feedback": feedback, "trace": trace},
+                           callbacks=callbacks, resume=resume, progress=progress,
+                           state=lambda: state)
     model.train()
     with session as run:
         state.update(run.state)
         for step in run:
-            batch = task.generate(hp["batch_size"], seed=[seed, TRAIN_TRIALS, step])
+            batch = task.generate(rule.hp["batch_size"], seed=[seed, TRAIN_TRIALS, step])
             inputs, targets, mask = to_tensors(batch)
             loss, grads = eligibility_gradients(
                 model, inputs, targets, mask, batch.target_kind,
                 feedback=state.get("B", "symmetric"), trace=trace,
                 generator=generator(seed, TRAIN_NOISE, step), loss_normalization=norm,
                 lengths=batch.lengths)
-            run.check_loss(loss)
-            for name, p in zip(names, params):
-                p.grad = grads.get(name, torch.zeros_like(p))
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
-            run.check_gradient(grad_norm)
-            lr_now = opt.param_groups[0]["lr"]
-            opt.step()
-            if sched is not None:
-                sched.step()
-            run.check_parameters()
-            run.record({"loss": float(loss), "task_loss": float(loss), "penalty": 0.0,
-                        "lr": lr_now, "grad_norm": grad_norm})
+            run.record(rule.step(run, loss, grads))
     return run.result()
 
 
@@ -325,9 +297,12 @@ _COMMON_DOC = """
         The eligibility traces (e-prop/RFLO), or the full influence tensor of real-time
         recurrent learning, which makes the symmetric update BPTT's gradient exactly (small
         networks only; refused beyond 2**26 numbers).
-    steps, batch_size, optimizer, lr, weight_decay, momentum, grad_clip, schedule, eval_every, \\
-eval_trials, criterion, seed, callbacks, out, resume, progress, loss_normalization
+    callbacks, out, resume, progress
         As in :func:`brainlike.training.train`.
+    **options
+        ``steps``, ``batch_size``, ``optimizer``, ``lr``, ``weight_decay``, ``momentum``,
+        ``grad_clip``, ``schedule``, ``eval_every``, ``eval_trials``, ``criterion``, ``seed``,
+        ``loss_normalization``: as in :func:`brainlike.training.train`, with its defaults.
 
     Returns
     -------
@@ -337,38 +312,22 @@ eval_trials, criterion, seed, callbacks, out, resume, progress, loss_normalizati
 
 def train_rflo(
     model: nn.Module, task: Any, *, feedback: str = "random", trace: str = "local",
-    steps: int = 5000, batch_size: int = 64, optimizer: str = "adam", lr: float = 3e-3,
-    weight_decay: float = 0.0, momentum: float = 0.9, grad_clip: float | None = 1.0,
-    schedule: str = "constant", eval_every: int = 50, eval_trials: int = 500,
-    criterion: float | None = None, seed: int = 0,
     callbacks: Sequence[Callable[[StepInfo], bool | None]] = (), out: str | Path | None = None,
-    resume: bool = True, progress: bool = False, loss_normalization: str = "weights",
+    resume: bool = True, progress: bool = False, **options: Any,
 ) -> TrainResult:
-    return _train_eligibility(
-        "rflo", model, task, feedback=feedback, trace=trace, steps=steps, batch_size=batch_size,
-        optimizer=optimizer, lr=lr, weight_decay=weight_decay, momentum=momentum,
-        grad_clip=grad_clip, schedule=schedule, eval_every=eval_every, eval_trials=eval_trials,
-        criterion=criterion, seed=seed, callbacks=callbacks, out=out, resume=resume,
-        progress=progress, loss_normalization=loss_normalization,
-    )
+    return _train_eligibility("rflo", model, task, feedback=feedback, trace=trace,
+                              callbacks=callbacks, out=out, resume=resume, progress=progress,
+                              options=options)
 
 
 def train_eprop(
     model: nn.Module, task: Any, *, feedback: str = "symmetric", trace: str = "local",
-    steps: int = 5000, batch_size: int = 64, optimizer: str = "adam", lr: float = 3e-3,
-    weight_decay: float = 0.0, momentum: float = 0.9, grad_clip: float | None = 1.0,
-    schedule: str = "constant", eval_every: int = 50, eval_trials: int = 500,
-    criterion: float | None = None, seed: int = 0,
     callbacks: Sequence[Callable[[StepInfo], bool | None]] = (), out: str | Path | None = None,
-    resume: bool = True, progress: bool = False, loss_normalization: str = "weights",
+    resume: bool = True, progress: bool = False, **options: Any,
 ) -> TrainResult:
-    return _train_eligibility(
-        "eprop", model, task, feedback=feedback, trace=trace, steps=steps, batch_size=batch_size,
-        optimizer=optimizer, lr=lr, weight_decay=weight_decay, momentum=momentum,
-        grad_clip=grad_clip, schedule=schedule, eval_every=eval_every, eval_trials=eval_trials,
-        criterion=criterion, seed=seed, callbacks=callbacks, out=out, resume=resume,
-        progress=progress, loss_normalization=loss_normalization,
-    )
+    return _train_eligibility("eprop", model, task, feedback=feedback, trace=trace,
+                              callbacks=callbacks, out=out, resume=resume, progress=progress,
+                              options=options)
 
 
 train_rflo.__doc__ = """Train a RateRNN with random-feedback local online learning (RFLO, Murray

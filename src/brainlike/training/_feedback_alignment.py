@@ -36,12 +36,12 @@ import torch
 from torch import Tensor, nn
 
 from .. import _checks
-from ._loop import _make_optimizer, _make_schedule, check_hyperparameters
+from ._gradient_rule import GradientRule, feedback_generator
+from ._loop import check_model_fits_task
 from ._losses import task_loss
 from ._session import (
     TRAIN_NOISE,
     TRAIN_TRIALS,
-    Session,
     StepInfo,
     TrainResult,
     generator,
@@ -266,23 +266,11 @@ def train_feedback_alignment(
     task: Any,
     *,
     mode: str = "fa",
-    steps: int = 5000,
-    batch_size: int = 64,
-    optimizer: str = "adam",
-    lr: float = 3e-3,
-    weight_decay: float = 0.0,
-    momentum: float = 0.9,
-    grad_clip: float | None = 1.0,
-    schedule: str = "constant",
-    eval_every: int = 50,
-    eval_trials: int = 500,
-    criterion: float | None = None,
-    seed: int = 0,
     callbacks: Sequence[Callable[[StepInfo], bool | None]] = (),
     out: str | Path | None = None,
     resume: bool = True,
     progress: bool = False,
-    loss_normalization: str = "weights",
+    **options: Any,
 ) -> TrainResult:
     """Train with feedback alignment: fixed random matrices carry the error backward.
 
@@ -303,10 +291,13 @@ def train_feedback_alignment(
     mode : {"fa", "dfa", "backprop"}
         Feedback alignment (Lillicrap et al. 2016), direct feedback alignment (Nøkland 2016),
         or the exact gradient through the same code (the reference to compare with).
-    steps, batch_size, optimizer, lr, weight_decay, momentum, grad_clip, schedule, eval_every, \
-eval_trials, criterion, seed, callbacks, out, resume, progress, loss_normalization
-        As in :func:`brainlike.training.train` (``eval_trials`` and ``loss_normalization``
-        apply to the RNN).
+    callbacks, out, resume, progress
+        As in :func:`brainlike.training.train`.
+    **options
+        ``steps``, ``batch_size``, ``optimizer``, ``lr``, ``weight_decay``, ``momentum``,
+        ``grad_clip``, ``schedule``, ``eval_every``, ``eval_trials``, ``criterion``, ``seed``,
+        ``loss_normalization``: as in :func:`brainlike.training.train`, with its defaults
+        (``eval_trials`` and ``loss_normalization`` apply to the RNN).
 
     Returns
     -------
@@ -334,87 +325,54 @@ eval_trials, criterion, seed, callbacks, out, resume, progress, loss_normalizati
     owner = "train_feedback_alignment"
     mode = _checks.one_of("mode", mode, owner, MODES)
     kind = _kind(model)
-    hp = check_hyperparameters(
-        owner, steps=steps, batch_size=batch_size, eval_every=eval_every,
-        eval_trials=eval_trials, optimizer=optimizer, schedule=schedule, lr=lr,
-        weight_decay=weight_decay, momentum=momentum, grad_clip=grad_clip, criterion=criterion,
-        loss_normalization=loss_normalization,
-    )
-    seed = _checks.seed("seed", seed, owner)
+    rule = GradientRule(owner, model, options,
+                        own=("mode", "callbacks", "out", "resume", "progress"))
+    seed, norm = rule.seed, rule.hp["loss_normalization"]
     if kind == "mlp":
         _check_mlp_task(model, task)
         evaluator = _image_evaluator(model, task)
         architecture = {"sizes": list(model.sizes), "activation": model.activation}
     else:
-        from ._loop import check_model_fits_task
-
         check_model_fits_task(model, task)
         evaluator, architecture = None, None
-
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = _make_optimizer(hp["optimizer"], params, hp["lr"], hp["weight_decay"], hp["momentum"])
-    sched = _make_schedule(hp["schedule"], opt, hp["steps"])
-    max_norm = hp["grad_clip"] if hp["grad_clip"] is not None else math.inf
-    norm = hp["loss_normalization"]
     feedback: dict[str, Tensor] = {}
     if mode != "backprop":
-        gen = torch.Generator().manual_seed(int(np.random.SeedSequence(
-            [seed, _FEEDBACK_STREAM]).generate_state(1)[0]))
+        gen = feedback_generator(seed, _FEEDBACK_STREAM)
         feedback = (_mlp_feedback if kind == "mlp" else _rnn_feedback)(model, mode, gen)
-    keys = ("batch_size", "optimizer", "lr", "weight_decay", "momentum", "grad_clip", "schedule",
-            "loss_normalization")
-    settings = {"mode": mode, **{k: hp[k] for k in keys}, "architecture": architecture}
-    session = Session(
-        out, algorithm="feedback_alignment", settings=settings, model=model, task=task,
-        steps=hp["steps"], seed=seed, eval_every=hp["eval_every"], eval_trials=hp["eval_trials"],
-        criterion=hp["criterion"], callbacks=callbacks, optimizer=opt, scheduler=sched,
-        state=lambda: feedback, resume=resume, progress=progress, loss_normalization=norm,
-        owner=owner, evaluator=evaluator,
-        steps_tied_to=None if hp["schedule"] == "constant" else f"schedule {hp['schedule']!r}",
-    )
-    names = [k for k, p in model.named_parameters() if p.requires_grad]
+    session = rule.session(out, algorithm="feedback_alignment", task=task,
+                           settings={"mode": mode, "architecture": architecture},
+                           callbacks=callbacks, resume=resume, progress=progress,
+                           state=lambda: feedback, evaluator=evaluator)
+    # The parameters whose update differs from backprop's: all but the readout.
+    hidden = [k for k in rule.names if not k.startswith(
+        f"layers.{len(model.layers) - 1}." if kind == "mlp" else ("w_out", "b_out"))]
     model.train()
     with session as run:
         feedback.update(run.state)
         for step in run:
-            batch = task.generate(hp["batch_size"], seed=[seed, TRAIN_TRIALS, step])
+            batch = task.generate(rule.hp["batch_size"], seed=[seed, TRAIN_TRIALS, step])
             if kind == "mlp":
                 x = torch.tensor(batch.inputs.reshape(batch.batch_size, -1))
-                x = x.to(params[0].dtype)
-                labels = torch.tensor(batch.targets)
-                loss, grads = mlp_gradients(model, x, labels, mode, feedback)
-                exact = (None if mode == "backprop" else
-                         mlp_gradients(model, x, labels, "backprop")[1])
-                skip = 2  # the last layer's weight and bias: the same in every mode
+                x, labels = x.to(rule.params[0].dtype), torch.tensor(batch.targets)
+
+                def update(how: str, x=x, labels=labels) -> tuple[Tensor, dict[str, Tensor]]:
+                    loss, grads = mlp_gradients(model, x, labels, how, feedback)
+                    return loss, dict(zip(rule.names, grads))
             else:
                 inputs, targets, mask = to_tensors(batch)
-                kw = {"generator": generator(seed, TRAIN_NOISE, step), "lengths": batch.lengths,
-                      "loss_normalization": norm, "feedback": feedback}
-                loss, by_name = rate_rnn_gradients(model, inputs, targets, mask,
-                                                   batch.target_kind, mode=mode, **kw)
-                grads = [by_name.get(k, torch.zeros_like(p)) for k, p in zip(names, params)]
-                exact = None
-                if mode != "backprop":
-                    kw["generator"] = generator(seed, TRAIN_NOISE, step)
-                    ref = rate_rnn_gradients(model, inputs, targets, mask, batch.target_kind,
-                                             mode="backprop", **kw)[1]
-                    exact = [ref.get(k, torch.zeros_like(p)) for k, p in zip(names, params)]
-                skip = None
-            run.check_loss(loss)
-            differ = [k for k, n in enumerate(names) if "out" not in n] if skip is None else \
-                list(range(len(names) - skip))
-            theta = math.nan if exact is None else angle([grads[k] for k in differ],
-                                                         [exact[k] for k in differ])
-            for p, g in zip(params, grads):
-                p.grad = g
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
-            run.check_gradient(grad_norm)
-            lr_now = opt.param_groups[0]["lr"]
-            opt.step()
-            if sched is not None:
-                sched.step()
-            run.check_parameters()
-            run.record({"loss": float(loss), "task_loss": float(loss), "penalty": 0.0,
-                        "lr": lr_now, "grad_norm": grad_norm, "angle": json_number(theta)})
-    return run.result()
 
+                def update(how: str, step=step, inputs=inputs, targets=targets, mask=mask,
+                           batch=batch) -> tuple[Tensor, dict[str, Tensor]]:
+                    return rate_rnn_gradients(
+                        model, inputs, targets, mask, batch.target_kind, mode=how,
+                        feedback=feedback, generator=generator(seed, TRAIN_NOISE, step),
+                        loss_normalization=norm, lengths=batch.lengths)
+
+            loss, grads = update(mode)
+            theta = math.nan
+            if mode != "backprop":
+                exact = update("backprop")[1]
+                theta = angle([grads[k] for k in hidden], [exact[k] for k in hidden])
+            row = rule.step(run, loss, grads)
+            run.record({**row, "angle": json_number(theta)})
+    return run.result()
