@@ -93,8 +93,8 @@ def _yaml_with(**fields):
         (_yaml_with(task__params={"dt": 1e-300}), "at dt=1e-300 ms its epoch 'fixation' lasts more "
                                                   "than 2**63 steps; raise dt"),
         (_yaml_with(training__lr=1e39), "training.lr: Input should be less than or equal to 3.4e+38"),
-        (_yaml_with(training__algorithm="force"), "training.algorithm: must be one of ['bptt'] "
-                                                   "(got 'force')"),
+        (_yaml_with(training__algorithm="annealing"), "training.algorithm: must be one of "
+                                                       "['bptt', "),
         (_yaml_with(task__name="ready_set_go", task__params={},
                     training__criterion_of_ceiling=0.9),
          "criterion_of_ceiling is set but task 'ready_set_go' has no known ceiling"),

@@ -8,7 +8,7 @@ import torch
 
 from brainlike.models import FeedbackRNN, RateRNN
 from brainlike.tasks import make
-from brainlike.training import RunDirectoryError, StepInfo, train, train_force
+from brainlike.training import RunDirectoryError, StepInfo, TrainingDivergedError, train, train_force
 from brainlike.training._checkpoint import CHECKPOINT, open_checkpoint
 
 WINDOW = 50.0  # ms: windows of 50 steps at dt = 1 ms
@@ -114,6 +114,14 @@ def test_unsupported_models_tasks_and_settings_are_refused_by_name():
         train_force(_net(), TASK, variant="bptt")
     with pytest.raises(ValueError, match=r"model.dt \(2.0 ms\) must equal task.dt \(1.0 ms\)"):
         train_force(FeedbackRNN(0, 8, 1, dt=2.0), TASK)
+
+
+def test_a_diverging_run_is_stopped_before_its_checkpoint(tmp_path):
+    """P(0) = I / 1e-38 overflows float32 at the first update: refused, nothing saved."""
+    with pytest.raises(TrainingDivergedError, match=r"parameters \['w_out', 'x0', 'P'\] became "
+                                                    r"NaN or infinite in the update of step 1"):
+        train_force(_net(), TASK, steps=2, alpha=1e-38, out=tmp_path)
+    assert not (tmp_path / CHECKPOINT).exists()
 
 
 @pytest.mark.slow

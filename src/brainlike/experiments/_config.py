@@ -29,16 +29,7 @@ from pydantic import (
 )
 
 from .. import tasks
-from ..training import (
-    RatePenalty,
-    TrainResult,
-    WeightPenalty,
-    train,
-    train_eprop,
-    train_feedback_alignment,
-    train_force,
-    train_rflo,
-)
+from ..training import RatePenalty, TrainResult, WeightPenalty, train
 from ..training._loop import OPTIMIZERS, SCHEDULES
 from ..training._losses import NORMALIZATIONS
 from ._models import AnyModelConfig, default_model_config
@@ -254,6 +245,8 @@ class ForceConfig(_NoPenalties, AlgorithmConfig):
         _trains_only("force", model_type, ("feedback",))
 
     def train(self, model, task, *, out, criterion, penalties, resume, progress) -> TrainResult:
+        from ..training import train_force
+
         return train_force(
             model, task, steps=self.steps, variant=self.variant, alpha=self.alpha,
             learn_every=self.learn_every, eval_every=self.eval_every, criterion=criterion,
@@ -284,6 +277,8 @@ class FeedbackAlignmentConfig(_GradientRuleConfig):
     mode: Literal["fa", "dfa", "backprop"] = "fa"
 
     def train(self, model, task, *, out, criterion, penalties, resume, progress) -> TrainResult:
+        from ..training import train_feedback_alignment
+
         return train_feedback_alignment(model, task, mode=self.mode, criterion=criterion,
                                         out=out, resume=resume, progress=progress,
                                         **self._options())
@@ -297,6 +292,8 @@ class RfloConfig(_GradientRuleConfig):
     trace: Literal["local", "full"] = "local"
 
     def train(self, model, task, *, out, criterion, penalties, resume, progress) -> TrainResult:
+        from ..training import train_rflo
+
         return train_rflo(model, task, feedback=self.feedback, trace=self.trace,
                           criterion=criterion, out=out, resume=resume, progress=progress,
                           **self._options())
@@ -309,6 +306,8 @@ class EpropConfig(RfloConfig):
     feedback: Literal["symmetric", "random"] = "symmetric"
 
     def train(self, model, task, *, out, criterion, penalties, resume, progress) -> TrainResult:
+        from ..training import train_eprop
+
         return train_eprop(model, task, feedback=self.feedback, trace=self.trace,
                            criterion=criterion, out=out, resume=resume, progress=progress,
                            **self._options())

@@ -319,9 +319,10 @@ def train_force(
                 if variant == "internal":
                     model.w_rec.copy_(rls.J)
             count = targets[0].numel()
-            run.check_loss(sq)
+            # The updates happen inside the window: check what they made, then the error.
             run.check_parameters([("w_out", model.w_out), ("w_rec", model.w_rec),
                                   ("x0", model.x0), ("P", rls.P)])
+            run.check_loss(sq)
             run.record({"loss": sq / count, "mae": ab / count,
                         "dw": dw / updates if updates else 0.0, "updates": updates})
     return run.result()
