@@ -25,7 +25,7 @@ Reported: the median over rounds of each variant's time and of ``numpy / variant
 round (target: brainlike >= 3x faster). Threads: 1 for torch and for NumPy's BLAS (set before
 NumPy is imported).
 
-Run: ``python bench/bench_force.py`` (about 10 minutes on a quiet machine: 3 rounds);
+Run: ``python bench/bench_force.py`` (3 rounds: 5-20 minutes, depending on the load);
 ``--rounds 1 --train-ms 2000`` for a quick look. Writes ``results/force.json``.
 """
 
