@@ -314,13 +314,11 @@ class EpropConfig(RfloConfig):
 
 
 # The learning algorithms a run config can name in ``training.algorithm``.
-ALGORITHMS: dict[str, type[AlgorithmConfig]] = {
-    "bptt": TrainingConfig,
-    "force": ForceConfig,
-    "feedback_alignment": FeedbackAlignmentConfig,
-    "rflo": RfloConfig,
-    "eprop": EpropConfig,
-}
+ALGORITHMS: dict[str, type[AlgorithmConfig]] = {"bptt": TrainingConfig}
+ALGORITHMS["force"] = ForceConfig
+ALGORITHMS["feedback_alignment"] = FeedbackAlignmentConfig
+ALGORITHMS["rflo"] = RfloConfig
+ALGORITHMS["eprop"] = EpropConfig
 
 
 def _algorithm_of(value: Any) -> str | None:

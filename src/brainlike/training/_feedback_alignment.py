@@ -244,14 +244,15 @@ def _check_mlp_task(model: nn.Module, task: Any) -> None:
         )
 
 
-def _image_evaluator(model: nn.Module, task: Any) -> Callable[[int], dict[str, Any]]:
-    """Score an MLP on every image of the task's held-out split (the same images each time)."""
+def _image_evaluation(model: nn.Module, task: Any) -> Callable[[int], dict[str, Any]]:
+    """Score an MLP on every image of the task's held-out split (the same images each time,
+    so the evaluation's seed is not used)."""
     held_out = getattr(task, "evaluation_task", task)
     batch = held_out.batch()
     x = torch.tensor(batch.inputs.reshape(batch.batch_size, -1))
     labels = torch.tensor(batch.targets)
 
-    def evaluate(step: int) -> dict[str, Any]:
+    def evaluate(seed: int) -> dict[str, Any]:
         with torch.no_grad():
             logits = model(x.to(model.layers[0].weight.dtype)).outputs
         loss = float(nn.functional.cross_entropy(logits, labels))
@@ -330,11 +331,11 @@ def train_feedback_alignment(
     seed, norm = rule.seed, rule.hp["loss_normalization"]
     if kind == "mlp":
         _check_mlp_task(model, task)
-        evaluator = _image_evaluator(model, task)
+        evaluation = _image_evaluation(model, task)
         architecture = {"sizes": list(model.sizes), "activation": model.activation}
     else:
         check_model_fits_task(model, task)
-        evaluator, architecture = None, None
+        evaluation, architecture = None, None
     feedback: dict[str, Tensor] = {}
     if mode != "backprop":
         gen = feedback_generator(seed, _FEEDBACK_STREAM)
@@ -342,7 +343,7 @@ def train_feedback_alignment(
     session = rule.session(out, algorithm="feedback_alignment", task=task,
                            settings={"mode": mode, "architecture": architecture},
                            callbacks=callbacks, resume=resume, progress=progress,
-                           state=lambda: feedback, evaluator=evaluator)
+                           state=lambda: feedback, evaluation=evaluation)
     # The parameters whose update differs from backprop's: all but the readout.
     hidden = [k for k in rule.names if not k.startswith(
         f"layers.{len(model.layers) - 1}." if kind == "mlp" else ("w_out", "b_out"))]

@@ -287,8 +287,9 @@ def train_force(
         inputs, targets, _ = to_tensors(batch)
         return batch, inputs.to(dtype), targets.to(dtype)
 
-    def evaluator(step: int) -> dict[str, Any]:
-        batch, inputs, targets = trial(step, 1)  # the window training would take next
+    def evaluation(seed: int) -> dict[str, Any]:
+        # The window training would take next: the session has counted the update just made.
+        batch, inputs, targets = trial(session.step, 1)
         with torch.no_grad():
             outputs = model(inputs).outputs
         err = outputs - targets
@@ -304,7 +305,7 @@ def train_force(
         settings={"variant": variant, "alpha": alpha, "learn_every": learn_every},
         model=model, task=task, steps=steps, seed=seed, eval_every=eval_every, eval_trials=1,
         criterion=criterion, callbacks=callbacks, resume=resume, progress=progress,
-        owner=owner, evaluator=evaluator, state=lambda: {"P": rls.P},
+        owner=owner, evaluation=evaluation, state=lambda: {"P": rls.P},
     )
     with session as run:
         rls = _RLS(model, run.state.get("P", P), variant)

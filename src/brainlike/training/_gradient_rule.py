@@ -74,7 +74,7 @@ class GradientRule:
     def session(
         self, out: str | Path | None, *, algorithm: str, settings: Mapping[str, Any], task: Any,
         callbacks: Sequence[Callable[[StepInfo], bool | None]], resume: bool, progress: bool,
-        state: Callable[[], dict[str, Tensor]], evaluator: Callable[[int], dict] | None = None,
+        state: Callable[[], dict[str, Tensor]], evaluation: Callable[[int], dict] | None = None,
     ) -> Session:
         """The run's :class:`Session`, recording ``settings`` and the optimizer's settings."""
         hp = self.hp
@@ -85,7 +85,7 @@ class GradientRule:
             eval_every=hp["eval_every"], eval_trials=hp["eval_trials"],
             criterion=hp["criterion"], callbacks=callbacks, optimizer=self.optimizer,
             scheduler=self.scheduler, state=state, resume=resume, progress=progress,
-            loss_normalization=hp["loss_normalization"], owner=self.owner, evaluator=evaluator,
+            loss_normalization=hp["loss_normalization"], owner=self.owner, evaluation=evaluation,
             steps_tied_to=None if hp["schedule"] == "constant" else f"schedule {hp['schedule']!r}",
         )
 

@@ -547,14 +547,15 @@ class Session:
         when training longer changes nothing up to the old step count.
     loss_normalization : str
         Passed to :func:`evaluate` for the evaluation loss.
-    evaluator : callable, optional
-        ``evaluator(step) -> row``: the evaluation metrics of update ``step`` (1-based), which
-        must hold ``accuracy`` (the criterion reads it). Default: :func:`evaluation_row` on
-        ``eval_trials`` fresh trials of ``task``. An algorithm whose model is not scored that
-        way (FORCE continuing its own trajectory, a feedforward network on held-out images)
-        passes its own.
     owner : str
         The public function's name, for messages.
+    evaluation : callable, optional
+        ``evaluation(seed) -> row``: the evaluation columns of a log row, for an algorithm whose
+        model is not scored by :func:`evaluate` (a policy played by reward); default
+        :func:`evaluation_row`. ``row["accuracy"]`` may be None where it means nothing.
+    criterion_met : callable, optional
+        ``criterion_met(row) -> bool`` on an evaluation row, in place of ``accuracy >=
+        criterion`` (Song et al. 2017's rule needs two numbers).
 
     Attributes
     ----------
@@ -593,7 +594,8 @@ class Session:
         steps_tied_to: str | None = None,
         loss_normalization: str = "weights",
         owner: str = "train",
-        evaluator: Callable[[int], Mapping[str, Any]] | None = None,
+        evaluation: Callable[[int], Mapping[str, Any]] | None = None,
+        criterion_met: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> None:
         self.directory = Path(out) if out is not None else None
         self.model, self.task = model, task
@@ -603,7 +605,7 @@ class Session:
         self.optimizer, self.scheduler, self._state_fn = optimizer, scheduler, state
         self.resume, self.progress, self.steps_tied_to = resume, progress, steps_tied_to
         self.loss_normalization, self.owner = loss_normalization, owner
-        self._evaluator = evaluator
+        self._evaluation, self._criterion_met = evaluation, criterion_met
         config = getattr(model, "config", None)
         self.settings = {
             "algorithm": algorithm, "task": task.name, "task_params": task.params,
@@ -796,20 +798,20 @@ class Session:
         full: dict[str, Any] = {"step": self.step, **row}
         if self.evaluates_at(self.step):
             t1 = time.perf_counter()
-            if self._evaluator is not None:
-                full.update(self._evaluator(self.step))
-            else:
-                full.update(evaluation_row(self.model, self.task, self.eval_trials,
-                                           eval_seed(self.seed, self.step),
-                                           self.loss_normalization))
+            seed = eval_seed(self.seed, self.step)
+            full.update(self._evaluation(seed) if self._evaluation is not None else evaluation_row(
+                self.model, self.task, self.eval_trials, seed, self.loss_normalization))
             self.eval_seconds += time.perf_counter() - t1
-            if self.criterion is not None and full["accuracy"] >= self.criterion:
+            if self._criterion_met is not None:
+                if self._criterion_met(full):
+                    self.status = "criterion"
+            elif self.criterion is not None and full["accuracy"] >= self.criterion:
                 self.status = "criterion"
         self._pending.append(full)
         self.rows.append(full)
         if self._bar is not None:
             self._bar.update(1)
-            if "accuracy" in full:
+            if full.get("accuracy") is not None:
                 self._bar.set_postfix(loss=f"{full['loss']:.4f}", acc=f"{full['accuracy']:.3f}")
         info = StepInfo(self.step, full, self.model)
         if any(bool(cb(info)) for cb in self.callbacks) and self.status is None:
