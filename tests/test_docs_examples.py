@@ -55,7 +55,7 @@ def test_example_script_runs_and_writes_its_outputs(tmp_path):
     assert f"wrote {out / 'analysis.json'}" in proc.stdout
 
 
-@pytest.mark.parametrize("page", ["tutorial.md", "models.md", "spiking.md"])
+@pytest.mark.parametrize("page", ["tutorial.md", "models.md", "spiking.md", "learning_rules.md"])
 def test_doc_python_blocks_execute(page, tmp_path, monkeypatch):
     blocks = python_blocks(DOCS / page)
     assert blocks, f"no python blocks found in {page}"

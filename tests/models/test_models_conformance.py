@@ -52,7 +52,7 @@ def _x(seed=0, t=T, dtype=torch.float32):
 
 def test_registry_names_and_errors():
     assert names() == sorted(names()) and {"rate", "lstm", "gru"} <= set(names())
-    with pytest.raises(ValueError, match=r"unknown model kind 'lstmm'; valid kinds are \['gru', 'lstm', 'rate'"):
+    with pytest.raises(ValueError, match=r"unknown model kind 'lstmm'; valid kinds are \[[^]]*'gru', 'lstm', 'rate'"):
         make("lstmm", 3, 4, 2)
     with pytest.raises(ValueError, match=r"model kind 'lstm' has no parameter 'tau'; allowed: \['n_input', 'n_hidden'"):
         make("lstm", 3, 4, 2, tau=10.0)
@@ -251,7 +251,9 @@ def test_fixed_points_of_every_kind():
         model = make(kind, n_input=N_IN, n_hidden=N, n_output=N_OUT, seed=0)
         u = torch.tensor([0.3, -0.2, 0.1])
         fn = model_step_fn(model, u)
-        starts = torch.randn(8, model.state_size, generator=torch.Generator().manual_seed(0)) * 0.1
+        # Unit-scale starts: a chaotic network (FeedbackRNN, g = 1.5) has local minima of q
+        # (slow points) near the origin that starts of scale 0.1 all fall into.
+        starts = torch.randn(8, model.state_size, generator=torch.Generator().manual_seed(0))
         res = find_fixed_points(fn, starts)
         assert len(res.points) >= 1, kind
         assert res.jacobians.shape[1:] == (model.state_size, model.state_size)

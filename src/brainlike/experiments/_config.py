@@ -12,7 +12,7 @@ import math
 import reprlib
 import warnings
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 import numpy as np
 import yaml
@@ -216,6 +216,12 @@ class AlgorithmConfig(_Strict):
         """The most trials one step or evaluation generates at once."""
         return self.eval_trials
 
+    def check_model(self, model_type: str) -> None:
+        """Raise ``ValueError`` if this algorithm cannot train the model kind ``model_type``."""
+
+    #: Whether the config's ``penalties`` apply (they are added to BPTT's loss).
+    takes_penalties: ClassVar[bool] = True
+
     def train(
         self, model: Any, task: Any, *, out: Path, criterion: float | None, penalties: list,
         resume: bool, progress: bool,
@@ -391,11 +397,111 @@ class PPOConfig(A2CConfig):
     normalize_advantages: bool = True
 
 
+class _NoPenalties:
+    takes_penalties: ClassVar[bool] = False
+
+
+def _trains_only(algorithm: str, model_type: str, supported: tuple[str, ...]) -> None:
+    if model_type not in supported:
+        raise ValueError(f"training.algorithm {algorithm!r} trains model.type {list(supported)}; "
+                         f"got {model_type!r}")
+
+
+class ForceConfig(_NoPenalties, AlgorithmConfig):
+    """FORCE: :func:`brainlike.training.train_force` (``model.type: feedback``; a task of
+    signal windows such as ``sum_of_sines``). ``steps`` counts windows."""
+
+    algorithm: Literal["force"] = "force"
+    steps: int = Field(36, ge=1)
+    eval_every: int = Field(4, ge=1)
+    variant: Literal["readout", "internal"] = "readout"
+    alpha: float = Field(1.0, gt=0, le=_F32)
+    learn_every: int = Field(2, ge=1)
+
+    def largest_batch(self) -> int:
+        return 1
+
+    def check_model(self, model_type: str) -> None:
+        _trains_only("force", model_type, ("feedback",))
+
+    def train(self, model, task, *, out, criterion, penalties, resume, progress) -> TrainResult:
+        from ..training import train_force
+
+        return train_force(
+            model, task, steps=self.steps, variant=self.variant, alpha=self.alpha,
+            learn_every=self.learn_every, eval_every=self.eval_every, criterion=criterion,
+            seed=self.seed, out=out, resume=resume, progress=progress,
+        )
+
+
+class _GradientRuleConfig(_NoPenalties, TrainingConfig):
+    """The optimizer fields of BPTT, for the rules that replace its gradient."""
+
+    def check_model(self, model_type: str) -> None:
+        _trains_only(self.algorithm, model_type, ("rate",))
+
+    def _options(self) -> dict:
+        return dict(
+            steps=self.steps, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
+            weight_decay=self.weight_decay, momentum=self.momentum, grad_clip=self.grad_clip,
+            schedule=self.schedule, eval_every=self.eval_every, eval_trials=self.eval_trials,
+            seed=self.seed, loss_normalization=self.loss_normalization,
+        )
+
+
+class FeedbackAlignmentConfig(_GradientRuleConfig):
+    """Feedback alignment: :func:`brainlike.training.train_feedback_alignment` on a ``rate``
+    model (an MLP trains from Python)."""
+
+    algorithm: Literal["feedback_alignment"] = "feedback_alignment"  # type: ignore[assignment]
+    mode: Literal["fa", "dfa", "backprop"] = "fa"
+
+    def train(self, model, task, *, out, criterion, penalties, resume, progress) -> TrainResult:
+        from ..training import train_feedback_alignment
+
+        return train_feedback_alignment(model, task, mode=self.mode, criterion=criterion,
+                                        out=out, resume=resume, progress=progress,
+                                        **self._options())
+
+
+class RfloConfig(_GradientRuleConfig):
+    """RFLO: :func:`brainlike.training.train_rflo` on a ``rate`` model."""
+
+    algorithm: Literal["rflo"] = "rflo"  # type: ignore[assignment]
+    feedback: Literal["symmetric", "random"] = "random"
+    trace: Literal["local", "full"] = "local"
+
+    def train(self, model, task, *, out, criterion, penalties, resume, progress) -> TrainResult:
+        from ..training import train_rflo
+
+        return train_rflo(model, task, feedback=self.feedback, trace=self.trace,
+                          criterion=criterion, out=out, resume=resume, progress=progress,
+                          **self._options())
+
+
+class EpropConfig(RfloConfig):
+    """e-prop: :func:`brainlike.training.train_eprop` on a ``rate`` model."""
+
+    algorithm: Literal["eprop"] = "eprop"  # type: ignore[assignment]
+    feedback: Literal["symmetric", "random"] = "symmetric"
+
+    def train(self, model, task, *, out, criterion, penalties, resume, progress) -> TrainResult:
+        from ..training import train_eprop
+
+        return train_eprop(model, task, feedback=self.feedback, trace=self.trace,
+                           criterion=criterion, out=out, resume=resume, progress=progress,
+                           **self._options())
+
+
 # The learning algorithms a run config can name in ``training.algorithm``.
 ALGORITHMS: dict[str, type[AlgorithmConfig]] = {"bptt": TrainingConfig}
 ALGORITHMS["contrastive"] = ContrastiveConfig
 ALGORITHMS["a2c"] = A2CConfig
 ALGORITHMS["ppo"] = PPOConfig
+ALGORITHMS["force"] = ForceConfig
+ALGORITHMS["feedback_alignment"] = FeedbackAlignmentConfig
+ALGORITHMS["rflo"] = RfloConfig
+ALGORITHMS["eprop"] = EpropConfig
 
 
 def _algorithm_of(value: Any) -> str | None:
@@ -495,6 +601,14 @@ class RunConfig(_Strict):
                 or not all(isinstance(n, int) and not isinstance(n, bool) for n in steps)):
             return data
         return {**data, "training": {**training, "steps": sum(steps)}}
+
+    @model_validator(mode="after")
+    def _algorithm_fits_model(self) -> RunConfig:
+        self.training.check_model(self.model.type)
+        if not self.training.takes_penalties and self.penalties.build():
+            raise ValueError(f"training.algorithm {self.training.algorithm!r} takes no "
+                             "penalties; remove the penalties section")
+        return self
 
     @model_validator(mode="after")
     def _model_fits_task(self) -> RunConfig:

@@ -22,6 +22,7 @@ from ._connectivity import (
 )
 from ._context_gating import ContextGated
 from ._convnet import CONVNET_PRESETS, ConvNet, ConvNetOutput
+from ._feedback import FeedbackRNN
 from ._gated import GRU, LSTM
 from ._hooks import capture_layers, layer_activations
 from ._mlp import MLP, MLPOutput
@@ -55,6 +56,7 @@ __all__ = [
     "DivisiveNormalization",
     "EffectiveWeights",
     "FeatureGain",
+    "FeedbackRNN",
     "FixedPlusTrainable",
     "LowRank",
     "MLPOutput",

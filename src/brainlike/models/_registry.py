@@ -19,6 +19,7 @@ from typing import Any
 from torch import nn
 
 from ._convnet import ConvNet
+from ._feedback import FeedbackRNN
 from ._gated import GRU, LSTM
 from ._params import Argument
 from ._params import arguments as _arguments
@@ -34,6 +35,7 @@ _MODELS: dict[str, type[RecurrentModel]] = {
     "lstm": LSTM,
     "gru": GRU,
     "spiking": SpikingRNN,
+    "feedback": FeedbackRNN,
 }
 #: Feedforward kinds: no state, no time axis; built by ``make(kind, **params)``.
 _FEEDFORWARD: dict[str, type[nn.Module]] = {

@@ -15,6 +15,7 @@ from .field_tasks import FIELD_TASKS
 from .memory_report import MemoryReport
 from .parametric_working_memory import ParametricWorkingMemory
 from .perceptual_decision import PerceptualDecision
+from .periodic import SumOfSines, TriangleWave
 from .reaction_time import PerceptualDecisionRT
 from .yang19 import YANG19_TASKS
 
@@ -32,6 +33,8 @@ _TASKS: dict[str, type[Task] | type[ImageTask] | type[GeneratedShapes]] = {
         *FIELD_TASKS,
         *YANG19_TASKS,
         PerceptualDecisionRT,
+        SumOfSines,
+        TriangleWave,
     )
 }
 # Image classification tasks (no time axis; batches are ImageBatch): ``kind == "image"``.
