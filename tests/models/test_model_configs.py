@@ -62,7 +62,7 @@ def test_each_kind_has_a_config_section_derived_from_its_constructor(kind):
 
 
 def test_config_errors_name_the_field_and_the_kinds():
-    with pytest.raises(ConfigError, match=r"model: type must be one of \['gru', 'lstm', 'rate'\] \(got 'transformer'\)"):
+    with pytest.raises(ConfigError, match=r"model: type must be one of \['gru', 'lstm', 'plastic', 'rate'.*\] \(got 'transformer'\)"):
         _config("transformer")
     with pytest.raises(ConfigError, match=r"model\.tau: Extra inputs are not permitted \(got 50\.0\)"):
         _config("lstm", tau=50.0)

@@ -23,9 +23,11 @@ from ._convnet import CONVNET_PRESETS, ConvNet, ConvNetOutput
 from ._gated import GRU, LSTM
 from ._hooks import capture_layers, layer_activations
 from ._mlp import MLP, MLPOutput
+from ._plastic import PLASTICITY_RULES, PlasticRNN
 from ._protocol import EffectiveWeights, RecurrentModel, RNNOutput, Traced, derive_seed
 from ._rate_rnn import NOISE_CONVENTIONS, RateRNN
 from ._registry import arguments, kind_of, make, model_class, names
+from ._stsp import STSPRNN, SYNAPSE_CONFIGS, SYNAPSE_TYPES, synapse_types
 
 __all__ = [
     "ACTIVATIONS",
@@ -34,6 +36,10 @@ __all__ = [
     "LSTM",
     "MLP",
     "NOISE_CONVENTIONS",
+    "PLASTICITY_RULES",
+    "STSPRNN",
+    "SYNAPSE_CONFIGS",
+    "SYNAPSE_TYPES",
     "Area",
     "Connectivity",
     "ConvNet",
@@ -47,6 +53,7 @@ __all__ = [
     "MLPOutput",
     "MultiArea",
     "PCInference",
+    "PlasticRNN",
     "PredictiveCoding",
     "Projection",
     "RNNOutput",
@@ -64,4 +71,5 @@ __all__ = [
     "make",
     "model_class",
     "names",
+    "synapse_types",
 ]

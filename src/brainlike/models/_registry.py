@@ -22,8 +22,10 @@ from ._convnet import ConvNet
 from ._gated import GRU, LSTM
 from ._params import Argument
 from ._params import arguments as _arguments
+from ._plastic import PlasticRNN
 from ._protocol import RecurrentModel
 from ._rate_rnn import RateRNN
+from ._stsp import STSPRNN
 
 __all__ = ["arguments", "kind_of", "make", "model_class", "names"]
 
@@ -31,6 +33,8 @@ _MODELS: dict[str, type[RecurrentModel]] = {
     "rate": RateRNN,
     "lstm": LSTM,
     "gru": GRU,
+    "plastic": PlasticRNN,
+    "stsp": STSPRNN,
 }
 #: Feedforward kinds: no state, no time axis; built by ``make(kind, **params)``.
 _FEEDFORWARD: dict[str, type[nn.Module]] = {

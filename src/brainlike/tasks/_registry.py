@@ -13,6 +13,7 @@ from .delayed_match_to_sample import DelayedMatchToSample
 from .field_tasks import FIELD_TASKS
 from .memory_report import MemoryReport
 from .parametric_working_memory import ParametricWorkingMemory
+from .pattern_completion import PatternCompletion
 from .perceptual_decision import PerceptualDecision
 from .yang19 import YANG19_TASKS
 
@@ -27,6 +28,7 @@ _TASKS: dict[str, type[Task] | type[ImageTask]] = {
         DelayedMatchToSample,
         DelayedMatchToCategory,
         MemoryReport,
+        PatternCompletion,
         *FIELD_TASKS,
         *YANG19_TASKS,
     )
