@@ -159,18 +159,18 @@ def test_lesioned_connections_have_no_plastic_part():
 def test_plastic_network_learns_within_a_trial_where_the_rnn_does_not():
     """A small pattern-completion task (Miconi et al. 2018): 2 patterns of 8 bits per trial.
 
-    Same size (12 units), same budget (400 steps, batch 32, lr 1e-2): the plastic network
-    recalls the erased bits (mean sign error < 0.1), the non-plastic one stays far from it
-    (> 0.2; chance is 0.5).
+    Same size (16 units), same budget (600 steps, batch 32, lr 2e-2): the plastic network
+    recalls the erased bits (mean sign error 0.07 when written), the non-plastic one does not
+    (0.24; chance is 0.5). Margins: < 0.12 against > 0.18, and at most half the error.
     """
     task = tasks.make("pattern_completion", n_bits=8, n_patterns=2, n_presentations=1)
     errors = {}
     for kind, extra in (("plastic", {"alpha_init": 0.1}), ("rate", {"tau": task.dt, "activation": "tanh"})):
-        torch.manual_seed(0)
-        net = models.make(kind, n_input=8, n_hidden=12, n_output=8, dt=task.dt, seed=0, **extra)
-        train(net, task, steps=400, batch_size=32, lr=1e-2, eval_every=400, eval_trials=64, seed=0)
+        net = models.make(kind, n_input=8, n_hidden=16, n_output=8, dt=task.dt, seed=0, **extra)
+        train(net, task, steps=600, batch_size=32, lr=2e-2, eval_every=600, eval_trials=64, seed=0)
         batch = task.generate(500, seed=1)
         with torch.no_grad():
             out = net(torch.tensor(batch.inputs)).outputs
         errors[kind] = float(task.score(out, batch).error.mean())
-    assert errors["plastic"] < 0.1 < 0.2 < errors["rate"], errors
+    assert errors["plastic"] < 0.12 and errors["rate"] > 0.18, errors
+    assert errors["plastic"] < errors["rate"] / 2, errors

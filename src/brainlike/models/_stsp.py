@@ -73,10 +73,10 @@ class _STSPLoop(torch.autograd.Function):
     """The STSP recurrence over time with a hand-written backward pass (float-exact to autograd).
 
     Forward: the step of :class:`STSPRNN` into preallocated buffers, no autograd graph.
-    Backward: everything that does not depend on the carried gradient -- the pre-clip ``x``,
-    ``u``, their clip masks and partial derivatives, ``alpha f'(z)``, the transmitted
-    ``u x r`` -- is computed for all steps at once; the loop over time then runs a dozen fused
-    ops per step, and ``dL/dW`` is one matrix product.
+    Backward: one pass back over time carrying ``dL/dr``, ``dL/dx``, ``dL/du``; the clip
+    masks come from the same pre-clip values as the forward pass (:func:`_unclipped`), so the
+    gradient is autograd's (``torch.clamp`` passes it where ``0 <= value <= 1``); ``alpha
+    f'(z)`` for all steps at once, and ``dL/dW`` is one matrix product.
     """
 
     @staticmethod
@@ -108,45 +108,34 @@ class _STSPLoop(torch.autograd.Function):
     def backward(ctx, grad_r, grad_x, grad_u, _grad_z):  # type: ignore[override]
         w_rec, r0, x0, u0, a_x, a_u, big_u, k, r, x, u, z = ctx.saved_tensors
         alpha, act = ctx.alpha, ctx.activation
-        zero = torch.zeros_like(r0)
-        grad_r = zero.expand_as(r) if grad_r is None else grad_r
-        grad_x = zero.expand_as(r) if grad_x is None else grad_x
-        grad_u = zero.expand_as(r) if grad_u is None else grad_u
-        # Everything the carried gradient does not change, for all steps at once.
-        rp = torch.cat((r0.unsqueeze(0), r[:-1]))
-        xp = torch.cat((x0.unsqueeze(0), x[:-1]))
-        up = torch.cat((u0.unsqueeze(0), u[:-1]))
-        pre_x, pre_u = _unclipped(rp, xp, up, (a_x, a_u, big_u, k))
-        in_x = ((pre_x >= 0) & (pre_x <= 1)).to(r.dtype)      # torch.clamp's gradient mask
-        in_u = ((pre_u >= 0) & (pre_u <= 1)).to(r.dtype)
-        kr = k * rp
-        xx = in_x * (1 - a_x - kr * up)                        # d x_t / d x_{t-1}
-        xu = in_x * (-k * xp * rp)                             # d x_t / d u_{t-1}
-        xr = in_x * (-k * up * xp)                             # d x_t / d r_{t-1}
-        uu = in_u * (1 - a_u - big_u * kr)                     # d u_t / d u_{t-1}
-        ur = in_u * (k * big_u * (1 - up))                     # d u_t / d r_{t-1}
-        ux = u * x                                             # efficacy: d e_t / d r_{t-1}
-        e = ux * rp                                            # transmitted u_t x_t r_{t-1}
-        de_dx, de_du = u * rp, x * rp
+        syn = (a_x, a_u, big_u, k)
         gain = act.derivative(z, act.fn(z)).mul_(alpha)
         leak = 1.0 - alpha
         dz = torch.empty_like(z)
-        carry_r, carry_x, carry_u = zero, zero, zero
+        carry_r = carry_x = carry_u = torch.zeros_like(r0)
+        # Per step, on (B, N) slices that stay in cache (the same coefficients computed for all
+        # steps at once would stream a dozen (T, B, N) temporaries through memory).
         for t in range(r.shape[0] - 1, -1, -1):
+            rp, xp, up = (r[t - 1], x[t - 1], u[t - 1]) if t > 0 else (r0, x0, u0)
             g_r = grad_r[t] + carry_r
             g_x = grad_x[t] + carry_x
             g_u = grad_u[t] + carry_u
             torch.mul(g_r, gain[t], out=dz[t])
-            g_e = dz[t] @ w_rec
-            g_x = torch.addcmul(g_x, g_e, de_dx[t])
-            g_u = torch.addcmul(g_u, g_e, de_du[t])
-            carry_r = torch.addcmul(leak * g_r, g_e, ux[t])
-            carry_r = carry_r.addcmul_(g_x, xr[t]).addcmul_(g_u, ur[t])
-            carry_x = g_x * xx[t]
-            carry_u = torch.addcmul(g_u * uu[t], g_x, xu[t])
+            g_e = dz[t] @ w_rec                                # dL/d(u_t x_t r_{t-1})
+            g_x = g_x.addcmul_(g_e, u[t] * rp)
+            g_u = g_u.addcmul_(g_e, x[t] * rp)
+            pre_x, pre_u = _unclipped(rp, xp, up, syn)
+            g_x = g_x.mul_((pre_x >= 0) & (pre_x <= 1))          # torch.clamp's gradient mask
+            g_u = g_u.mul_((pre_u >= 0) & (pre_u <= 1))
+            kr = k * rp
+            carry_r = torch.addcmul(leak * g_r, g_e, u[t] * x[t])
+            carry_r = carry_r.addcmul_(g_x, -k * up * xp).addcmul_(g_u, k * big_u * (1 - up))
+            carry_x = g_x * (1 - a_x - kr * up)
+            carry_u = torch.addcmul(g_u * (1 - a_u - big_u * kr), g_x, -k * xp * rp)
         grad_w = None
         if ctx.needs_input_grad[1]:
             n = r.shape[-1]
+            e = u * x * torch.cat((r0.unsqueeze(0), r[:-1]))   # transmitted u_t x_t r_{t-1}
             grad_w = dz.reshape(-1, n).t() @ e.reshape(-1, n)
         return dz, grad_w, carry_r, carry_x, carry_u, None, None, None, None
 
