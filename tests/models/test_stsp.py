@@ -139,7 +139,7 @@ def test_bad_arguments_are_refused_by_name():
         STSPRNN(3, 10, 2, dt=20.0, tau=10.0)
     with pytest.raises(ValueError, match=r"synapse_config must be one of \['full'"):
         synapse_types("sometimes", 3)
-    with pytest.raises(ValueError, match="without_connections needs an STSPRNN with a plain w_rec"):
+    with pytest.raises(ValueError, match="without_connections needs a STSPRNN with a plain w_rec"):
         STSPRNN(3, 10, 2, connectivity={"type": "dale"}).without_connections([0], [1])
 
 

@@ -10,7 +10,6 @@ recent activity of a unit is kept in its synapses: a memory that need not be hel
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -18,21 +17,14 @@ from typing import Annotated, Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from ._activations import ACTIVATIONS, get_activation
+from ._activations import ACTIVATIONS
 from ._connectivity import Connectivity, build_connectivity
-from ._init import W_REC_INITS, init_recurrent
+from ._init import W_REC_INITS
+from ._leaky import NOISE_CONVENTIONS, LeakyRateModel
 from ._params import Milliseconds, OneOf, Range, Seed, Size, checked
-from ._protocol import (
-    EffectiveWeights,
-    RecurrentModel,
-    RNNOutput,
-    derive_seed,
-    fresh_seed,
-    generator,
-)
-from ._rate_rnn import NOISE_CONVENTIONS
+from ._protocol import RNNOutput
 
 __all__ = ["STSPRNN", "SYNAPSE_CONFIGS", "SYNAPSE_TYPES", "synapse_types"]
 
@@ -54,8 +46,6 @@ _BY_POPULATION = {  # config -> (type of E units, type of I units)
     "inh_dep": ("static", "depressing"),
     "exc_dep_inh_fac": ("depressing", "facilitating"),
 }
-_CONNECTIVITY_STREAM = 1  # as RateRNN: a connectivity spec seeds from stream 1 of the seed
-_DEFAULT_GAIN = {"orthogonal": 0.5, "identity": 0.5, "gaussian": 0.9}
 
 
 def _unclipped(r: Tensor, x: Tensor, u: Tensor, syn: tuple) -> tuple[Tensor, Tensor]:
@@ -174,7 +164,7 @@ def synapse_types(config: str, n_units: int, excitatory: Any = None) -> list[str
     return [exc if bool(e) else inh for e in np.asarray(excitatory, dtype=bool)]
 
 
-class STSPRNN(RecurrentModel):
+class STSPRNN(LeakyRateModel):
     r"""Rate network whose synapses facilitate and depress (Mongillo et al. 2008; Masse et al. 2019).
 
     Each presynaptic unit ``j`` has resources ``x_j`` and utilization ``u_j`` (primer Eq.
@@ -277,43 +267,14 @@ class STSPRNN(RecurrentModel):
         connectivity: Connectivity | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.n_input, self.n_hidden, self.n_output = int(n_input), int(n_hidden), int(n_output)
-        self.tau, self.dt = float(tau), float(dt)
-        self.activation = activation
-        self.sigma_rec = float(sigma_rec)
-        self.noise_convention = noise_convention
+        self._setup(n_input, n_hidden, n_output, tau=tau, dt=dt, activation=activation,
+                    sigma_rec=sigma_rec, noise_convention=noise_convention, w_rec_init=w_rec_init,
+                    w_rec_gain=w_rec_gain, train_initial_state=train_initial_state, seed=seed,
+                    connectivity=connectivity)
         self.synapse_config = synapse_config
-        self.w_rec_init = w_rec_init
-        self.w_rec_gain = float(_DEFAULT_GAIN[w_rec_init] if w_rec_gain is None else w_rec_gain)
-        self.train_initial_state = bool(train_initial_state)
-        self._act = get_activation(activation)
-        seed = fresh_seed() if seed is None else int(seed)
-        if isinstance(connectivity, Mapping):
-            connectivity = build_connectivity(
-                connectivity, self.n_hidden, seed=derive_seed(seed, _CONNECTIVITY_STREAM))
-        sign = None if connectivity is None else connectivity.cell_sign
+        sign = None if self.connectivity is None else self.connectivity.cell_sign
         self.synapse_types = tuple(synapse_types(
             synapse_config, self.n_hidden, None if sign is None else (sign > 0).cpu().numpy()))
-
-        gen = generator(seed)
-        n, i, o = self.n_hidden, self.n_input, self.n_output
-        w_in = torch.randn(n, i, generator=gen) / math.sqrt(i)
-        w_rec = init_recurrent(n, w_rec_init, self.w_rec_gain, gen)
-        w_out = (torch.rand(o, n, generator=gen) * 2 - 1) / math.sqrt(n)
-        self.connectivity = connectivity
-        if connectivity is None:
-            self.w_rec = nn.Parameter(w_rec)
-        else:
-            w_in, w_out = connectivity.init_input(w_in), connectivity.init_output(w_out)
-        self.w_in = nn.Parameter(w_in)
-        self.b_rec = nn.Parameter(torch.zeros(n))
-        self.w_out = nn.Parameter(w_out)
-        self.b_out = nn.Parameter(torch.zeros(o))
-        r0 = torch.zeros(n)
-        if self.train_initial_state:
-            self.r0 = nn.Parameter(r0)
-        else:
-            self.register_buffer("r0", r0)
         # Per presynaptic unit: dt / tau_x, dt / tau_u, U and dt_s where the synapse is dynamic
         # (a static synapse has all four at 0 except U = 1, so x = u = 1 stay put).
         consts = {"alpha_x": [], "alpha_u": [], "U": [], "rate_dt": []}
@@ -328,31 +289,16 @@ class STSPRNN(RecurrentModel):
 
     @classmethod
     def _check_together(cls, args: dict) -> None:
-        dt, tau = args.get("dt"), args.get("tau")
-        if dt is not None and tau is not None and dt > tau:
-            raise ValueError(
-                f"{cls.__name__} needs dt <= tau for a stable Euler step (alpha = dt/tau <= 1). "
-                f"Got dt={dt!r}, tau={tau!r}."
-            )
-        conn, n = args.get("connectivity"), args.get("n_hidden")
-        if conn is not None and n is not None:
-            if isinstance(conn, Mapping):
-                conn = build_connectivity(conn, n, seed=0)  # raises ValueError naming the problem
-            elif conn.n_units != n:
-                raise ValueError(
-                    f"connectivity.n_units must be equal to n_hidden of {cls.__name__}. "
-                    f"Expected {n}, got {conn.n_units}."
-                )
-        config = args.get("synapse_config")
-        if config in _BY_POPULATION and (conn is None or conn.cell_sign is None):
+        super()._check_together(args)
+        config, conn, n = args.get("synapse_config"), args.get("connectivity"), args.get("n_hidden")
+        if config not in _BY_POPULATION:
+            return
+        if isinstance(conn, Mapping) and n is not None:
+            conn = build_connectivity(conn, n, seed=0)
+        if conn is None or isinstance(conn, Mapping) or conn.cell_sign is None:
             synapse_types(config, 1, None)  # raises the error that names Dale's law
 
     # -- protocol -------------------------------------------------------------------------------
-
-    @property
-    def alpha(self) -> float:
-        """``dt / tau``."""
-        return self.dt / self.tau
 
     @property
     def state_parts(self) -> dict[str, int]:
@@ -365,25 +311,7 @@ class STSPRNN(RecurrentModel):
 
     def config(self) -> dict:
         """Constructor arguments (JSON-serializable) that rebuild this architecture."""
-        out = {
-            "n_input": self.n_input, "n_hidden": self.n_hidden, "n_output": self.n_output,
-            "tau": self.tau, "dt": self.dt, "activation": self.activation,
-            "sigma_rec": self.sigma_rec, "noise_convention": self.noise_convention,
-            "synapse_config": self.synapse_config, "w_rec_init": self.w_rec_init,
-            "w_rec_gain": self.w_rec_gain, "train_initial_state": self.train_initial_state,
-        }
-        if self.connectivity is not None:
-            out["connectivity"] = self.connectivity.config()
-        return out
-
-    def effective_weights(self) -> EffectiveWeights:
-        """The weights in use at rest (efficacy not included): ``w_in (N, n_input)``,
-        ``w_rec (N, N)``, ``w_out (n_output, N)``; see :meth:`synaptic_weights`."""
-        c = self.connectivity
-        if c is None:
-            return EffectiveWeights(self.w_in, self.w_rec, self.w_out)
-        return EffectiveWeights(c.input_weights(self.w_in), c.recurrent(),
-                                c.output_weights(self.w_out))
+        return self._rate_config(synapse_config=self.synapse_config)
 
     def synaptic_weights(self, state: Tensor) -> Tensor:
         """``W diag(u x)``, ``(..., N, N)``: what each connection transmits per unit of
@@ -394,9 +322,6 @@ class STSPRNN(RecurrentModel):
 
     def _initial_state(self) -> Tensor:
         return torch.cat((self.r0, torch.ones_like(self.U), self.U))
-
-    def _readout(self, state: Tensor) -> Tensor:
-        return state[..., : self.n_hidden] @ self.effective_weights().w_out.t() + self.b_out
 
     # -- dynamics -------------------------------------------------------------------------------
 
@@ -415,15 +340,7 @@ class STSPRNN(RecurrentModel):
 
     def _run(self, inputs, state, noise, generator, traced):
         w = self.effective_weights()
-        # Time-major (T, B, N), as RateRNN: contiguous steps, and the same noise draws.
-        drive = torch.matmul(inputs.transpose(0, 1), w.w_in.t()) + self.b_rec
-        on_state = None
-        if noise and self.sigma_rec > 0:
-            xi = self._noise(drive.shape, generator, drive)
-            if self.noise_convention == "inside_f":
-                drive = drive + (math.sqrt(2.0 / self.alpha) * self.sigma_rec) * xi
-            else:
-                on_state = (math.sqrt(2.0 * self.alpha) * self.sigma_rec) * xi
+        drive, on_state = self._drive_and_noise(inputs, w, noise, generator)
         r0, x0, u0 = self._split(state)
         syn = self._syn
         if on_state is not None:
@@ -445,20 +362,3 @@ class STSPRNN(RecurrentModel):
         z = (u * x * r) @ w.w_rec.t() + inputs @ w.w_in.t() + self.b_rec
         r = torch.lerp(r, self._act.fn(z), self.alpha)
         return torch.cat((r, x, u), dim=-1)
-
-    def without_connections(self, from_units: Any, to_units: Any) -> STSPRNN:
-        """A copy with the recurrent connections from ``from_units`` to ``to_units`` set to 0.
-
-        Needs a plain ``w_rec`` parameter (no connectivity parameterization).
-        """
-        if self.connectivity is not None:
-            raise ValueError(
-                "without_connections needs an STSPRNN with a plain w_rec parameter "
-                f"(connectivity=None); this one has {type(self.connectivity).__name__}"
-            )
-        src = np.asarray(from_units, dtype=np.int64).reshape(-1)
-        dst = np.asarray(to_units, dtype=np.int64).reshape(-1)
-        cut = copy.deepcopy(self)
-        with torch.no_grad():
-            cut.w_rec[np.ix_(dst, src)] = 0.0
-        return cut
