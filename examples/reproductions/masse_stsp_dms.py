@@ -7,7 +7,7 @@ match-to-sample with Masse et al.'s sample and delay (500 and 1000 ms; 8 directi
 penalty on the rates and strong recurrent noise. On fresh noisy trials a linear SVM
 (scikit-learn ``LinearSVC`` on standardized features, 5-fold stratified cross-validation, at
 every time step) decodes the sample direction (chance 0.125) from the activity ``r`` and from
-the synaptic efficacy ``u x`` of the same units.
+the synaptic efficacy ``u x`` of the same units, before and after training.
 
 The claim (Masse et al. 2019, DMS with a 1 s delay): the sample is held in the synapses -- the
 synaptic decoding stays high through the delay -- while the neural decoding falls. Targets:
@@ -83,27 +83,39 @@ def decode(features: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:
     return out
 
 
+def decode_model(model, task, seed: int) -> dict:
+    """Task accuracy on fresh noisy trials, and the two decoding curves."""
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    batch = task.generate(TEST_TRIALS, seed=10_000 + seed)
+    with torch.no_grad():
+        run = model.traced(torch.tensor(batch.inputs), generator=gen)
+    n = DECODE_TRIALS
+    rates = run.output.activity[:n].numpy()
+    sample = batch.conditions["sample"][:n]
+    return {
+        "accuracy": task.score(run.output.outputs, batch).accuracy,
+        "neural": decode(rates, sample, seed),
+        "synaptic": decode(run.traces["efficacy"][:n].numpy(), sample, seed),
+        "rates": rates,
+        "epochs": {k: [int(v) for v in batch.epochs[k][0]] for k in task.epoch_names},
+    }
+
+
 def run_one(job: tuple[int, int, str]) -> dict:
     seed, steps, synapse_config = job
     torch.set_num_threads(1)
     task = make_task()
     model = make_model(task, seed, synapse_config)
+    # The same network before training: does the task need training to be held silently?
+    before = decode_model(model, task, seed)
     t0 = time.perf_counter()
     result = train(model, task, steps=steps, batch_size=BATCH, lr=LR, eval_every=100,
                    eval_trials=500, seed=seed, penalties=[RatePenalty(l2=RATE_L2)],
                    criterion=CRITERION)
     seconds = time.perf_counter() - t0
-    gen = torch.Generator().manual_seed(10_000 + seed)
-    batch = task.generate(TEST_TRIALS, seed=10_000 + seed)
-    with torch.no_grad():
-        run = model.traced(torch.tensor(batch.inputs), generator=gen)
-    accuracy = task.score(run.output.outputs, batch).accuracy
-    n = DECODE_TRIALS
-    rates = run.output.activity[:n].numpy()
-    efficacy = run.traces["efficacy"][:n].numpy()
-    sample = batch.conditions["sample"][:n]
-    neural, synaptic = decode(rates, sample, seed), decode(efficacy, sample, seed)
-    epochs = {k: [int(v) for v in batch.epochs[k][0]] for k in task.epoch_names}
+    after = decode_model(model, task, seed)
+    accuracy, neural, synaptic = after["accuracy"], after["neural"], after["synaptic"]
+    rates, epochs = after["rates"], after["epochs"]
     d0, d1 = epochs["delay"]
     last = d1 - 1
     late = slice(d1 - int(250 // DT), d1)
@@ -125,6 +137,14 @@ def run_one(job: tuple[int, int, str]) -> dict:
         "end_of_sample": {"neural": float(neural[d0 - 1]), "synaptic": float(synaptic[d0 - 1])},
         "mean_rate": {k: float(rates[:, a:b].mean()) for k, (a, b) in epochs.items()},
         "mean_rate_over_time": rates.mean(axis=(0, 2)).round(4).tolist(),
+        "untrained": {
+            "test_accuracy": before["accuracy"],
+            "end_of_delay": {"neural": float(before["neural"][last]),
+                             "synaptic": float(before["synaptic"][last])},
+            "neural_decoding": before["neural"].round(4).tolist(),
+            "synaptic_decoding": before["synaptic"].round(4).tolist(),
+            "mean_rate": {k: float(before["rates"][:, a:b].mean()) for k, (a, b) in epochs.items()},
+        },
     }
     print(f"seed {seed} ({synapse_config}): accuracy {accuracy:.3f}; end of delay: neural "
           f"{neural[last]:.3f}, synaptic {synaptic[last]:.3f} ({seconds:.0f} s)", flush=True)
@@ -137,6 +157,9 @@ def summarize(runs: list[dict]) -> dict:
         "test_accuracy": [r["test_accuracy"] for r in full],
         "end_of_delay_neural": [r["end_of_delay"]["neural"] for r in full],
         "end_of_delay_synaptic": [r["end_of_delay"]["synaptic"] for r in full],
+        "untrained_end_of_delay_neural": [r["untrained"]["end_of_delay"]["neural"] for r in full],
+        "untrained_end_of_delay_synaptic": [r["untrained"]["end_of_delay"]["synaptic"]
+                                            for r in full],
     }
     out["targets"] = {
         "task_accuracy_above_0.9_every_seed": min(out["test_accuracy"]) > 0.9,
@@ -160,6 +183,10 @@ def figure(runs: list[dict], path: Path) -> None:
         ax.plot(t, r["neural_decoding"], style, color="C3", lw=1,
                 label="activity r" if first else None)
         ax_rate.plot(t, r["mean_rate_over_time"], style, color="k", lw=1)
+    t = (np.arange(len(runs[0]["neural_decoding"])) + 1) * DT
+    ax.plot(t, runs[0]["untrained"]["synaptic_decoding"], ":", color="C0", lw=1,
+            label="untrained (seed 0)")
+    ax.plot(t, runs[0]["untrained"]["neural_decoding"], ":", color="C3", lw=1)
     for a in axes:
         for name, color in (("sample", "0.85"), ("test", "0.92")):
             start, stop = runs[0]["epochs"][name]
