@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from ._activations import ACTIVATIONS, get_activation
 from ._init import W_REC_INITS, init_recurrent
+from ._leaky import _DEFAULT_GAIN
 from ._params import Milliseconds, OneOf, Range, Seed, Size, checked
 from ._protocol import EffectiveWeights, RecurrentModel, RNNOutput, fresh_seed, generator
 
@@ -29,7 +30,6 @@ __all__ = ["HEBB_CLIP", "PLASTICITY_RULES", "PlasticRNN"]
 PLASTICITY_RULES = ("hebbian", "oja", "neuromodulated")
 #: The neuromodulated trace is clipped to ``[-HEBB_CLIP, HEBB_CLIP]`` (Miconi et al. 2019).
 HEBB_CLIP = 2.0
-_DEFAULT_GAIN = {"orthogonal": 0.5, "identity": 0.5, "gaussian": 0.9}
 
 
 class PlasticRNN(RecurrentModel):
