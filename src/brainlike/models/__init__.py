@@ -27,10 +27,12 @@ from ._gated import GRU, LSTM
 from ._hooks import capture_layers, layer_activations
 from ._mlp import MLP, MLPOutput
 from ._nir import from_nir, load_nir, save_nir, to_nir
+from ._plastic import PLASTICITY_RULES, PlasticRNN
 from ._protocol import EffectiveWeights, RecurrentModel, RNNOutput, Traced, derive_seed
 from ._rate_rnn import NOISE_CONVENTIONS, RateRNN
 from ._registry import arguments, kind_of, make, model_class, names
 from ._spiking import INPUT_ENCODINGS, RESETS, SpikingRNN
+from ._stsp import STSPRNN, SYNAPSE_CONFIGS, SYNAPSE_TYPES, synapse_types
 from ._surrogates import SURROGATES
 from ._transfer import rate_to_spiking
 from ._vit import VisionTransformer
@@ -43,8 +45,12 @@ __all__ = [
     "LSTM",
     "MLP",
     "NOISE_CONVENTIONS",
+    "PLASTICITY_RULES",
     "RESETS",
+    "STSPRNN",
     "SURROGATES",
+    "SYNAPSE_CONFIGS",
+    "SYNAPSE_TYPES",
     "Area",
     "Autoencoder",
     "AutoencoderOutput",
@@ -62,6 +68,7 @@ __all__ = [
     "MLPOutput",
     "MultiArea",
     "PCInference",
+    "PlasticRNN",
     "PredictiveCoding",
     "Projection",
     "RNNOutput",
@@ -85,5 +92,6 @@ __all__ = [
     "names",
     "rate_to_spiking",
     "save_nir",
+    "synapse_types",
     "to_nir",
 ]

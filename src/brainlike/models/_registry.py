@@ -23,9 +23,11 @@ from ._feedback import FeedbackRNN
 from ._gated import GRU, LSTM
 from ._params import Argument
 from ._params import arguments as _arguments
+from ._plastic import PlasticRNN
 from ._protocol import RecurrentModel
 from ._rate_rnn import RateRNN
 from ._spiking import SpikingRNN
+from ._stsp import STSPRNN
 from ._vit import VisionTransformer
 
 __all__ = ["arguments", "kind_of", "make", "model_class", "names"]
@@ -36,6 +38,8 @@ _MODELS: dict[str, type[RecurrentModel]] = {
     "gru": GRU,
     "spiking": SpikingRNN,
     "feedback": FeedbackRNN,
+    "plastic": PlasticRNN,
+    "stsp": STSPRNN,
 }
 #: Feedforward kinds: no state, no time axis; built by ``make(kind, **params)``.
 _FEEDFORWARD: dict[str, type[nn.Module]] = {

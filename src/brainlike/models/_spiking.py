@@ -11,10 +11,10 @@ from torch import Tensor, nn
 
 from ._connectivity import Connectivity, build_connectivity
 from ._init import W_REC_INITS, init_recurrent
+from ._leaky import LeakyRateModel
 from ._lif_loop import LIFConstants, lif_loop, lif_step
 from ._params import Milliseconds, OneOf, Range, Seed, Size, checked
 from ._protocol import RecurrentModel, RNNOutput, derive_seed, fresh_seed, generator
-from ._rate_rnn import RateRNN
 from ._surrogates import SURROGATES
 
 __all__ = ["INPUT_ENCODINGS", "RESETS", "SpikingRNN"]
@@ -217,11 +217,11 @@ class SpikingRNN(RecurrentModel):
         self.b_out = nn.Parameter(torch.zeros(o))
         self.register_buffer("state0", torch.zeros(5 * n))
 
-    # Shared with RateRNN (the same weights and connectivity): the connectivity's size check,
-    # the effective weights and the copy with connections cut.
-    _check_together = RateRNN.__dict__["_check_together"]
-    effective_weights = RateRNN.effective_weights
-    without_connections = RateRNN.without_connections
+    # Shared with RateRNN and STSPRNN (the same weights and connectivity): the connectivity's size
+    # check, the effective weights and the copy with connections cut.
+    _check_together = LeakyRateModel.__dict__["_check_together"]
+    effective_weights = LeakyRateModel.effective_weights
+    without_connections = LeakyRateModel.without_connections
 
     # -- constants --------------------------------------------------------------------------------
 

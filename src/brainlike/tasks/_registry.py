@@ -14,6 +14,7 @@ from .delayed_match_to_sample import DelayedMatchToSample
 from .field_tasks import FIELD_TASKS
 from .memory_report import MemoryReport
 from .parametric_working_memory import ParametricWorkingMemory
+from .pattern_completion import PatternCompletion
 from .perceptual_decision import PerceptualDecision
 from .periodic import SumOfSines, TriangleWave
 from .reaction_time import PerceptualDecisionRT
@@ -30,6 +31,7 @@ _TASKS: dict[str, type[Task] | type[ImageTask] | type[GeneratedShapes]] = {
         DelayedMatchToSample,
         DelayedMatchToCategory,
         MemoryReport,
+        PatternCompletion,
         *FIELD_TASKS,
         *YANG19_TASKS,
         PerceptualDecisionRT,
