@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
 from ..models import RecurrentModel
@@ -43,6 +45,15 @@ class Run:
     task: Task
     model: RecurrentModel
     summary: dict | None
+
+    def __repr__(self) -> str:
+        """One line: the directory, the task, the model's kind and size, and how it ended."""
+        s = self.summary or {}
+        acc = s.get("accuracy")
+        ended = (f", status={s.get('status')!r}, steps={s.get('steps')}, "
+                 f"accuracy={'None' if acc is None else f'{acc:.4f}'}") if s else ""
+        return (f"Run(directory={str(self.directory)!r}, task={self.task.name!r}, "
+                f"model={type(self.model).__name__}(n_hidden={self.model.n_hidden}){ended})")
 
 
 def build_model(config: RunConfig, task: Task) -> RecurrentModel:
@@ -216,10 +227,48 @@ def evaluate_run(
     return results
 
 
+#: A condition variable is broken down by level when it takes 2 to this many values.
+MAX_LEVELS = 12
+
+
+def accuracy_by_level(task: Any, evaluation: Evaluation) -> dict[str, dict[str, dict]]:
+    """Accuracy per level of each task variable with 2 to :data:`MAX_LEVELS` values.
+
+    Levels are named by :meth:`brainlike.tasks.Task.level_label` (``"motion"``/``"colour"`` for
+    ``context``, ``"choice_1"`` for ``ground_truth``, the number otherwise), in the order of
+    their values.
+
+    Returns
+    -------
+    dict
+        ``{variable: {label: {"value": v, "accuracy": a, "n_trials": n}}}``.
+    """
+    label = getattr(task, "level_label", None)
+    out: dict[str, dict[str, dict]] = {}
+    for name, values in evaluation.conditions.items():
+        values = np.asarray(values)
+        if values.dtype.kind not in "biuf":
+            continue
+        levels = np.unique(values)
+        if not 1 < levels.size <= MAX_LEVELS:
+            continue
+        rows = {}
+        for v in levels:
+            sel = values == v
+            key = label(name, v) if label is not None else f"{v + 0.0:g}"
+            rows[key] = {"value": v.item() + 0, "accuracy": float(evaluation.correct[sel].mean()),
+                         "n_trials": int(sel.sum())}
+        out[name] = rows
+    return out
+
+
 def write_evaluation(
     directory: str | Path, results: dict[str, Evaluation], *, n_trials: int, seed: int
 ) -> Path:
     """Write the scores of :func:`evaluate_run` to ``directory/evaluation.json``.
+
+    Each task's entry holds its accuracy, loss and ceiling and, under ``by_condition``, the
+    accuracy per level of its task variables (:func:`accuracy_by_level`).
 
     Raises
     ------
@@ -235,7 +284,8 @@ def write_evaluation(
         "n_trials": n_trials,
         "seed": seed,
         "tasks": {
-            name: {"accuracy": ev.accuracy, "loss": ev.loss, "ceiling": parts[name].ceiling}
+            name: {"accuracy": ev.accuracy, "loss": ev.loss, "ceiling": parts[name].ceiling,
+                   "by_condition": accuracy_by_level(parts[name], ev)}
             for name, ev in results.items()
         },
     }

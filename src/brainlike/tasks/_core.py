@@ -210,6 +210,9 @@ class Variable:
         Allowed values for ``conditions`` (checked in addition to bounds).
     derived : bool
         Computed from other variables; cannot be fixed through ``conditions``.
+    labels : mapping of value to str, optional
+        Readable names of coded values (``{0: "motion", 1: "colour"}``), used by
+        :meth:`Task.level_label` in evaluations and reports.
     """
 
     name: str
@@ -219,6 +222,7 @@ class Variable:
     high: float | None = None
     values: tuple[float, ...] | None = None
     derived: bool = False
+    labels: Mapping[float, str] | None = field(default=None, compare=False, hash=False)
 
     def check(self, value: Any, n: int) -> np.ndarray:
         """Validate a caller-fixed value (scalar or length-n) -> array of shape (n,)."""
@@ -593,6 +597,33 @@ class Task:
             task=self.name,
             output_mask=output_mask,
         )
+
+    def level_label(self, name: str, value: Any) -> str:
+        """A readable name for value ``value`` of task variable ``name``.
+
+        The variable's ``labels`` where it has them; for ``ground_truth`` of a class task the
+        output channel it asks for (``choice_2``; ``-1`` is ``"no response"``); otherwise the
+        number itself (``"3.2"``).
+
+        Examples
+        --------
+        >>> from brainlike.tasks import make
+        >>> task = make("context_decision")
+        >>> task.level_label("context", 1), task.level_label("ground_truth", 2)
+        ('colour', 'choice_2')
+        >>> task.level_label("motion_coherence", -12.8)
+        '-12.8'
+        """
+        v = float(value)
+        var = next((x for x in self.variables if x.name == name), None)
+        if var is not None and var.labels is not None and v in var.labels:
+            return var.labels[v]
+        if name == "ground_truth" and self.target_kind == "class" and v.is_integer():
+            if v == -1:
+                return "no response"
+            if 0 < v < self.n_outputs:
+                return self.output_names[int(v)]
+        return f"{v + 0.0:g}"
 
     def default_grid(self) -> dict[str, tuple[float, ...]]:
         """Condition values of the default analysis grid (see :meth:`grid`).

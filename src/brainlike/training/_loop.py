@@ -147,7 +147,7 @@ def train(
     callbacks: Sequence[Callable[[StepInfo], bool | None]] = (),
     out: str | Path | None = None,
     resume: bool = True,
-    progress: bool = False,
+    progress: bool = True,
     loss_normalization: str = "weights",
 ) -> TrainResult:
     """Train a recurrent model on a task with masked BPTT.
@@ -209,7 +209,7 @@ def train(
         ``"constant"``; a schedule over ``steps`` refuses it. ``resume=False`` discards what
         ``out`` holds.
     progress : bool
-        Show a progress bar.
+        Show a progress bar (on stderr) with the loss and the accuracy of the last evaluation.
     loss_normalization : {"weights", "entries"}
         Divide the weighted loss by the sum of the weights (default) or by the number of valid
         entries, as Yang et al. (2019) do (see :func:`task_loss`).

@@ -127,6 +127,10 @@ class Evaluation:
     decision: np.ndarray
     conditions: Mapping[str, np.ndarray]
 
+    def __repr__(self) -> str:
+        return (f"Evaluation(accuracy={self.accuracy:.4f}, loss={self.loss:.4f}, "
+                f"n_trials={len(self.correct)}, conditions={sorted(self.conditions)})")
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -158,6 +162,15 @@ class TrainResult:
     train_seconds: float
     eval_seconds: float
     directory: Path | None = None
+
+    def __repr__(self) -> str:
+        """One line: the arrays of ``history`` are summarized by their names and length."""
+        acc = "None" if self.accuracy is None else f"{self.accuracy:.4f}"
+        where = "None" if self.directory is None else repr(str(self.directory))
+        return (f"TrainResult(status={self.status!r}, steps={self.steps}, accuracy={acc}, "
+                f"train_seconds={self.train_seconds:.1f}, eval_seconds={self.eval_seconds:.1f}, "
+                f"history=<{len(self.history)} series: {', '.join(self.history)}>, "
+                f"directory={where})")
 
 
 # -- seeds ----------------------------------------------------------------------------------------
