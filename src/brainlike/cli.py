@@ -1,4 +1,4 @@
-"""The ``brainlike`` command line: demo, train, evaluate, tasks."""
+"""The ``brainlike`` command line: demo, train, evaluate, report, tasks, sweep."""
 
 from __future__ import annotations
 
@@ -114,6 +114,32 @@ def evaluate(
         write_evaluation(run, results, n_trials=trials, seed=seed)
     except ValueError as e:  # the scores above stand; say why they were not saved
         _fail(f"the scores above were not saved: {e}", code=1)
+
+
+@app.command(cls=PlainHelpCommand)
+def report(
+    run: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="Run or sweep directory.")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="FILE", help="HTML file to write [default: RUN_DIR/report.html].")] = None,
+    trials: Annotated[int, typer.Option(
+        min=10, metavar="N", help="Fresh trials simulated for the analyses.")] = 1000,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Write an HTML report of a run or a sweep.
+
+    One self-contained file (figures embedded, no network needed to view it): config, model and
+    its sorted weights, learning curve, accuracy by condition, psychometric curves, example trial,
+    PCA trajectories and fixed points of a run; the table and plots across the runs of a sweep.
+    """
+    from ._report import report as write_report
+
+    try:
+        path = write_report(run, out, n_trials=trials, progress=progress)
+    except (FileNotFoundError, ValueError) as e:  # ConfigError, CheckpointError, ...
+        _fail(str(e))
+    except OSError as e:
+        _fail(f"{e.filename or run}: {e.strerror or e}")
+    typer.echo(f"wrote {path}")
 
 
 @app.command(cls=PlainHelpCommand)

@@ -402,6 +402,10 @@ class Task:
     ``sigma / sqrt(dt)`` (dt in ms; NeuroGym's convention) to the channels in
     ``noise_channels`` during ``noise_epochs`` (all valid steps if None); never
     to padding.
+
+    ``signed_stimuli`` names the variables whose sign says which choice is correct
+    (+ toward choice 2, e.g. a signed coherence): reports draw psychometric curves of
+    P(choice 2) against them.
     """
 
     name: ClassVar[str] = ""
@@ -415,6 +419,7 @@ class Task:
     variables: tuple[Variable, ...] = ()
     noise_channels: tuple[str, ...] = ()
     noise_epochs: tuple[str, ...] | None = None
+    signed_stimuli: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, dt: float, sigma: float = 0.0, timing: Mapping[str, Any] | None = None):
         self.dt = check_dt(dt)

@@ -90,6 +90,7 @@ class ContextDecision(Task):
     )
     output_names = ("fixate", "choice_1", "choice_2")
     target_kind = "class"
+    signed_stimuli = ("motion_coherence", "color_coherence")
     noise_channels = ("motion_1", "motion_2", "color_1", "color_2")
     noise_epochs = ("stimulus",)
     variables = (
