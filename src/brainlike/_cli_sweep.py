@@ -55,6 +55,7 @@ def run_cmd(
         int | None,
         typer.Option(min=0, metavar="N", help="Retries of a failing run (default: the sweep's)."),
     ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Train every run of a sweep.
 
@@ -70,7 +71,7 @@ def run_cmd(
         spec = load_sweep(sweep)
         typer.echo(f"{len(spec.runs)} runs -> {out} (engine {engine})")
         result = run_sweep(spec, out, engine=engine, address=address, workers=workers,
-                           retries=retries, echo=typer.echo)
+                           retries=retries, echo=typer.echo, progress=progress)
     except (ConfigError, ValueError, ImportError) as e:
         _fail(str(e))
     except OSError as e:

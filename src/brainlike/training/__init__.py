@@ -8,6 +8,7 @@ from ._checkpoint import load_model_state
 from ._constraints import AnchorPenalty, SparsityPenalty
 from ._ensemble import ensemble_leaky_loop, train_ensemble
 from ._firing_rate import FiringRatePenalty, firing_rates_hz
+from ._loggers import TensorBoardLogger, WandbLogger
 from ._loop import train
 from ._losses import masked_cross_entropy, masked_mse, task_loss
 from ._regularizers import RatePenalty, WeightPenalty
@@ -28,8 +29,10 @@ __all__ = [
     "RunDirectoryError",
     "SparsityPenalty",
     "StepInfo",
+    "TensorBoardLogger",
     "TrainResult",
     "TrainingDivergedError",
+    "WandbLogger",
     "WeightPenalty",
     "ensemble_leaky_loop",
     "evaluate",

@@ -710,9 +710,15 @@ class Session:
         self.close()
 
     def close(self) -> None:
+        """End the run: the progress bar, the callbacks that have a ``close`` method (loggers),
+        and the directory's lock."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+        for cb in self.callbacks:
+            close = getattr(cb, "close", None)
+            if callable(close):
+                close()
         if self._lock is not None:
             self._lock.release()
             self._lock = None

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 
 from ...training import train_ensemble
 from ...training._checkpoint import atomic_write_text
@@ -104,7 +105,7 @@ def run_ensemble_training(configs: list[RunConfig], outs: list[Path]) -> list:
             weight_decay=t.weight_decay, momentum=t.momentum, grad_clip=t.grad_clip,
             schedule=t.schedule, penalties=first.penalties.build(), eval_every=t.eval_every,
             eval_trials=t.eval_trials, criterion=criterion, outs=outs, resume=True,
-            loss_normalization=t.loss_normalization,
+            loss_normalization=t.loss_normalization, progress=False,  # the driver shows progress
         )
         for result, out in zip(results, outs):
             summary = {
@@ -208,6 +209,7 @@ def run_sweep(
     workers: int | None = None,
     retries: int | None = None,
     echo: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> SweepResult:
     """Run every run of a sweep (skipping those already done) and write the results table.
 
@@ -228,6 +230,8 @@ def run_sweep(
         dead worker counts as a failure only for the jobs it had started.
     echo : callable, optional
         Receives one line per finished or failed job.
+    progress : bool
+        Show a progress bar (on stderr): runs done out of those to do, and failures.
 
     Returns
     -------
@@ -238,17 +242,16 @@ def run_sweep(
         sweep = load_sweep(sweep)
     directory = Path(out)
     with lock_run_directory(directory):  # one driver per sweep directory
-        return _drive(sweep, directory, engine, address, workers, retries, echo, t0)
+        return _drive(sweep, directory, engine, address, workers, retries, echo, t0, progress)
 
 
 def _drive(sweep: Sweep, directory: Path, engine: str | Engine, address: str | None,
            workers: int | None, retries: int | None, echo: Callable[[str], None] | None,
-           t0: float) -> SweepResult:
+           t0: float, progress: bool = False) -> SweepResult:
     _prepare(sweep, directory)
     atomic_write_text(directory / STATE / "driver.json",
                       json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
     max_retries = sweep.spec.retries if retries is None else retries
-    say = echo or (lambda _line: None)
 
     skipped = tuple(r.name for r in sweep.runs if (directory / RUNS / r.name / SUMMARY).exists())
     groups = []
@@ -278,6 +281,14 @@ def _drive(sweep: Sweep, directory: Path, engine: str | Engine, address: str | N
         }
         engine.submit(key, run_job, payload, cpus=runs[0].config.threads)
 
+    bar = tqdm(total=sum(len(g) for g in groups), desc="sweep", unit="run", disable=not progress,
+               leave=False)
+
+    def say(line: str) -> None:
+        if echo is not None:
+            with bar.external_write_mode():
+                echo(line)
+
     next_key = 0
     try:
         for g in groups:
@@ -289,6 +300,7 @@ def _drive(sweep: Sweep, directory: Path, engine: str | Engine, address: str | N
             runs, token = jobs.pop(key)
             names = [r.name for r in runs]
             if outcome.error is None:
+                bar.update(len(names))
                 say(f"done    {', '.join(names)}")
                 continue
             err = outcome.error
@@ -320,8 +332,11 @@ def _drive(sweep: Sweep, directory: Path, engine: str | Engine, address: str | N
                     if not (directory / RUNS / name / SUMMARY).exists():
                         _event(directory, name, "failed", error=message, traceback=detail,
                                attempts=attempts[key])
+                bar.update(len(names))
+                bar.set_postfix(failed=len(failed))
                 say(f"FAILED  {', '.join(names)}: {message}")
     finally:
+        bar.close()
         engine.close()
 
     from ._results import write_results
