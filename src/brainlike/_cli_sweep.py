@@ -1,4 +1,4 @@
-"""``brainlike sweep SWEEP.yaml --out DIR`` and ``brainlike sweep status DIR``."""
+"""``brainlike sweep run SWEEP.yaml --out DIR`` and ``brainlike sweep status DIR``."""
 
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ def report(run_dir: str | Path, out: str | Path | None = None, *, n_trials: int 
     ----------
     run_dir : str or Path
         A run directory (``brainlike train``, ``brainlike demo``, ``train(out=...)``) or a sweep
-        directory (``brainlike sweep``).
+        directory (``brainlike sweep run``).
     out : str or Path, optional
         The HTML file to write; default ``run_dir/report.html``.
     n_trials : int
@@ -106,7 +106,7 @@ Step = tuple[str, Callable[[], "_Section | None"]]
 
 
 def _build(steps: Sequence[Step], progress: bool) -> list[_Section]:
-    from tqdm.auto import tqdm
+    from ._progress import tqdm
 
     out = []
     with tqdm(total=len(steps), desc="report", disable=not progress, leave=False) as bar:

@@ -112,6 +112,7 @@ class TaskConfig(_Strict):
         return self
 
     def build(self) -> tasks.Task | tasks.MultiTask:
+        """The task (or :class:`~brainlike.tasks.MultiTask`) this section describes."""
         if self.tasks is None:
             return tasks.make(self.name, **self.params)
         specs = [TaskSpec(name=t) if isinstance(t, str) else t for t in self.tasks]
@@ -145,6 +146,7 @@ class PenaltyConfig(_Strict):
         return self
 
     def build(self) -> list:
+        """The penalty objects to pass to ``train(penalties=...)`` (empty when all are 0)."""
         out: list = []
         if self.l1_weight or self.l2_weight:
             out.append(WeightPenalty(l1=self.l1_weight, l2=self.l2_weight))
@@ -216,6 +218,7 @@ class TrainingConfig(AlgorithmConfig):
         self, model: Any, task: Any, *, out: Path, criterion: float | None, penalties: list,
         resume: bool, progress: bool,
     ) -> TrainResult:
+        """Train ``model`` on ``task`` with :func:`brainlike.training.train` and these settings."""
         return train(
             model, task,
             steps=self.steps, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
@@ -349,6 +352,7 @@ class RunConfig(_Strict):
         return t.criterion_of_ceiling * task.ceiling
 
     def to_dict(self) -> dict:
+        """The config as plain JSON-able data, every default filled in."""
         return self.model_dump(mode="json")
 
 
@@ -488,4 +492,5 @@ def load_config(path: str | Path) -> RunConfig:
 
 
 def dump_config(config: RunConfig) -> str:
+    """The config as YAML text (what a run directory's ``config.yaml`` holds)."""
     return yaml.safe_dump(config.to_dict(), sort_keys=False)

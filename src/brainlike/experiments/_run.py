@@ -28,7 +28,7 @@ from ..models import RecurrentModel
 from ..tasks import Task
 from ..training import Evaluation, TrainResult, evaluate, load_model_state
 from ..training._checkpoint import CHECKPOINT, atomic_write_text
-from ..training._session import RunDirectoryError, lock_run_directory
+from ..training._session import RunDirectoryError, lock_run_directory, run_summary
 from ._config import ConfigError, RunConfig, dump_config, load_config
 
 CONFIG = "config.yaml"
@@ -168,15 +168,7 @@ def run_training(
             model, task, out=out, criterion=criterion, penalties=penalties,
             resume=not restart, progress=progress,
         )
-        summary = {
-            "status": result.status,
-            "steps": result.steps,
-            "accuracy": result.accuracy,
-            "criterion": criterion,
-            "ceiling": task.ceiling,
-            "train_seconds_last_session": result.train_seconds,
-            "eval_seconds_last_session": result.eval_seconds,
-        }
+        summary = run_summary(result, criterion, task.ceiling)
         atomic_write_text(out / SUMMARY, json.dumps(summary, indent=2))
     return result
 

@@ -32,9 +32,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from .. import _checks
+from .._progress import tqdm
 from ..models import ACTIVATIONS, RateRNN
 from ..models._activations import Activation
 from ._loop import (
@@ -471,6 +471,7 @@ def train_ensemble(
     with contextlib.ExitStack() as opened:
         for s in sessions:
             opened.enter_context(s)
+            s.write_config(penalties)
         bar = opened.enter_context(tqdm(
             total=hp["steps"], initial=min(s.step for s in sessions), desc=owner,
             disable=not progress, leave=False))
@@ -479,6 +480,8 @@ def train_ensemble(
         for start in sorted({s.step for s in sessions if not s.done}):
             group = [k for k, s in enumerate(sessions) if not s.done and s.step == start]
             _train_group(group, sessions, members, task, seeds, penalties, hp, bar)
+        for s in sessions:
+            s.write_summary()
     return tuple(s.result() for s in sessions)
 
 

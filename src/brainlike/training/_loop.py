@@ -200,8 +200,11 @@ def train(
         Called with a :class:`StepInfo` after every step; returning True stops training.
     out : path, optional
         Run directory: ``checkpoint.safetensors`` (atomic, with a checksum) and
-        ``metrics.jsonl`` are written there at every evaluation. The directory is locked while
-        training: a second writer is refused.
+        ``metrics.jsonl`` are written there at every evaluation, and at the start the
+        ``config.yaml`` that ``brainlike train`` would write for this run (where a run config
+        can describe it: a registered task and model kind, penalties of the config's kinds), so
+        ``load_run`` and ``brainlike evaluate``/``report`` open it. The directory is locked
+        while training: a second writer is refused.
     resume : bool
         If ``out`` holds a checkpoint of a run with the same settings (model config included),
         continue from it; the continued run takes exactly the steps an uninterrupted run would
@@ -267,6 +270,7 @@ def train(
     )
     model.train()
     with session as run:
+        run.write_config(penalties)
         for step in run:
             batch = task.generate(hp["batch_size"], seed=[seed, TRAIN_TRIALS, step])
             inputs, targets, mask = to_tensors(batch)
@@ -293,6 +297,7 @@ def train(
                 "loss": loss.item(), "task_loss": main.item(), "penalty": penalty.item(),
                 "lr": lr_now, "grad_norm": grad_norm,
             })
+        run.write_summary()
     return run.result()
 
 

@@ -46,9 +46,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from .. import _checks
+from .._progress import tqdm
 from ._checkpoint import (
     CHECKPOINT,
     Checkpoint,
@@ -330,6 +330,12 @@ class RunDirectory:
         one already has): writes that must not happen when the run is refused."""
         self._deferred.append(action)
 
+    @property
+    def held_by_caller(self) -> bool:
+        """Whether a caller up the stack locked the directory first (``run_training``, a sweep
+        worker): that caller then owns the directory's ``config.yaml`` and summary."""
+        return self._depth > 1
+
     def run_deferred(self) -> None:
         actions, self._deferred = self._deferred, []
         for action in actions:
@@ -510,6 +516,19 @@ def nonfinite(tensors: Sequence[Tensor]) -> list[int]:
     return [index[j] for j in torch.nonzero(~torch.isfinite(peaks)).flatten().tolist()]
 
 
+def run_summary(result: TrainResult, criterion: float | None, ceiling: float | None) -> dict:
+    """What a run directory's ``summary.json`` holds when training ends."""
+    return {
+        "status": result.status,
+        "steps": result.steps,
+        "accuracy": result.accuracy,
+        "criterion": criterion,
+        "ceiling": ceiling,
+        "train_seconds_last_session": result.train_seconds,
+        "eval_seconds_last_session": result.eval_seconds,
+    }
+
+
 # -- the session ----------------------------------------------------------------------------------
 
 
@@ -575,6 +594,9 @@ class Session:
         The checkpoint resumed from.
     state : dict of str to Tensor
         The algorithm's tensors from that checkpoint (empty otherwise).
+    held_by_caller : bool
+        A caller locked the run directory before this session (``run_training``): it writes
+        the directory's ``config.yaml``, not :meth:`write_config`.
     train_seconds, eval_seconds : float
     """
 
@@ -626,6 +648,7 @@ class Session:
         self._lock: RunDirectory | None = None
         self._bar: Any = None
         self._t0: float | None = None
+        self.held_by_caller = False
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -640,6 +663,7 @@ class Session:
         d = self.directory
         if d is not None:
             self._lock = lock_run_directory(d)
+            self.held_by_caller = self._lock.held_by_caller
             try:
                 self._open_directory(d)
                 self._lock.run_deferred()
@@ -708,6 +732,31 @@ class Session:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    def write_config(self, penalties: Sequence[Any] = ()) -> None:
+        """Write the run directory's ``config.yaml`` for a run trained from Python.
+
+        Done on a fresh start (and on a resume that lacks one) unless a caller that locked the
+        directory first owns it (``brainlike train``); see :mod:`._run_config`. A summary of an
+        earlier session is removed when this one trains (:meth:`write_summary` writes it).
+        """
+        if self.directory is None or self.held_by_caller:
+            return
+        if not self.done:  # this session trains: an old summary would describe another state
+            (self.directory / "summary.json").unlink(missing_ok=True)
+        if self.checkpoint is None or not (self.directory / "config.yaml").exists():
+            from ._run_config import write_run_config
+
+            write_run_config(self.directory, self.settings, self.model, self.task, penalties)
+
+    def write_summary(self) -> None:
+        """Write ``summary.json`` (:func:`run_summary`) at the end of a run trained from Python
+        (``brainlike train`` writes its own, the same, when a caller owns the directory)."""
+        if self.directory is None or self.held_by_caller:
+            return
+        ceiling = getattr(self.task, "ceiling", None)
+        atomic_write_text(self.directory / "summary.json",
+                          json.dumps(run_summary(self.result(), self.criterion, ceiling), indent=2))
 
     def close(self) -> None:
         """End the run: the progress bar, the callbacks that have a ``close`` method (loggers),

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
+
+from ..._progress import tqdm
 
 __all__ = [
     "FixedPointResult",

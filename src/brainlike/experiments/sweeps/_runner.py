@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
+from ..._progress import tqdm
 from ...training import train_ensemble
 from ...training._checkpoint import atomic_write_text
-from ...training._session import is_locked, lock_run_directory
+from ...training._session import is_locked, lock_run_directory, run_summary
 from .._config import ConfigError, RunConfig, dump_config, parse_config
 from .._run import CONFIG, SUMMARY, _check_same_run, _model_for, read_summary, run_training
 from ._engines import Engine, WorkerLost, make_engine
@@ -108,16 +108,8 @@ def run_ensemble_training(configs: list[RunConfig], outs: list[Path]) -> list:
             loss_normalization=t.loss_normalization, progress=False,  # the driver shows progress
         )
         for result, out in zip(results, outs):
-            summary = {
-                "status": result.status,
-                "steps": result.steps,
-                "accuracy": result.accuracy,
-                "criterion": criterion,
-                "ceiling": task.ceiling,
-                "train_seconds_last_session": result.train_seconds,
-                "eval_seconds_last_session": result.eval_seconds,
-                "ensemble_size": len(configs),
-            }
+            summary = {**run_summary(result, criterion, task.ceiling),
+                       "ensemble_size": len(configs)}
             atomic_write_text(out / SUMMARY, json.dumps(summary, indent=2))
     return list(results)
 
