@@ -121,4 +121,6 @@ def test_site_builds_strict_with_every_tutorial_executed(tmp_path):
         page = (site / "tutorials" / name / "index.html").read_text()
         images = re.findall(r'<img[^>]+src="data:image/png;base64,', page)
         assert len(images) >= 2, f"{name}: {len(images)} figures"
-        assert "Traceback" not in page and "Error" not in re.sub(r"<[^>]+>", "", page), name
+        # Executed: its training printed its TrainResult (a cell that raises fails the build:
+        # mkdocs-jupyter runs with allow_errors false).
+        assert "TrainResult(status=" in page, name

@@ -8,6 +8,10 @@ Layout of a run directory::
     summary.json              written when training ends (status, steps, accuracy, seconds)
     .lock                     the pid of the process writing the run (an OS lock)
     figures/                  written by ``brainlike demo`` and the analyses
+    report.html               written by ``brainlike report`` (and ``brainlike demo``)
+
+``train(out=...)`` from Python writes the same ``config.yaml`` and ``summary.json`` (where a run
+config can describe its run), so both kinds of run directory open the same way.
 
 Nothing is written before the config, the model and the training arguments are validated and
 the directory's existing run (if any) is known to be this one: a refused start leaves the

@@ -159,8 +159,9 @@ class Recording:
             more than a rate or a recording needs, in half the space; ``"float64"`` stores the
             values exactly.
         compression : int
-            gzip level 0 (none) to 9 of the activity, with the byte-shuffle filter; the default
-            4 makes a 512 x 143 x 64 network recording about 5x smaller than raw float32.
+            gzip level 0 (none) to 9 of the activity, with the byte-shuffle filter. Measured on
+            the demo network's noise-free 512 x 110 x 64 recording: 1.8 MB at the defaults,
+            14.5 MB as raw float32, 28.9 MB as raw float64 (with recurrent noise, 10.3 MB).
         """
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")

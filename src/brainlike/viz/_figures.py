@@ -129,7 +129,7 @@ def psychometric(
     fig, (a,) = axes_for(ax, 1, figsize=(4.4, 3.6))
     _draw_psychometric(a, fit, "k", f"{label} ({_counts_note(fit.counts)})")
     _psychometric_axes(a, xlabel, ylabel, negative, positive, title)
-    a.legend(fontsize=7, loc="upper left", title=f"{fit.kind} fit, 95 % intervals",
+    a.legend(fontsize=7, loc="lower right", title=f"{fit.kind} fit, 95 % intervals",
              title_fontsize=7)
     return fig
 
@@ -174,7 +174,7 @@ def psychometric_by_group(
         name = labels.get(g, str(g)) if labels is not None else str(g)
         _draw_psychometric(a, fit, f"C{k % 10}", f"{name} ({_counts_note(fit.counts)})")
     _psychometric_axes(a, xlabel, ylabel, negative, positive, title)
-    a.legend(fontsize=7, loc="upper left", title=f"{group_name} ({fits.kind} fit, 95 % intervals)",
+    a.legend(fontsize=7, loc="lower right", title=f"{group_name} ({fits.kind} fit, 95 % intervals)",
              title_fontsize=7)
     return fig
 
