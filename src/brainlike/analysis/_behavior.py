@@ -41,9 +41,13 @@ def _degenerate(levels: np.ndarray, proportion: np.ndarray, bias: float, scale: 
                 f"separation), so any scale below the spacing of the levels fits equally well "
                 f"(fitted scale {scale:.3g})")
     if not levels[0] - span <= bias <= levels[-1] + span or scale > 10 * span:
+        fitted = f"fitted bias {bias:.3g}, scale {scale:.3g}"
+        if hi - lo > 0.5 and np.corrcoef(levels, proportion)[0, 1] < 0:
+            return (f"the choices fall as the stimulus grows (proportions from {proportion[0]:.2f} "
+                    f"to {proportion[-1]:.2f}), which the rising curve cannot follow: {fitted}; "
+                    "flip the stimulus' sign or model the other choice")
         return (f"the choices barely depend on the stimulus (proportions {lo:.2f} to {hi:.2f} "
-                f"over levels {levels[0]:g} to {levels[-1]:g}), so the curve is flat: fitted "
-                f"bias {bias:.3g}, scale {scale:.3g}")
+                f"over levels {levels[0]:g} to {levels[-1]:g}), so the curve is flat: {fitted}")
     return None
 
 
@@ -104,10 +108,10 @@ def fit_psychometric(stimulus, chose, *, kind: str = "logistic") -> Psychometric
     Warns
     -----
     DegenerateFitWarning
-        When the data do not determine the fit: choices that do not depend on the stimulus
-        (the bias runs off beyond the stimulus range, or the scale beyond 10 times it) or that
-        switch from all-0 to all-1 between two levels (the scale is then only bounded by the
-        level spacing).
+        When the data do not determine the fit: choices that do not depend on the stimulus, or
+        fall as it grows (the bias runs off beyond the stimulus range, or the scale beyond 10
+        times it), or that switch from all-0 to all-1 between two levels (the scale is then only
+        bounded by the level spacing).
 
     Examples
     --------

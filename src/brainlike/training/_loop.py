@@ -197,7 +197,9 @@ def train(
         Seed of the trial and noise streams, in [0, 2**63). The model's initialization has its
         own seed.
     callbacks : sequence of callables
-        Called with a :class:`StepInfo` after every step; returning True stops training.
+        Called with a :class:`StepInfo` after every step; returning True stops training. A
+        callback with a ``close()`` method (:class:`TensorBoardLogger`, :class:`WandbLogger`)
+        is closed when the run ends, also when it fails.
     out : path, optional
         Run directory: ``checkpoint.safetensors`` (atomic, with a checksum) and
         ``metrics.jsonl`` are written there at every evaluation, and at the start the
