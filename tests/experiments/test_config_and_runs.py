@@ -116,7 +116,7 @@ def test_cli_train_evaluate_tasks(tmp_path):
     assert "max_steps after 20 steps" in res.output
     res = runner.invoke(app, ["evaluate", str(out), "--trials", "200"])
     assert res.exit_code == 0, res.output
-    assert "perceptual_decision: accuracy" in res.output and "by coherence: 0:" in res.output
+    assert "perceptual_decision: accuracy" in res.output and "by coherence: 0=" in res.output and "by ground_truth: choice_1=" in res.output
     res = runner.invoke(app, ["tasks"])
     assert res.exit_code == 0 and "perceptual_decision" in res.output and "Britten" in res.output
 

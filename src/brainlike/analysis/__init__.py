@@ -10,6 +10,7 @@ from . import connectivity, dynamics, features, multitask, similarity
 from ._behavior import (
     ChronometricCurve,
     ConditionAccuracy,
+    DegenerateFitWarning,
     GroupedPsychometricFit,
     PsychometricFit,
     accuracy_by_condition,
@@ -43,6 +44,7 @@ from .similarity import *  # noqa: F403
 __all__ = [
     "ChronometricCurve",
     "ConditionAccuracy",
+    "DegenerateFitWarning",
     "GroupedPsychometricFit",
     "PSTH",
     "PsychometricFit",

@@ -141,6 +141,8 @@ class TaskConfig(_Strict):
         return self
 
     def build(self) -> tasks.Task | tasks.MultiTask | tasks.Sequential:
+        """The task, :class:`~brainlike.tasks.MultiTask` or :class:`~brainlike.tasks.Sequential`
+        this section describes."""
         if self.blocks is not None:
             return tasks.Sequential([(b.build(), b.steps) for b in self.blocks])
         if self.tasks is None:
@@ -176,6 +178,7 @@ class PenaltyConfig(_Strict):
         return self
 
     def build(self) -> list:
+        """The penalty objects to pass to ``train(penalties=...)`` (empty when all are 0)."""
         out: list = []
         if self.l1_weight or self.l2_weight:
             out.append(WeightPenalty(l1=self.l1_weight, l2=self.l2_weight))
@@ -284,6 +287,8 @@ class TrainingConfig(AlgorithmConfig):
         self, model: Any, task: Any, *, out: Path, criterion: float | None, penalties: list,
         resume: bool, progress: bool,
     ) -> TrainResult:
+        """Train ``model`` on ``task`` with :func:`brainlike.training.train` (or
+        :func:`~brainlike.training.train_sequential` for a sequential schedule) and these settings."""
         if isinstance(task, tasks.Sequential):
             return train_sequential(
                 model, task, continual=None if self.continual is None else self.continual.build(),
@@ -682,6 +687,7 @@ class RunConfig(_Strict):
         return t.criterion_of_ceiling * task.ceiling
 
     def to_dict(self) -> dict:
+        """The config as plain JSON-able data, every default filled in."""
         return self.model_dump(mode="json")
 
 
@@ -821,4 +827,5 @@ def load_config(path: str | Path) -> RunConfig:
 
 
 def dump_config(config: RunConfig) -> str:
+    """The config as YAML text (what a run directory's ``config.yaml`` holds)."""
     return yaml.safe_dump(config.to_dict(), sort_keys=False)

@@ -217,6 +217,11 @@ class Sequential:
         (``train_seq``) is e.g. ``[(["yang19.go"], n), (["yang19.dlygo"], n),
         (["yang19.dm1", "yang19.dm2"], n), ...]``.
 
+    Notes
+    -----
+    :func:`brainlike.training.train_sequential` trains a network on the blocks in order and
+    evaluates every task seen so far after each block.
+
     Attributes
     ----------
     blocks : tuple of Block
@@ -227,15 +232,14 @@ class Sequential:
         same task.
     ends : tuple of int
         The step count at the end of each block.
-    n_inputs, n_outputs, dt, target_kind, input_names, output_names
-        Those of every task (all blocks must share them, as one network trains on them all).
+    n_inputs : int
+        That of every task (all blocks must share it, as one network trains on them all); so
+        are ``n_outputs`` (int), ``dt`` (float, ms), ``target_kind`` (str), ``input_names``
+        and ``output_names`` (tuple of str).
     name : str
         The blocks' names joined by ``" > "``.
     params : dict
         JSON-serializable: each block's tasks' parameters and steps.
-
-    :func:`brainlike.training.train_sequential` trains a network on the blocks in order and
-    evaluates every task seen so far after each block.
     """
 
     ceiling = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from typing import Any
 
@@ -74,6 +75,14 @@ def describe() -> list[dict[str, str]]:
     ]
 
 
+def _did_you_mean(name: Any) -> str:
+    """``" (did you mean 'x'?)"`` for the registered name closest to a mistyped one."""
+    if not isinstance(name, str):
+        return ""
+    close = difflib.get_close_matches(name, list(_TASKS), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _parameters(cls: type) -> list[str]:
     sig = inspect.signature(cls.__init__)
     return [p for p in sig.parameters if p != "self"]
@@ -103,7 +112,7 @@ def make(name: str, **params: Any) -> Task | ImageTask:
     20.0
     """
     if not isinstance(name, str) or name not in _TASKS:
-        raise ValueError(f"unknown task {name!r}; valid names are {names()}")
+        raise ValueError(f"unknown task {name!r}{_did_you_mean(name)}; valid names are {names()}")
     cls = _TASKS[name]
     allowed = _parameters(cls)
     for key in params:

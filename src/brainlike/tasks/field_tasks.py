@@ -67,7 +67,8 @@ class GoNoGo(Task):
     noise_channels = ("go", "nogo")
     noise_epochs = ("stimulus",)
     variables = (
-        Variable("go", "1 go trial, 0 no-go", integer=True, values=(0, 1)),
+        Variable("go", "1 go trial, 0 no-go", integer=True, values=(0, 1),
+                 labels={0: "no-go", 1: "go"}),
         Variable("ground_truth", "1 respond, -1 keep fixating", integer=True, derived=True),
     )
 
@@ -291,7 +292,8 @@ class PostDecisionWager(Task):
         self.variables = (
             Variable("coherence", "motion coherence (%)", values=self.coherences),
             Variable("ground_truth", "correct direction (1 or 2)", integer=True, values=(1, 2)),
-            Variable("wager", "1 if the sure target is offered", integer=True, values=(0, 1)),
+            Variable("wager", "1 if the sure target is offered", integer=True, values=(0, 1),
+                     labels={0: "no sure target", 1: "sure target offered"}),
         )
         self._params.update(
             sigma=self.sigma, coherences=list(self.coherences), r_correct=self.r_correct,

@@ -13,6 +13,7 @@ from ._ensemble import ensemble_leaky_loop, train_ensemble
 from ._feedback_alignment import train_feedback_alignment
 from ._firing_rate import FiringRatePenalty, firing_rates_hz
 from ._force import train_force
+from ._loggers import TensorBoardLogger, WandbLogger
 from ._loop import train
 from ._losses import masked_cross_entropy, masked_mse, task_loss
 from ._regularizers import RatePenalty, WeightPenalty
@@ -41,8 +42,10 @@ __all__ = [
     "SequentialResult",
     "SparsityPenalty",
     "StepInfo",
+    "TensorBoardLogger",
     "TrainResult",
     "TrainingDivergedError",
+    "WandbLogger",
     "WeightPenalty",
     "augment",
     "ensemble_leaky_loop",

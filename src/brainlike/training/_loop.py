@@ -160,7 +160,7 @@ def train(
     callbacks: Sequence[Callable[[StepInfo], bool | None]] = (),
     out: str | Path | None = None,
     resume: bool = True,
-    progress: bool = False,
+    progress: bool = True,
     loss_normalization: str = "weights",
 ) -> TrainResult:
     """Train a recurrent model on a task with masked BPTT.
@@ -210,11 +210,16 @@ def train(
         Seed of the trial and noise streams, in [0, 2**63). The model's initialization has its
         own seed.
     callbacks : sequence of callables
-        Called with a :class:`StepInfo` after every step; returning True stops training.
+        Called with a :class:`StepInfo` after every step; returning True stops training. A
+        callback with a ``close()`` method (:class:`TensorBoardLogger`, :class:`WandbLogger`)
+        is closed when the run ends, also when it fails.
     out : path, optional
         Run directory: ``checkpoint.safetensors`` (atomic, with a checksum) and
-        ``metrics.jsonl`` are written there at every evaluation. The directory is locked while
-        training: a second writer is refused.
+        ``metrics.jsonl`` are written there at every evaluation, and at the start the
+        ``config.yaml`` that ``brainlike train`` would write for this run (where a run config
+        can describe it: a registered task and model kind, penalties of the config's kinds), so
+        ``load_run`` and ``brainlike evaluate``/``report`` open it. The directory is locked
+        while training: a second writer is refused.
     resume : bool
         If ``out`` holds a checkpoint of a run with the same settings (model config included),
         continue from it; the continued run takes exactly the steps an uninterrupted run would
@@ -222,7 +227,7 @@ def train(
         ``"constant"``; a schedule over ``steps`` refuses it. ``resume=False`` discards what
         ``out`` holds.
     progress : bool
-        Show a progress bar.
+        Show a progress bar (on stderr) with the loss and the accuracy of the last evaluation.
     loss_normalization : {"weights", "entries"}
         Divide the weighted loss by the sum of the weights (default) or by the number of valid
         entries, as Yang et al. (2019) do (see :func:`task_loss`).
@@ -283,6 +288,7 @@ def train(
     )
     model.train()
     with session as run:
+        run.write_config(penalties)
         for step in run:
             batch = task.generate(hp["batch_size"], seed=[seed, TRAIN_TRIALS, step])
             main, out_, _ = batch_loss(model, task, batch, generator(seed, TRAIN_NOISE, step), norm)
@@ -302,6 +308,7 @@ def train(
                 "loss": loss.item(), "task_loss": main.item(), "penalty": penalty.item(),
                 "lr": lr_now, "grad_norm": grad_norm,
             })
+        run.write_summary()
     return run.result()
 
 

@@ -585,7 +585,43 @@ def _step(run: Session, opt: torch.optim.Optimizer, params: list[Tensor], loss: 
     return norm
 
 
-_COMMON_DOC = """model : RecurrentModel
+
+
+def train_a2c(
+    model: nn.Module,
+    task: Any,
+    *,
+    steps: int = 2000,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    gamma: float = 0.99,
+    gae_lambda: float = 1.0,
+    value_coef: float = 0.5,
+    entropy_coef: float = 0.0,
+    value_network: str = "shared",
+    grad_clip: float | None = 1.0,
+    n_steps: int | None = None,
+    eval_every: int = 50,
+    eval_trials: int = 500,
+    criterion: float | None = None,
+    min_answered: float = 0.99,
+    seed: int = 0,
+    callbacks: Sequence[Callable[[StepInfo], bool | None]] = (),
+    out: str | Path | None = None,
+    resume: bool = True,
+    progress: bool = False,
+) -> TrainResult:
+    """Train a recurrent policy by reward with the actor-critic of Song, Yang & Wang (2017).
+
+    One update plays ``batch_size`` trials with actions sampled from the policy and takes one
+    Adam step on ``-mean(log pi(a_t) A_t) + value_coef mean((V_t - R_t)^2) - entropy_coef
+    mean(H)``; ``gamma = gae_lambda = 1`` (default) is REINFORCE with a learned baseline (the
+    paper's), ``gae_lambda < 1`` A2C with generalized advantage estimation. See the module
+    docstring of ``brainlike.training._rl`` for how trials are played.
+
+    Parameters
+    ----------
+    model : RecurrentModel
         The policy: any recurrent model of :mod:`brainlike.models` (``RateRNN`` with Dale's law
         included) whose ``n_output`` is the number of actions (the task's outputs) and whose
         ``n_input``, ``dt`` are the task's.
@@ -637,44 +673,6 @@ _COMMON_DOC = """model : RecurrentModel
         ``grad_norm``, ``lr``, ``env_steps`` (steps played) and the played batch's
         ``rollout_reward``, ``rollout_accuracy``, ``rollout_answered``, ...; the evaluation
         columns on evaluation updates.
-"""
-
-
-def train_a2c(
-    model: nn.Module,
-    task: Any,
-    *,
-    steps: int = 2000,
-    batch_size: int = 64,
-    lr: float = 1e-3,
-    gamma: float = 0.99,
-    gae_lambda: float = 1.0,
-    value_coef: float = 0.5,
-    entropy_coef: float = 0.0,
-    value_network: str = "shared",
-    grad_clip: float | None = 1.0,
-    n_steps: int | None = None,
-    eval_every: int = 50,
-    eval_trials: int = 500,
-    criterion: float | None = None,
-    min_answered: float = 0.99,
-    seed: int = 0,
-    callbacks: Sequence[Callable[[StepInfo], bool | None]] = (),
-    out: str | Path | None = None,
-    resume: bool = True,
-    progress: bool = False,
-) -> TrainResult:
-    """Train a recurrent policy by reward with the actor-critic of Song, Yang & Wang (2017).
-
-    One update plays ``batch_size`` trials with actions sampled from the policy and takes one
-    Adam step on ``-mean(log pi(a_t) A_t) + value_coef mean((V_t - R_t)^2) - entropy_coef
-    mean(H)``; ``gamma = gae_lambda = 1`` (default) is REINFORCE with a learned baseline (the
-    paper's), ``gae_lambda < 1`` A2C with generalized advantage estimation. See the module
-    docstring of ``brainlike.training._rl`` for how trials are played.
-
-    Parameters
-    ----------
-    {common}
     References
     ----------
     Song, H. F., Yang, G. R. & Wang, X.-J. (2017). Reward-based training of recurrent neural
@@ -761,7 +759,58 @@ def train_ppo(
         PPO's epsilon, in (0, 1).
     normalize_advantages : bool
         Standardize the advantages over the played steps of the batch.
-    {common}
+    model : RecurrentModel
+        The policy: any recurrent model of :mod:`brainlike.models` (``RateRNN`` with Dale's law
+        included) whose ``n_output`` is the number of actions (the task's outputs) and whose
+        ``n_input``, ``dt`` are the task's.
+    task : Task or gymnasium.vector.VectorEnv
+        A class task of :mod:`brainlike.tasks` (played by the rules of
+        :meth:`~brainlike.tasks.Task.as_vector_env`), or a Gymnasium vector environment with
+        discrete actions and same-step autoreset (its episodes then run on across updates; a
+        resumed run starts them afresh).
+    steps : int
+        Updates (each plays ``batch_size`` trials, or ``n_steps`` steps of every environment).
+    batch_size : int
+        Trials per update (for an environment: its ``num_envs``).
+    lr : float
+        Adam's learning rate.
+    gamma, gae_lambda : float
+        Discount and GAE lambda in [0, 1] (see the module docstring).
+    value_coef, entropy_coef : float
+        Weights of the value error and of the entropy bonus.
+    value_network : {"shared", "separate"}
+        A linear value head on the policy's activity, or Song et al. (2017)'s separate GRU value
+        network reading the policy's activity and previous action (brainlike tasks only).
+    grad_clip : float or None
+        Clip the global gradient norm.
+    n_steps : int, optional
+        Steps per environment and update for closed-loop tasks (default: the trial's length)
+        and external environments (required).
+    eval_every, eval_trials : int
+        Updates between evaluations (and checkpoints) and trials played per evaluation (with
+        actions sampled from the policy, as Song et al. 2017 validated). An evaluation logs
+        ``reward`` (mean per trial), ``accuracy`` (fraction correct), ``answered`` (a choice
+        was made), ``correct_of_answered``, ``aborted`` and ``episode_steps``; for an external
+        environment ``episode_return``, the mean return of the training episodes that ended
+        since the last evaluation.
+    criterion : float, optional
+        Song et al. (2017)'s stopping rule: stop when ``correct_of_answered >= criterion`` and
+        ``answered >= min_answered``.
+    min_answered : float
+        The rule's fraction of trials answered (0.99).
+    seed : int
+        Seed of trials, noise, actions and the critic's initialization.
+    callbacks, out, resume, progress
+        As in :func:`brainlike.training.train` (run directory, checkpoints with the critic's
+        weights, bitwise resume, NaN guard).
+
+    Returns
+    -------
+    TrainResult
+        ``history`` holds per update ``loss``, ``policy_loss``, ``value_loss``, ``entropy``,
+        ``grad_norm``, ``lr``, ``env_steps`` (steps played) and the played batch's
+        ``rollout_reward``, ``rollout_accuracy``, ``rollout_answered``, ...; the evaluation
+        columns on evaluation updates.
     References
     ----------
     Schulman, J. et al. (2017). Proximal policy optimization algorithms. arXiv:1707.06347.
@@ -823,8 +872,6 @@ def train_ppo(
                 update=update)
 
 
-train_a2c.__doc__ = train_a2c.__doc__.replace("{common}", _COMMON_DOC)
-train_ppo.__doc__ = train_ppo.__doc__.replace("{common}", _COMMON_DOC)
 
 
 @dataclass(frozen=True, eq=False)

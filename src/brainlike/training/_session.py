@@ -46,9 +46,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from .. import _checks
+from .._progress import tqdm
 from ._checkpoint import (
     CHECKPOINT,
     Checkpoint,
@@ -127,6 +127,10 @@ class Evaluation:
     decision: np.ndarray
     conditions: Mapping[str, np.ndarray]
 
+    def __repr__(self) -> str:
+        return (f"Evaluation(accuracy={self.accuracy:.4f}, loss={self.loss:.4f}, "
+                f"n_trials={len(self.correct)}, conditions={sorted(self.conditions)})")
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -158,6 +162,15 @@ class TrainResult:
     train_seconds: float
     eval_seconds: float
     directory: Path | None = None
+
+    def __repr__(self) -> str:
+        """One line: the arrays of ``history`` are summarized by their names and length."""
+        acc = "None" if self.accuracy is None else f"{self.accuracy:.4f}"
+        where = "None" if self.directory is None else repr(str(self.directory))
+        return (f"TrainResult(status={self.status!r}, steps={self.steps}, accuracy={acc}, "
+                f"train_seconds={self.train_seconds:.1f}, eval_seconds={self.eval_seconds:.1f}, "
+                f"history=<{len(self.history)} series: {', '.join(self.history)}>, "
+                f"directory={where})")
 
 
 # -- seeds ----------------------------------------------------------------------------------------
@@ -364,6 +377,12 @@ class RunDirectory:
         one already has): writes that must not happen when the run is refused."""
         self._deferred.append(action)
 
+    @property
+    def held_by_caller(self) -> bool:
+        """Whether a caller up the stack locked the directory first (``run_training``, a sweep
+        worker): that caller then owns the directory's ``config.yaml`` and summary."""
+        return self._depth > 1
+
     def run_deferred(self) -> None:
         actions, self._deferred = self._deferred, []
         for action in actions:
@@ -544,6 +563,19 @@ def nonfinite(tensors: Sequence[Tensor]) -> list[int]:
     return [index[j] for j in torch.nonzero(~torch.isfinite(peaks)).flatten().tolist()]
 
 
+def run_summary(result: TrainResult, criterion: float | None, ceiling: float | None) -> dict:
+    """What a run directory's ``summary.json`` holds when training ends."""
+    return {
+        "status": result.status,
+        "steps": result.steps,
+        "accuracy": result.accuracy,
+        "criterion": criterion,
+        "ceiling": ceiling,
+        "train_seconds_last_session": result.train_seconds,
+        "eval_seconds_last_session": result.eval_seconds,
+    }
+
+
 # -- the session ----------------------------------------------------------------------------------
 
 
@@ -616,6 +648,9 @@ class Session:
         The checkpoint resumed from.
     state : dict of str to Tensor
         The algorithm's tensors from that checkpoint (empty otherwise).
+    held_by_caller : bool
+        A caller locked the run directory before this session (``run_training``): it writes
+        the directory's ``config.yaml``, not :meth:`write_config`.
     train_seconds, eval_seconds : float
     """
 
@@ -670,6 +705,7 @@ class Session:
         self._lock: RunDirectory | None = None
         self._bar: Any = None
         self._t0: float | None = None
+        self.held_by_caller = False
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -684,6 +720,7 @@ class Session:
         d = self.directory
         if d is not None:
             self._lock = lock_run_directory(d)
+            self.held_by_caller = self._lock.held_by_caller
             try:
                 self._open_directory(d)
                 self._lock.run_deferred()
@@ -753,10 +790,41 @@ class Session:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def write_config(self, penalties: Sequence[Any] = ()) -> None:
+        """Write the run directory's ``config.yaml`` for a run trained from Python.
+
+        Done on a fresh start (and on a resume that lacks one) unless a caller that locked the
+        directory first owns it (``brainlike train``); see :mod:`._run_config`. A summary of an
+        earlier session is removed when this one trains (:meth:`write_summary` writes it).
+        """
+        if self.directory is None or self.held_by_caller:
+            return
+        if not self.done:  # this session trains: an old summary would describe another state
+            (self.directory / "summary.json").unlink(missing_ok=True)
+        if self.checkpoint is None or not (self.directory / "config.yaml").exists():
+            from ._run_config import write_run_config
+
+            write_run_config(self.directory, self.settings, self.model, self.task, penalties)
+
+    def write_summary(self) -> None:
+        """Write ``summary.json`` (:func:`run_summary`) at the end of a run trained from Python
+        (``brainlike train`` writes its own, the same, when a caller owns the directory)."""
+        if self.directory is None or self.held_by_caller:
+            return
+        ceiling = getattr(self.task, "ceiling", None)
+        atomic_write_text(self.directory / "summary.json",
+                          json.dumps(run_summary(self.result(), self.criterion, ceiling), indent=2))
+
     def close(self) -> None:
+        """End the run: the progress bar, the callbacks that have a ``close`` method (loggers),
+        and the directory's lock."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+        for cb in self.callbacks:
+            close = getattr(cb, "close", None)
+            if callable(close):
+                close()
         if self._lock is not None:
             self._lock.release()
             self._lock = None

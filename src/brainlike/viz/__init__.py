@@ -1,9 +1,22 @@
-"""Figures for training and analysis results; each function returns a matplotlib Figure."""
+"""Figures for training and analysis results; each function returns a matplotlib Figure.
+
+Every function takes ``ax=``: ``None`` draws a new Figure; an Axes (or a sequence of Axes, one
+per panel) draws into an existing figure, so panels of several functions combine in one.
+"""
 
 from ._connectivity import connectivity_matrix, weight_distributions
 from ._dynamics import fixed_points
 from ._feature_use import feature_use_comparison
-from ._figures import example_trial, learning_curve, psychometric, trajectories
+from ._figures import (
+    binomial_interval,
+    example_trial,
+    learning_curve,
+    psychometric,
+    psychometric_by_group,
+    rdm,
+    tdr_projection,
+    trajectories,
+)
 from ._multitask import (
     cluster_map,
     decoding,
@@ -17,6 +30,7 @@ from ._spikes import psth_figure, raster, spike_statistics_figure
 from ._vision import image_grid, layer_rdms, receptive_field, tuning_curves
 
 __all__ = [
+    "binomial_interval",
     "cluster_map",
     "connectivity_matrix",
     "decoding",
@@ -31,10 +45,13 @@ __all__ = [
     "lesion_matrix",
     "psth_figure",
     "psychometric",
+    "psychometric_by_group",
     "raster",
+    "rdm",
     "receptive_field",
     "rule_composition",
     "spike_statistics_figure",
+    "tdr_projection",
     "temporal_generalization",
     "trajectories",
     "tuning_curves",

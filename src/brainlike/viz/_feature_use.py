@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..analysis.features import ObserverComparison
-from ._vision import _axes
+from ._axes import axes_for
 
 __all__ = ["feature_use_comparison"]
 
@@ -37,7 +37,7 @@ def feature_use_comparison(comparison: ObserverComparison, *, ax: Any = None) ->
             f"{type(comparison).__name__}"
         )
     c = comparison
-    fig, axes = _axes(ax, 2, figsize=(max(6.0, 0.55 * len(c.features) + 2.5), 3.2))
+    fig, axes = axes_for(ax, 2, figsize=(max(6.0, 0.55 * len(c.features) + 2.5), 3.2))
     x = np.arange(len(c.features))
     width = 0.4
     for a, values, label in ((axes[0], c.kernels, "kernel (r)"), (axes[1], c.mi, "MI (bits)")):

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
@@ -18,6 +19,7 @@ from ..analysis import (
     TemporalGeneralization,
     UnitClusters,
 )
+from ._axes import axes_for
 
 
 def _cluster_bar(ax, labels: np.ndarray, k: int) -> None:
@@ -32,15 +34,20 @@ def _cluster_bar(ax, labels: np.ndarray, k: int) -> None:
 
 
 def cluster_map(tv: TaskVariance, clusters: UnitClusters, *, task_labels: Sequence[str] | None = None,
-                title: str = "normalized task variance") -> Figure:
+                title: str = "normalized task variance", ax: Axes | Sequence[Axes] | None = None,
+                ) -> Figure:
     """Tasks × units map of normalized task variance, units sorted by cluster (primer Fig. 5).
 
     Left: the map (hot colormap, 0..1) with the clusters as coloured, numbered bars below. Right:
-    the silhouette score for each number of clusters tried, the chosen one marked.
+    the silhouette score for each number of clusters tried, the chosen one marked. ``ax``: two
+    Axes (map, silhouette) to draw on; a new Figure when None.
     """
-    fig = Figure(figsize=(10, 4.6), layout="constrained")
-    grid = fig.add_gridspec(2, 2, height_ratios=(14, 1), width_ratios=(4, 1))
-    ax = fig.add_subplot(grid[0, 0])
+    if ax is None:
+        fig = Figure(figsize=(10, 4.6), layout="constrained")
+        grid = fig.add_gridspec(1, 2, width_ratios=(4, 1))
+        ax, ax_s = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
+    else:
+        fig, (ax, ax_s) = axes_for(ax, 2, figsize=(10, 4.6))
     x = tv.normalized[clusters.order].T
     im = ax.imshow(x, aspect="auto", cmap="hot", vmin=0, vmax=1, interpolation="nearest")
     names = list(task_labels) if task_labels is not None else list(tv.tasks)
@@ -48,8 +55,7 @@ def cluster_map(tv: TaskVariance, clusters: UnitClusters, *, task_labels: Sequen
     ax.set_xticks([])
     ax.set(title=f"{title} ({tv.n_active} active units, {clusters.k} clusters)")
     fig.colorbar(im, ax=ax, fraction=0.03, pad=0.01)
-    _cluster_bar(fig.add_subplot(grid[1, 0]), clusters.labels[clusters.order], clusters.k)
-    ax_s = fig.add_subplot(grid[:, 1])
+    _cluster_bar(ax.inset_axes((0.0, -0.09, 1.0, 0.06)), clusters.labels[clusters.order], clusters.k)
     ax_s.plot(clusters.ks, clusters.silhouette, "o-", ms=3, color="0.3")
     ax_s.axvline(clusters.k, color="C3", lw=1, ls="--")
     ax_s.set(xlabel="number of clusters", ylabel="silhouette score",
@@ -58,10 +64,9 @@ def cluster_map(tv: TaskVariance, clusters: UnitClusters, *, task_labels: Sequen
 
 
 def lesion_matrix(lesions: GroupLesions, *, task_labels: Sequence[str] | None = None,
-                  vmax: float = 0.5) -> Figure:
+                  vmax: float = 0.5, ax: Axes | None = None) -> Figure:
     """Tasks × lesioned groups map of the change of accuracy (Yang et al. 2019)."""
-    fig = Figure(figsize=(1.2 + 0.45 * len(lesions.groups), 4.8), layout="constrained")
-    ax = fig.subplots()
+    fig, (ax,) = axes_for(ax, 1, figsize=(1.2 + 0.45 * len(lesions.groups), 4.8))
     im = ax.imshow(lesions.change.T, aspect="auto", cmap="coolwarm_r", vmin=-vmax, vmax=vmax,
                    interpolation="nearest")
     names = list(task_labels) if task_labels is not None else list(lesions.tasks)
@@ -73,27 +78,31 @@ def lesion_matrix(lesions: GroupLesions, *, task_labels: Sequence[str] | None = 
     return fig
 
 
-def fractional_variance(ftvs: Sequence[FractionalVariance], *, ncols: int = 4) -> Figure:
-    """Histograms of fractional task variance, one panel per task pair (Yang et al. 2019 Fig. 3)."""
+def fractional_variance(ftvs: Sequence[FractionalVariance], *, ncols: int = 4,
+                        ax: Axes | Sequence[Axes] | None = None) -> Figure:
+    """Histograms of fractional task variance, one panel per task pair (Yang et al. 2019 Fig. 3).
+
+    ``ax``: one Axes per pair to draw on; a new Figure when None.
+    """
     n = len(ftvs)
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    fig = Figure(figsize=(2.4 * ncols, 1.9 * nrows), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    fig, axes = axes_for(ax, n, figsize=(2.4 * ncols, 1.9 * nrows), ncols=ncols)
     for ax, f in zip(axes, ftvs):
         width = np.diff(f.edges)
         frac = f.counts / max(f.counts.sum(), 1)
         ax.bar(f.edges[:-1], frac, width=width, align="edge", color="C0", edgecolor="none")
         ax.set(xlim=(-1.05, 1.05), xlabel=f"FTV({f.task_a}, {f.task_b})", yticks=[])
-    for ax in axes[n:]:
-        ax.axis("off")
     return fig
 
 
-def rule_composition(results: Sequence[RuleComposition]) -> Figure:
-    """Accuracy with composed rule inputs, one panel per task (Yang et al. 2019)."""
-    fig = Figure(figsize=(3.6 * len(results), 2.8), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(results)))
+def rule_composition(results: Sequence[RuleComposition], *,
+                     ax: Axes | Sequence[Axes] | None = None) -> Figure:
+    """Accuracy with composed rule inputs, one panel per task (Yang et al. 2019).
+
+    ``ax``: one Axes per result to draw on; a new Figure when None.
+    """
+    fig, axes = axes_for(ax, len(results), figsize=(3.6 * len(results), 2.8))
     for ax, r in zip(axes, results):
         y = np.arange(len(r.labels))[::-1]
         ax.barh(y, r.accuracy, color="C0")
@@ -104,10 +113,10 @@ def rule_composition(results: Sequence[RuleComposition]) -> Figure:
 
 
 def decoding(results: Sequence[TemporalDecoding], labels: Sequence[str] | None = None, *,
-             xlabel: str = "time (ms)", title: str = "decoding over time") -> Figure:
+             xlabel: str = "time (ms)", title: str = "decoding over time",
+             ax: Axes | None = None) -> Figure:
     """Decoding score over time with the permutation chance level (mean and 95% of the null)."""
-    fig = Figure(figsize=(5, 3.2), layout="constrained")
-    ax = fig.subplots()
+    fig, (ax,) = axes_for(ax, 1, figsize=(5, 3.2))
     for i, r in enumerate(results):
         lab = labels[i] if labels is not None else r.variable
         ax.plot(r.time, r.score, color=f"C{i}", lw=1.5, label=lab)
@@ -121,10 +130,10 @@ def decoding(results: Sequence[TemporalDecoding], labels: Sequence[str] | None =
 
 
 def temporal_generalization(result: TemporalGeneralization, *, xlabel: str = "test time (ms)",
-                            ylabel: str = "train time (ms)", title: str | None = None) -> Figure:
+                            ylabel: str = "train time (ms)", title: str | None = None,
+                            ax: Axes | None = None) -> Figure:
     """Cross-temporal generalization matrix (train time × test time), King & Dehaene (2014)."""
-    fig = Figure(figsize=(4.4, 3.8), layout="constrained")
-    ax = fig.subplots()
+    fig, (ax,) = axes_for(ax, 1, figsize=(4.4, 3.8))
     t = result.time
     step = (t[1] - t[0]) if t.size > 1 else 1.0
     extent = (t[0] - step / 2, t[-1] + step / 2, t[-1] + step / 2, t[0] - step / 2)
@@ -142,11 +151,11 @@ def temporal_generalization(result: TemporalGeneralization, *, xlabel: str = "te
     return fig
 
 
-def dsa_matrix(distance: np.ndarray, labels: Sequence[str], *, title: str = "DSA distance") -> Figure:
+def dsa_matrix(distance: np.ndarray, labels: Sequence[str], *, title: str = "DSA distance",
+               ax: Axes | None = None) -> Figure:
     """A symmetric matrix of DSA distances between systems, annotated."""
     d = np.asarray(distance, dtype=float)
-    fig = Figure(figsize=(1.5 + 0.55 * len(labels), 1.2 + 0.5 * len(labels)), layout="constrained")
-    ax = fig.subplots()
+    fig, (ax,) = axes_for(ax, 1, figsize=(1.5 + 0.55 * len(labels), 1.2 + 0.5 * len(labels)))
     im = ax.imshow(d, cmap="viridis", interpolation="nearest")
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)

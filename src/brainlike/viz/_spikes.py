@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..analysis import PSTH, SpikeStatistics
+from ._axes import axes_for
 
 __all__ = ["psth_figure", "raster", "spike_statistics_figure"]
 
@@ -23,7 +26,8 @@ def _population_of(n: int, populations: Mapping[str, object] | None) -> list[tup
 
 
 def raster(spikes: np.ndarray, *, dt: float, populations: Mapping[str, object] | None = None,
-           title: str = "spike raster", epochs: Mapping[str, Sequence[int]] | None = None) -> Figure:
+           title: str = "spike raster", epochs: Mapping[str, Sequence[int]] | None = None,
+           ax: Axes | None = None) -> Figure:
     """Spike raster of one trial: a dot per spike, units on the vertical axis.
 
     Parameters
@@ -36,12 +40,12 @@ def raster(spikes: np.ndarray, *, dt: float, populations: Mapping[str, object] |
         Coloured groups drawn from the bottom up (e.g. excitatory and inhibitory units).
     epochs : mapping of str to (start, stop) steps, optional
         Marked by vertical lines (a batch's ``epochs`` of one trial).
+    ax : Axes, optional
     """
     s = np.asarray(spikes)
     if s.ndim != 2:
         raise ValueError(f"spikes must be one trial, shape (T, N); got {s.shape}")
-    fig = Figure(figsize=(7, 4), layout="constrained")
-    ax = fig.subplots()
+    fig, (ax,) = axes_for(ax, 1, figsize=(7, 4))
     row = 0
     for k, (name, idx) in enumerate(_population_of(s.shape[1], populations)):
         t, u = np.nonzero(s[:, idx])
@@ -57,11 +61,14 @@ def raster(spikes: np.ndarray, *, dt: float, populations: Mapping[str, object] |
 
 
 def psth_figure(result: PSTH, *, units: Sequence[int], labels: Sequence[str] | None = None,
-                title: str = "PSTH") -> Figure:
-    """Trial-averaged rates (Hz) of a few units, one panel per unit, one line per group."""
+                title: str = "PSTH", ax: Any = None) -> Figure:
+    """Trial-averaged rates (Hz) of a few units, one panel per unit, one line per group.
+
+    ``ax``: a sequence of Axes, one per unit (the title then goes on the first panel).
+    """
     units = list(units)
-    fig = Figure(figsize=(3.2 * len(units), 2.8), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(units), sharey=True))
+    given = ax is not None
+    fig, axes = axes_for(ax, len(units), figsize=(3.2 * len(units), 2.8), sharey=True)
     names = [str(g) for g in result.groups] if labels is None else list(labels)
     for ax, unit in zip(axes, units):
         for g, name in enumerate(names):
@@ -70,14 +77,22 @@ def psth_figure(result: PSTH, *, units: Sequence[int], labels: Sequence[str] | N
     axes[0].set_ylabel("rate (Hz)")
     if len(names) > 1:
         axes[-1].legend(fontsize=7)
-    fig.suptitle(title + (f" (smoothed {result.smooth_ms:g} ms)" if result.smooth_ms else ""))
+    full = title + (f" (smoothed {result.smooth_ms:g} ms)" if result.smooth_ms else "")
+    if given:
+        axes[0].set_title(f"{full}\nunit {units[0]}", fontsize=8)
+    else:
+        fig.suptitle(full)
     return fig
 
 
-def spike_statistics_figure(stats: SpikeStatistics, *, title: str = "spike statistics") -> Figure:
-    """Histograms of firing rates, ISI CVs and Fano factors over units."""
-    fig = Figure(figsize=(9, 2.8), layout="constrained")
-    axes = fig.subplots(1, 3)
+def spike_statistics_figure(stats: SpikeStatistics, *, title: str = "spike statistics",
+                            ax: Any = None) -> Figure:
+    """Histograms of firing rates, ISI CVs and Fano factors over units.
+
+    ``ax``: a sequence of 3 Axes (the title then goes on the first panel).
+    """
+    given = ax is not None
+    fig, axes = axes_for(ax, 3, figsize=(9, 2.8))
     panels = [(stats.unit_rates_hz, "rate (Hz)", stats.mean_rate_hz),
               (stats.isi_cv, "ISI CV", stats.mean_isi_cv),
               (stats.fano, "Fano factor", stats.mean_fano)]
@@ -89,5 +104,8 @@ def spike_statistics_figure(stats: SpikeStatistics, *, title: str = "spike stati
             ax.legend(fontsize=7)
         ax.set(xlabel=label, ylabel="units")
     pops = ", ".join(f"{k} {v:.1f} Hz" for k, v in stats.population_rates_hz.items())
-    fig.suptitle(f"{title}: {pops}")
+    if given:
+        axes[0].set_title(f"{title}: {pops}", fontsize=8)
+    else:
+        fig.suptitle(f"{title}: {pops}")
     return fig
