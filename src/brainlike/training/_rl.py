@@ -759,58 +759,18 @@ def train_ppo(
         PPO's epsilon, in (0, 1).
     normalize_advantages : bool
         Standardize the advantages over the played steps of the batch.
-    model : RecurrentModel
-        The policy: any recurrent model of :mod:`brainlike.models` (``RateRNN`` with Dale's law
-        included) whose ``n_output`` is the number of actions (the task's outputs) and whose
-        ``n_input``, ``dt`` are the task's.
-    task : Task or gymnasium.vector.VectorEnv
-        A class task of :mod:`brainlike.tasks` (played by the rules of
-        :meth:`~brainlike.tasks.Task.as_vector_env`), or a Gymnasium vector environment with
-        discrete actions and same-step autoreset (its episodes then run on across updates; a
-        resumed run starts them afresh).
-    steps : int
-        Updates (each plays ``batch_size`` trials, or ``n_steps`` steps of every environment).
-    batch_size : int
-        Trials per update (for an environment: its ``num_envs``).
-    lr : float
-        Adam's learning rate.
-    gamma, gae_lambda : float
-        Discount and GAE lambda in [0, 1] (see the module docstring).
-    value_coef, entropy_coef : float
-        Weights of the value error and of the entropy bonus.
-    value_network : {"shared", "separate"}
-        A linear value head on the policy's activity, or Song et al. (2017)'s separate GRU value
-        network reading the policy's activity and previous action (brainlike tasks only).
-    grad_clip : float or None
-        Clip the global gradient norm.
-    n_steps : int, optional
-        Steps per environment and update for closed-loop tasks (default: the trial's length)
-        and external environments (required).
-    eval_every, eval_trials : int
-        Updates between evaluations (and checkpoints) and trials played per evaluation (with
-        actions sampled from the policy, as Song et al. 2017 validated). An evaluation logs
-        ``reward`` (mean per trial), ``accuracy`` (fraction correct), ``answered`` (a choice
-        was made), ``correct_of_answered``, ``aborted`` and ``episode_steps``; for an external
-        environment ``episode_return``, the mean return of the training episodes that ended
-        since the last evaluation.
-    criterion : float, optional
-        Song et al. (2017)'s stopping rule: stop when ``correct_of_answered >= criterion`` and
-        ``answered >= min_answered``.
-    min_answered : float
-        The rule's fraction of trials answered (0.99).
-    seed : int
-        Seed of trials, noise, actions and the critic's initialization.
-    callbacks, out, resume, progress
-        As in :func:`brainlike.training.train` (run directory, checkpoints with the critic's
-        weights, bitwise resume, NaN guard).
+    model, task, steps, batch_size, lr, gamma, gae_lambda, value_coef
+        As in :func:`train_a2c` (the defaults are in the signature).
+    entropy_coef, value_network, grad_clip, n_steps, eval_every, eval_trials
+        As in :func:`train_a2c`.
+    criterion, min_answered, seed, callbacks, out, resume, progress
+        As in :func:`train_a2c`.
 
     Returns
     -------
     TrainResult
-        ``history`` holds per update ``loss``, ``policy_loss``, ``value_loss``, ``entropy``,
-        ``grad_norm``, ``lr``, ``env_steps`` (steps played) and the played batch's
-        ``rollout_reward``, ``rollout_accuracy``, ``rollout_answered``, ...; the evaluation
-        columns on evaluation updates.
+        As :func:`train_a2c`'s.
+
     References
     ----------
     Schulman, J. et al. (2017). Proximal policy optimization algorithms. arXiv:1707.06347.
