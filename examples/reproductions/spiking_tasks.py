@@ -9,8 +9,9 @@ arctan surrogate, membrane noise sigma_rec 0.1) with ``brainlike.training.train`
   settings that train (``DALE``, ``DALE_TRAINING`` below);
 * ``pdm_free64`` the same network and training without Dale's law (the comparison);
 * ``go_no_go``  Go/No-Go, 64 units, to 0.95;
-* ``context``   context-dependent decisions (Mante et al. 2013), 64 units, batch 32, target 90 %
-  of ceiling;
+* ``context``   context-dependent decisions (Mante et al. 2013), 64 units, batch 32, slow
+  synapses (tau_syn 500 ms), target 90 % of ceiling;
+* ``context_dale`` the same with Dale's law and the Dale settings;
 * ``transfer``  rate-to-spiking transfer (Kim, Li & Sejnowski 2019): a RateRNN trained on
   Go/No-Go (dt 20 ms) mapped onto LIF units simulated at dt 1 ms, with a grid search over the
   scale lambda; the accuracy that survives.
@@ -65,7 +66,13 @@ RUNS = {
     # the choice through the 300-1500 ms delay; with tau_syn 100 or 200 ms the side was lost in
     # the delay (decoder at chance) and training stayed at chance for 1200-1450 steps.
     "context": dict(task="context_decision", n=64, steps=2000, criterion="ceiling", batch=32,
-                    lr=1e-2, penalty=(1.0, 20.0, 1.0), model=dict(tau_syn=500.0, w_rec_gain=0.2)),
+                    lr=3e-3, penalty=(1.0, 20.0, 1.0),
+                    model=dict(tau_syn=500.0, w_rec_gain=0.2, input_synapse=True)),
+    # Dale's law on the context task: the Dale settings with the slow synapses above (the
+    # spectral radius scaled by 100/500 like w_rec_gain)
+    "context_dale": dict(task="context_decision", steps=2000, criterion="ceiling", **DALE_TRAINING,
+                         model=dict(connectivity={**DALE, "spectral_radius": 0.2}, w_in_gain=1.0,
+                                    tau_syn=500.0, input_synapse=True)),
 }
 DT = 20.0
 SIGMA = 0.1  # membrane noise (std of the free membrane, threshold 1): trial-to-trial variability
