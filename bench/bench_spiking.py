@@ -50,8 +50,8 @@ from brainlike.training._losses import masked_cross_entropy
 
 BATCH, N_IN, N_OUT = 64, 16, 3
 FAST = {"dt": 1.0, "tau_syn": 5.0, "tau_mem": 10.0, "tau_out": 20.0}
-TASK_NET = {"dt": 20.0}
-RESULTS = RESULTS_DIR / "spiking.json"  # the defaults otherwise (tau_syn = tau_out = 100 ms)
+TASK_NET = {"dt": 20.0}  # the defaults otherwise (tau_syn = tau_out = 100 ms)
+RESULTS = RESULTS_DIR / "spiking.json"
 
 
 class SnnTorchRSNN(nn.Module):

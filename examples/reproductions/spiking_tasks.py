@@ -46,9 +46,10 @@ from brainlike.training import FiringRatePenalty, evaluate, train
 
 # Dale's law (pdm_dale): the settings that train, found by the ablation in docs/spiking.md
 # ("Dale's law"): with the model's defaults (w_in_gain 2, spectral radius 1.5, readout from E
-# units only, rectified weights) the untrained network fired at ~30 Hz, training drove it to the
-# 50 Hz ceiling of dt = 20 ms (one spike per step), where the stimulus could no longer be
-# decoded from its rates, and it stayed at 0 % for 800 steps. What trains: inputs of gain 1, a
+# units only, rectified weights) the untrained network fired at ~30 Hz, near the 50 Hz ceiling
+# of dt = 20 ms (one spike per step); training drove it towards saturation, where the stimulus
+# could no longer be decoded from its rates, and it stayed at 0 % (readout from E units) or at
+# chance (readout from E and I) for 300-800 steps. What trains: inputs of gain 1, a
 # spectral radius of 1, readout from both populations (negative from I units), |w| as the
 # positive map (a weight cannot die at 0), a firing-rate penalty above 20 Hz and Adam at 1e-2.
 DALE = {"type": "dale", "e_fraction": 0.8, "spectral_radius": 1.0, "readout_from": "all",
@@ -64,7 +65,7 @@ RUNS = {
     "go_no_go": dict(task="go_no_go", n=64, steps=2000, criterion=0.95),
     # Slow synapses (tau_syn 500 ms, recurrent gain scaled by 100/500 to keep W f tau_syn) carry
     # the choice through the 300-1500 ms delay; with tau_syn 100 or 200 ms the side was lost in
-    # the delay (decoder at chance) and training stayed at chance for 1200-1450 steps.
+    # the delay (decoder at chance) and training stayed at chance for 1200-1600 steps.
     "context": dict(task="context_decision", n=64, steps=2000, criterion="ceiling", batch=32,
                     lr=3e-3, penalty=(1.0, 20.0, 1.0),
                     model=dict(tau_syn=500.0, w_rec_gain=0.2, input_synapse=True)),
