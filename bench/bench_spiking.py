@@ -33,12 +33,13 @@ seeds. Writes ``bench/results/spiking.json``.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 
 import snntorch as snn
 import torch
-from _common import loadavg, print_table, set_threads, stats, write_results
+from _common import RESULTS_DIR, loadavg, print_table, set_threads, stats, write_results
 from snntorch import surrogate
 from torch import nn
 
@@ -50,6 +51,7 @@ from brainlike.training._losses import masked_cross_entropy
 BATCH, N_IN, N_OUT = 64, 16, 3
 FAST = {"dt": 1.0, "tau_syn": 5.0, "tau_mem": 10.0, "tau_out": 20.0}
 TASK_NET = {"dt": 20.0}  # the defaults otherwise (tau_syn = tau_out = 100 ms)
+RESULTS = RESULTS_DIR / "spiking.json"
 
 
 class SnnTorchRSNN(nn.Module):
@@ -254,21 +256,27 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--max-steps", type=int, default=2000)
     p.add_argument("--skip-training", action="store_true")
+    p.add_argument("--skip-speed", action="store_true",
+                   help="run part 2 only and replace its entry in an existing results file")
     args = p.parse_args()
     set_threads(1)
     results = {"threads": 1, "snntorch_version": snn.__version__, "loadavg_start": loadavg(),
                "workload": {"batch": BATCH, "n_input": N_IN, "n_output": N_OUT, **FAST}}
-    results["same_spikes_float64"] = check_same_spikes()
-    print(results["same_spikes_float64"], flush=True)
-    results["forward_backward"] = speed(args.n, args.t, args.repeats)
-    rows = [[k, v["brainlike"]["median_ms"], *(f"{v[m]['ratio_to_brainlike']:.2f} / "
-                                               f"{v[m]['cpu_ratio_to_brainlike']:.2f}" for m in
-                                               ("snntorch", "snntorch_pre", "RSynaptic"))]
-            for k, v in results["forward_backward"].items()]
-    print_table(["size", "brainlike ms", "x snntorch (wall / CPU)", "x snntorch_pre",
-                 "x RSynaptic"], rows)
+    if args.skip_speed and RESULTS.exists():
+        results = {**json.loads(RESULTS.read_text()), "loadavg_end": None}
+    if not args.skip_speed:
+        results["same_spikes_float64"] = check_same_spikes()
+        print(results["same_spikes_float64"], flush=True)
+        results["forward_backward"] = speed(args.n, args.t, args.repeats)
+        rows = [[k, v["brainlike"]["median_ms"], *(f"{v[m]['ratio_to_brainlike']:.2f} / "
+                                                   f"{v[m]['cpu_ratio_to_brainlike']:.2f}" for m in
+                                                   ("snntorch", "snntorch_pre", "RSynaptic"))]
+                for k, v in results["forward_backward"].items()]
+        print_table(["size", "brainlike ms", "x snntorch (wall / CPU)", "x snntorch_pre",
+                     "x RSynaptic"], rows)
     if not args.skip_training:
-        results["time_to_criterion"] = time_to_criterion(args.seeds, args.max_steps)
+        results["time_to_criterion"] = {
+            **time_to_criterion(args.seeds, args.max_steps), "date": time.strftime("%Y-%m-%d")}
     results["loadavg_end"] = loadavg()
     write_results("spiking", results)
 

@@ -131,7 +131,11 @@ class SpikingRNN(RecurrentModel):
     connectivity : Connectivity or mapping, optional
         As :class:`RateRNN`: :class:`Dale`, :class:`SparseMask`, :class:`LowRank`,
         :class:`MultiArea`, :class:`FixedPlusTrainable` or a description (seeded from stream 1
-        of ``seed``).
+        of ``seed``). With :class:`Dale` the defaults saturate the network (excitatory inputs
+        of gain 2 drive it near one spike per step) and it does not learn perceptual decisions;
+        ``w_in_gain=1``, ``Dale(spectral_radius=1, readout_from="all", positive="abs")`` and a
+        :class:`~brainlike.training.FiringRatePenalty` above 20 Hz do (``docs/spiking.md``,
+        "Dale's law").
 
     Examples
     --------
