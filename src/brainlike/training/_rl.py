@@ -462,7 +462,6 @@ class _Agent:
             return self.critic(out.activity, torch.zeros(x.shape[0], 1, dtype=torch.long))[:, 0]
 
 
-
 def _final_observations(info: Mapping[str, Any], rows: np.ndarray) -> np.ndarray:
     """The last observations of the episodes ``rows`` that ended in a step (Gymnasium 0.29:
     ``final_observation``, 1.x with same-step autoreset: ``final_obs``)."""
