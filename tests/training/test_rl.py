@@ -246,9 +246,11 @@ def test_closed_loop_returns_cross_episode_ends_and_time_limits_by_hand():
     b, _ = agent.collect(0)
     torch.testing.assert_close(b.starts, torch.tensor([[1.0, 0, 0, 1, 0], [1, 0, 1, 0, 1]]))
     torch.testing.assert_close(b.dones, torch.tensor([[0.0, 0, 1, 0, 0], [0, 1, 0, 1, 0]]))
+    # V(final observation) on the steps a time limit cut only
+    torch.testing.assert_close(b.bootstrap, torch.tensor([[0.0] * 5, [0.0, 2, 0, 2, 0]]))
     adv, ret = _advantages(b, {"gamma": 0.5, "gae_lambda": 1.0}, None)
-    # terminated after 3: 1 + 1/2 (1 + 1/2 * 1) ...; the second episode cut by the window
-    # cut by the time limit: 1 + 1/2 * V(final) = 2 at every step
+    # row 0: 1 + 1/2 (1 + 1/2 * 1) = 1.75, ...; its second episode cut by the window: 1 + 1/2 V
+    # row 1, cut by the time limit every 2 steps: 1 + 1/2 V(final) = 2 at every step
     expected = torch.tensor([[1.75, 1.5, 1.0, 2.0, 2.0], [2.0, 2.0, 2.0, 2.0, 2.0]])
     torch.testing.assert_close(ret, expected, rtol=0, atol=1e-6)
     torch.testing.assert_close(adv, expected - 2.0, rtol=0, atol=1e-6)
