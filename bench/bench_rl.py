@@ -16,10 +16,14 @@ Both are checked every ``--check`` seconds of training (evaluation time excluded
 wall time), seeds run alternately, median of ``--seeds``; a run that does not reach the rule
 within ``--budget`` seconds is reported as not reached (the ratio is then a lower bound).
 
-Part ``cartpole``: brainlike ``train_ppo`` on CartPole-v1 with the velocities hidden (8
-environments, 50 000 steps; sb3-contrib's own bar: mean reward >= 450 after 50 000 steps),
-evaluated on 20 fresh episodes. Observations are divided by the failure thresholds (a fixed
-stand-in for the observation normalization of ``VecNormalize`` in sb3-contrib's test).
+Part ``cartpole``: CartPole-v1 with the velocities hidden (cart position and pole angle only,
+divided by their failure thresholds), 8 environments, 50 000 steps, the same hyperparameters for
+both (``CARTPOLE_PPO``: RL Zoo's RecurrentPPO settings for CartPoleNoVel with a constant learning
+rate and clip range; rewards normalized by the running return std -- brainlike's
+``normalize_rewards``, SB3's ``VecNormalize(norm_obs=False)``): brainlike ``train_ppo`` (GRU 64,
+a value head on the shared body) and sb3-contrib ``RecurrentPPO`` (``MlpLstmPolicy``, LSTM 64
+with a critic LSTM), each scored on 20 fresh episodes with sampled actions. sb3-contrib's own
+bar: mean reward >= 450 after 50 000 steps.
 
 Run: ``/tmp/benchvenv/bin/python bench/bench_rl.py`` (needs the ``rl-bench`` extra); writes
 ``bench/results/rl.json``.
@@ -45,6 +49,11 @@ from brainlike.training import train_ppo
 ROOT = Path(__file__).resolve().parent
 TASK = dict(name="perceptual_decision", dt=100.0)
 CRITERION, MIN_ANSWERED, EVAL_TRIALS = 0.8, 0.99, 500
+# CartPole without velocities: both learners get these (RL Zoo's RecurrentPPO settings for
+# CartPoleNoVel but a constant learning rate and clip range), rewards normalized.
+CARTPOLE_STEPS = 50_000
+CARTPOLE_PPO = dict(n_steps=32, epochs=20, n_minibatches=1, lr=1e-3, gamma=0.98, gae_lambda=0.8,
+                    grad_clip=0.5, normalize_rewards=True)
 
 
 def task():
@@ -180,55 +189,103 @@ def run_sb3(seed: int, budget: float, check: float) -> dict:
 # -- CartPole without velocities ----------------------------------------------------------------
 
 
-def cartpole_env(n: int, seed: int):
-    import gymnasium
+class _Positions:
+    """CartPole-v1 showing the cart's position and the pole's angle only, divided by their
+    failure thresholds (2.4, 0.2095 rad) so that the inputs are O(1)."""
 
-    # Position and angle only, divided by their failure thresholds (2.4, 0.2095 rad) so that
-    # the inputs are O(1): a fixed stand-in for the observation part of SB3's VecNormalize,
-    # which sb3-contrib's own test uses.
     scale = np.array([2.4, 0.2095], dtype=np.float32)
 
-    def make_one():
-        env = gymnasium.make("CartPole-v1")
-        space = gymnasium.spaces.Box(-np.inf, np.inf, (2,), dtype=np.float32)
-        return gymnasium.wrappers.TransformObservation(
-            env, lambda o: (o[[0, 2]] / scale).astype(np.float32), space)
+    @classmethod
+    def make(cls):
+        import gymnasium
+
+        class PositionsOnly(gymnasium.ObservationWrapper):
+            def __init__(self, env):
+                super().__init__(env)
+                self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+
+            def observation(self, obs):
+                return (obs[[0, 2]] / cls.scale).astype(np.float32)
+
+        return PositionsOnly(gymnasium.make("CartPole-v1"))
+
+
+def cartpole_env(n: int):
+    import gymnasium
 
     kw = {}
     mode = getattr(getattr(gymnasium.vector, "AutoresetMode", None), "SAME_STEP", None)
     if mode is not None:
         kw["autoreset_mode"] = mode
-    return gymnasium.vector.SyncVectorEnv([make_one for _ in range(n)], **kw)
+    return gymnasium.vector.SyncVectorEnv([_Positions.make for _ in range(n)], **kw)
+
+
+def _test_episodes(act, seed: int, n: int = 20) -> float:
+    """Mean return of ``n`` fresh episodes (one per environment), actions sampled by
+    ``act(obs, starts) -> actions``."""
+    test = cartpole_env(n)
+    obs, _ = test.reset(seed=seed)
+    total, alive, starts = np.zeros(n), np.ones(n, bool), np.ones(n, bool)
+    for _ in range(500):
+        a = act(obs, starts)
+        obs, r, term, trunc, _ = test.step(a)
+        starts = term | trunc
+        total += r * alive
+        alive &= ~starts
+        if not alive.any():
+            break
+    return float(total.mean())
 
 
 def run_cartpole(seed: int) -> dict:
-    env = cartpole_env(8, seed)
+    env = cartpole_env(8)
     policy = make_model("gru", n_input=2, n_hidden=64, n_output=2, dt=20.0, seed=seed)
     start = time.perf_counter()
-    res = train_ppo(policy, env, steps=50_000 // (8 * 128), batch_size=8, n_steps=128, lr=7e-4,
-                    epochs=10, n_minibatches=1, gamma=0.99, gae_lambda=0.98, grad_clip=1.0,
-                    eval_every=7, seed=seed)
+    updates = CARTPOLE_STEPS // (8 * CARTPOLE_PPO["n_steps"])
+    res = train_ppo(policy, env, **CARTPOLE_PPO, steps=updates, batch_size=8, eval_every=10,
+                    seed=seed)
     wall = time.perf_counter() - start
-    test = cartpole_env(20, seed + 1)
-    obs, _ = test.reset(seed=seed + 1)
-    state = policy.initial_state(20)
-    total, alive = np.zeros(20), np.ones(20, bool)
     gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for _ in range(500):
-            out = policy(torch.as_tensor(obs, dtype=torch.float32)[:, None], state)
-            state = out.final_state
-            p = torch.softmax(out.outputs[:, 0], -1)
-            a = torch.multinomial(p, 1, generator=gen)[:, 0].numpy()
-            obs, r, term, trunc, _ = test.step(a)
-            total += r * alive
-            alive &= ~(term | trunc)
-            if not alive.any():
-                break
+    state = [policy.initial_state(20)]
+
+    def act(obs, starts):
+        with torch.no_grad():
+            s = torch.where(torch.as_tensor(starts)[:, None], policy.initial_state(20), state[0])
+            out = policy(torch.as_tensor(obs, dtype=torch.float32)[:, None], s)
+        state[0] = out.final_state
+        return torch.multinomial(torch.softmax(out.outputs[:, 0], -1), 1, generator=gen)[:, 0].numpy()
+
     return {"env_steps": float(np.nansum(res.history["env_steps"])), "wall_seconds": wall,
-            "eval_mean_reward": float(total.mean()), "eval_episodes": 20,
-            "training_episode_return": [x for x in res.history["episode_return"].tolist()
+            "eval_mean_reward": _test_episodes(act, seed + 1), "eval_episodes": 20,
+            "training_episode_return": [round(x, 1) for x in res.history["episode_return"].tolist()
                                         if x == x]}
+
+
+def run_sb3_cartpole(seed: int) -> dict:
+    from sb3_contrib import RecurrentPPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    env = VecNormalize(make_vec_env(_Positions.make, n_envs=8, seed=seed), norm_obs=False,
+                       norm_reward=True, gamma=CARTPOLE_PPO["gamma"])
+    model = RecurrentPPO(
+        "MlpLstmPolicy", env, n_steps=CARTPOLE_PPO["n_steps"], batch_size=256,
+        n_epochs=CARTPOLE_PPO["epochs"], learning_rate=CARTPOLE_PPO["lr"],
+        gae_lambda=CARTPOLE_PPO["gae_lambda"], gamma=CARTPOLE_PPO["gamma"],
+        max_grad_norm=CARTPOLE_PPO["grad_clip"], seed=seed, verbose=0, device="cpu",
+        policy_kwargs={"lstm_hidden_size": 64, "enable_critic_lstm": True},
+    )
+    start = time.perf_counter()
+    model.learn(total_timesteps=CARTPOLE_STEPS)
+    wall = time.perf_counter() - start
+    state = [None]
+
+    def act(obs, starts):
+        a, state[0] = model.predict(obs, state=state[0], episode_start=starts, deterministic=False)
+        return a
+
+    return {"env_steps": float(model.num_timesteps), "wall_seconds": wall,
+            "eval_mean_reward": _test_episodes(act, seed + 1), "eval_episodes": 20}
 
 
 def summarize(runs: dict) -> dict:
@@ -280,8 +337,13 @@ def main() -> None:
                                         "answered": MIN_ANSWERED, "trials": EVAL_TRIALS},
             "budget_seconds": args.budget, "runs": runs, **summarize(runs)}
     if args.part in ("cartpole", "all"):
-        result["cartpole_no_velocity"] = run_cartpole(0)
-        print("cartpole", result["cartpole_no_velocity"], flush=True)
+        part = result["cartpole_no_velocity"] = {
+            "env_steps": CARTPOLE_STEPS, "hyperparameters": CARTPOLE_PPO, "bar": 450.0}
+        for name, run in (("brainlike", run_cartpole), ("sb3_contrib", run_sb3_cartpole)):
+            part[name] = run(0)
+            print("cartpole", name, part[name], flush=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(result, indent=1))  # each learner's result as it comes
     result["machine"]["loadavg_end"] = os.getloadavg()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1))

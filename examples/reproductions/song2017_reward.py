@@ -13,14 +13,17 @@ baseline, a value head on the policy's activity, Adam), on the batched environme
   same rule; chronometric curve (mean reaction time of correct trials per coherence) and its
   Spearman correlation with coherence (negative: RT falls with coherence);
 * ``wager``: post-decision wagering (``post_decision_wager`` at dt 50 ms, RateRNN 64 units: a
-  sure target paying 0.7 appears on half of the trials); P(sure | coherence) on wager trials,
-  and on wager trials whose twin without the sure target (same stimulus, noise and actions up
-  to the sure cue) was answered wrongly vs correctly (Kiani & Shadlen 2009; Song et al. 2017);
+  sure target paying 0.7 appears on half of the trials), by a curriculum: first the direction
+  alone (the sure target withheld, both delays 150 ms) to 70 % correct, then the whole task with
+  an entropy bonus; P(sure | coherence) on wager trials, and on wager trials whose twin without
+  the sure target (same stimulus, noise and actions up to the sure cue) was answered wrongly vs
+  correctly (Kiani & Shadlen 2009; Song et al. 2017);
 * ``bandit``: meta-RL on the two-armed bandit (Wang et al. 2018): an LSTM (48 units) whose
   inputs are its previous action and reward, 20 pulls per episode, one arm paying with p 0.75
-  and the other 0.25, the better arm drawn anew each episode, gamma 0.9, entropy 0.05; the
-  same network trained with ``reward_input=False`` is the control. Within-episode learning curve
-  (P(better arm) per pull over 2000 test episodes, weights fixed) and win-stay / lose-shift.
+  and the other 0.25, the better arm drawn anew each episode, gamma 0.9, entropy 0.05, 3000
+  updates of 16 episodes; the same network trained with ``reward_input=False`` is the control.
+  Within-episode learning curve (P(better arm) per pull over 2000 test episodes, weights fixed)
+  and win-stay / lose-shift.
 
 Writes ``results/song2017_reward.json`` and ``results/song2017_reward.png``.
 Run: ``OMP_NUM_THREADS=1 python examples/reproductions/song2017_reward.py`` (``--part rdm`` etc.
@@ -44,10 +47,12 @@ from scipy import stats
 from brainlike.analysis import chronometric, fit_psychometric
 from brainlike.models import RateRNN, make
 from brainlike.tasks import make as make_task
+from brainlike.tasks.field_tasks import PostDecisionWager
 from brainlike.training import rollout, train_a2c
 
 HERE = Path(__file__).resolve().parent
 PARTS = ("rdm", "rt", "wager", "bandit")
+WAGER_ENTROPY = 0.01  # entropy bonus of the wager's second phase (see wager())
 
 
 def _mean(x: np.ndarray) -> float | None:
@@ -125,17 +130,38 @@ def rt(seed: int) -> dict:
     return out
 
 
+class _SureWithheld(PostDecisionWager):
+    """The wager task with the sure target never offered (``wager`` = 0 on every trial)."""
+
+    def sample_conditions(self, rng, n, fixed):
+        return super().sample_conditions(rng, n, {**fixed, "wager": np.zeros(n, np.int64)})
+
+
 def wager(seed: int) -> dict:
     # dt 50 ms (30-60 steps per trial) and gamma 0.99, as for random dots: at dt 20 ms (140
     # steps) a GRU (lr 1e-3, gamma 0.995) never learned to hold fixation in 1500 updates and a
     # ReLU RateRNN's rates blew up (NaN loss at update 414).
     task = make_task("post_decision_wager", dt=50.0)
     policy = RateRNN(4, 64, 4, dt=task.dt, tau=100.0, seed=seed)
-    # 800 updates gave a network that holds fixation and answers (99 %) but guesses the
-    # direction (50 %) and takes the sure bet on 96 % of wager trials at every coherence.
-    res = train_a2c(policy, task, steps=2500, batch_size=64, lr=3e-3, gamma=0.99,
-                    eval_every=100, eval_trials=500, seed=seed)
+    # Trained on the whole task from the start, the network takes the sure bet (0.7) while it
+    # still guesses the direction (expected 0.5), then keeps it at every coherence (99 % after
+    # 2500 updates, the direction right on 99.8 % of 51.2 %-coherence trials without a sure
+    # target): once P(sure) ~ 1, the policy gradient towards the direction, ~ P(direction),
+    # vanishes; an entropy bonus of 0.02 stopped it from learning to hold fixation at all, and
+    # so did withholding the sure target with the full delays (2000 updates, never answered).
+    # So a curriculum: the direction first, the sure target withheld and both delays 150 ms, to
+    # 70 % correct (the fixation input says when to answer, so holding fixation carries over to
+    # longer delays); then the whole task with an entropy bonus of 0.01. It does not reproduce
+    # the wager either: the first phase teaches the network never to choose "sure" (it pays 0
+    # without the sure target), and P(sure) stays 0 (0.05 instead undid the fixation; restarting
+    # the sure readout as the mean of the direction readouts made it abort every trial).
+    first = _SureWithheld(dt=50.0, timing={"delay1": 150.0, "delay2": 150.0})
+    pre = train_a2c(policy, first, steps=1500, batch_size=64, lr=3e-3, gamma=0.99,
+                    eval_every=25, eval_trials=500, criterion=0.7, seed=seed)
+    res = train_a2c(policy, task, steps=1500, batch_size=64, lr=1e-3, gamma=0.99,
+                    entropy_coef=WAGER_ENTROPY, eval_every=100, eval_trials=500, seed=seed + 1)
     out = _summary(res, task, 64)
+    out["without_sure_target"] = _summary(pre, first, 64)
     with_sure = rollout(policy, task, n_trials=4000, seed=seed + 1000, conditions={"wager": 1})
     without = rollout(policy, task, n_trials=4000, seed=seed + 1000, conditions={"wager": 0})
     assert np.array_equal(with_sure.conditions["coherence"], without.conditions["coherence"])
@@ -175,17 +201,23 @@ def _bandit_stats(policy, task, seed):
             "p_better_first_5": float(curve[:5].mean()), "p_better_last_10": float(curve[-10:].mean())}
 
 
-def bandit(seed: int) -> dict:
+def bandit(seed: int, labels: tuple[str, ...] = ("meta_rl", "no_reward_input")) -> dict:
     out = {}
     for label, reward_input in (("meta_rl", True), ("no_reward_input", False)):
+        if label not in labels:
+            continue
         task = make_task("two_armed_bandit", n_pulls=20, schedule="fixed",
                          reward_input=reward_input)
         policy = make("lstm", n_input=3, n_hidden=48, n_output=3, dt=task.dt, seed=seed)
-        res = train_a2c(policy, task, steps=600, batch_size=64, lr=3e-3, gamma=0.9,
-                        gae_lambda=1.0, entropy_coef=0.05, value_coef=0.05, eval_every=100,
+        # 16 episodes per update, 3000 updates (48 000 episodes): 600 updates of 64 episodes
+        # (38 400 episodes, lr 3e-3) learned nothing but to pull -- the within-episode
+        # learning needs many updates more than many episodes (gamma 0 as well: 150 updates
+        # gave only perseveration, stay after a win or a loss alike).
+        res = train_a2c(policy, task, steps=3000, batch_size=16, lr=1e-3, gamma=0.9,
+                        gae_lambda=1.0, entropy_coef=0.05, value_coef=0.05, eval_every=500,
                         eval_trials=500, seed=seed)
         out[label] = {"updates": res.steps, "train_seconds": round(res.train_seconds, 1),
-                      "reward_curve": res.history["rollout_reward"][49::50].round(4).tolist(),
+                      "reward_curve": res.history["rollout_reward"][249::250].round(4).tolist(),
                       "task_params": task.params,
                       "loadavg": os.getloadavg(),
                       **_bandit_stats(policy, task, seed + 1000)}

@@ -104,7 +104,9 @@ def test_ppo_ratio_is_one_before_the_first_step(task):
 
 @pytest.mark.parametrize("train_fn", [train_a2c, train_ppo])
 def test_an_interrupted_run_resumes_bitwise(train_fn, tmp_path):
-    kw = dict(steps=6, **SMALL, value_network="separate" if train_fn is train_a2c else "shared")
+    # PPO with the rewards normalized: the running return statistics are checkpointed too
+    kw = dict(steps=6, **SMALL, **({"value_network": "separate"} if train_fn is train_a2c
+                                   else {"normalize_rewards": True}))
     full = train_fn(_policy(), TASK, **kw)
     train_fn(_policy(), TASK, **{**kw, "steps": 4}, out=tmp_path)
     resumed = train_fn(_policy(), TASK, **kw, out=tmp_path)
@@ -163,6 +165,13 @@ def test_bad_arguments_are_refused_by_name():
         train_ppo(_policy(), env, batch_size=8, n_steps=5)
     with pytest.raises(TypeError, match="needs a brainlike class task or a gymnasium vector"):
         train_a2c(_policy(), object())
+    with pytest.raises(ValueError, match="'normalize_rewards' parameter of train_ppo must be a bool"):
+        train_ppo(_policy(), TASK, normalize_rewards=1)
+    bandit = make_task("two_armed_bandit", n_pulls=6)
+    with pytest.raises(ValueError, match=r"'separate' needs n_steps equal to the trial's length "
+                                         r"\(6\) for the closed-loop task 'two_armed_bandit'; got 4"):
+        train_a2c(make("gru", n_input=3, n_hidden=8, n_output=3, dt=bandit.dt, seed=0), bandit,
+                  value_network="separate", n_steps=4)
 
 
 def test_a2c_and_ppo_runs_from_a_config(tmp_path):
@@ -193,3 +202,81 @@ def test_ppo_learns_random_dots_to_song_2017s_criterion():
     res = train_ppo(policy, TASK, steps=300, batch_size=64, lr=3e-3, eval_every=10,
                     eval_trials=400, criterion=0.8, seed=0)
     assert res.status == "criterion", res.history["correct_of_answered"][9::10]
+
+
+class _Steps:
+    """A gymnasium env paying 1 per step whose observation is the step in the episode; episodes
+    end after ``length`` steps, by termination or (``cut``) by a time limit."""
+
+    def __init__(self, length, cut):
+        import gymnasium
+
+        class Env(gymnasium.Env):
+            observation_space = gymnasium.spaces.Box(0.0, 10.0, (1,), np.float32)
+            action_space = gymnasium.spaces.Discrete(2)
+
+            def reset(self, seed=None, options=None):
+                super().reset(seed=seed)
+                self.t = 0
+                return np.zeros(1, np.float32), {}
+
+            def step(self, action):
+                self.t += 1
+                end = self.t >= length
+                return (np.full(1, self.t, np.float32), 1.0, end and not cut, end and cut, {})
+
+        self.env = Env
+
+
+def test_closed_loop_returns_cross_episode_ends_and_time_limits_by_hand():
+    """Two environments, 5 steps each, reward 1 per step, V = 2 everywhere, gamma 1/2: one ends
+    its episodes after 3 steps (terminated: nothing follows), the other is cut by a time limit
+    after 2 (truncated: the cut step is bootstrapped with V of its final observation, 2), and
+    the window's end is bootstrapped with V = 2. The hidden state is reset where an episode
+    begins: each step's log-probability is that of the episode played alone."""
+    import gymnasium
+
+    from brainlike.training._rl import _advantages, _External
+
+    env = gymnasium.vector.SyncVectorEnv([_Steps(3, False).env, _Steps(2, True).env])
+    policy = make("gru", n_input=1, n_hidden=8, n_output=2, dt=20.0, seed=0)
+    critic = _ValueHead(8)
+    torch.nn.init.constant_(critic.linear.bias, 2.0)
+    agent = _Agent(policy, critic, _External(env), False, 0, 2, 1, 5)
+    b, _ = agent.collect(0)
+    torch.testing.assert_close(b.starts, torch.tensor([[1.0, 0, 0, 1, 0], [1, 0, 1, 0, 1]]))
+    torch.testing.assert_close(b.dones, torch.tensor([[0.0, 0, 1, 0, 0], [0, 1, 0, 1, 0]]))
+    # V(final observation) on the steps a time limit cut only
+    torch.testing.assert_close(b.bootstrap, torch.tensor([[0.0] * 5, [0.0, 2, 0, 2, 0]]))
+    adv, ret = _advantages(b, {"gamma": 0.5, "gae_lambda": 1.0}, None)
+    # row 0: 1 + 1/2 (1 + 1/2 * 1) = 1.75, ...; its second episode cut by the window: 1 + 1/2 V
+    # row 1, cut by the time limit every 2 steps: 1 + 1/2 V(final) = 2 at every step
+    expected = torch.tensor([[1.75, 1.5, 1.0, 2.0, 2.0], [2.0, 2.0, 2.0, 2.0, 2.0]])
+    torch.testing.assert_close(ret, expected, rtol=0, atol=1e-6)
+    torch.testing.assert_close(adv, expected - 2.0, rtol=0, atol=1e-6)
+    for i, episodes in enumerate(([slice(0, 3), slice(3, 5)],
+                                  [slice(0, 2), slice(2, 4), slice(4, 5)])):
+        for s in episodes:
+            alone = policy(b.inputs[i : i + 1, s], noise=False).outputs.detach()
+            logp = torch.log_softmax(alone, -1)[0].gather(-1, b.actions[i, s, None])[:, 0]
+            torch.testing.assert_close(logp, b.logp[i, s], rtol=0, atol=1e-6)
+
+
+def test_normalized_rewards_are_divided_by_the_return_std():
+    """normalize_rewards: the rewards are divided by the standard deviation of the discounted
+    returns seen so far (pooled exactly over updates)."""
+    from brainlike.training._rl import _RewardScale
+
+    rng = np.random.default_rng(1)
+    scale, seen = _RewardScale(0.9), []
+    for _ in range(3):
+        b, _ = _Agent(_policy(), _ValueHead(16), TASK, True, 0, 8, 1, None).collect(0)
+        b.rewards = torch.tensor(rng.normal(size=b.rewards.shape), dtype=torch.float32) * b.mask
+        out = scale(b)
+        r = b.rewards.double().numpy()
+        for i in range(r.shape[0]):  # the naive discounted return of every played step
+            g = 0.0
+            for t in np.flatnonzero(b.mask[i].numpy()):
+                g = 0.9 * g + r[i, t]
+                seen.append(g)
+        np.testing.assert_allclose(out.numpy(), r / np.sqrt(np.var(seen) + 1e-8), rtol=1e-6)

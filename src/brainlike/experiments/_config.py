@@ -366,6 +366,7 @@ class A2CConfig(AlgorithmConfig):
     grad_clip: float | None = Field(1.0, gt=0, le=_F32)
     n_steps: int | None = Field(None, ge=1)
     min_answered: float = Field(0.99, ge=0, le=1)
+    normalize_rewards: bool = False
 
     def largest_batch(self) -> int:
         return max(self.batch_size, self.eval_trials)

@@ -119,6 +119,63 @@ def gae(rewards: Tensor, values: Tensor, dones: Tensor, mask: Tensor, *, gamma: 
     return adv, (adv + values) * mask
 
 
+class _RewardScale:
+    """Rewards divided by a running standard deviation of the discounted return (the reward part
+    of Stable-Baselines3's ``VecNormalize``, written anew): per environment ``G <- gamma G + r_t``
+    (0 where an episode begins or after it ends), its mean and variance over every played step
+    so far (pooled batch by batch, float64), then ``r_t / sqrt(var + 1e-8)``. It keeps the
+    value targets O(1) whatever the environment pays (CartPole pays 1 per step: returns ~100)."""
+
+    def __init__(self, gamma: float) -> None:
+        self.gamma = gamma
+        self.moments = torch.zeros(3, dtype=torch.float64)  # count, mean, sum of squares
+        self.returns: Tensor | None = None  # (B,) running discounted returns
+
+    def __call__(self, b: _Batch) -> Tensor:
+        r, starts = b.rewards.double(), b.starts.double()
+        g = torch.zeros(r.shape[0], dtype=torch.float64) if self.returns is None else self.returns
+        seen = torch.empty_like(r)
+        for t in range(r.shape[1]):
+            g = (g * (1.0 - starts[:, t]) * self.gamma + r[:, t]) * b.mask[:, t]
+            seen[:, t] = g
+            g = g * (1.0 - b.dones[:, t].double())
+        self.returns = g
+        x = seen[b.mask > 0]
+        n0, mean0, m0 = self.moments.tolist()
+        n1, mean1 = float(x.numel()), float(x.mean()) if x.numel() else 0.0
+        m1 = float(((x - mean1) ** 2).sum())
+        n = n0 + n1
+        if n > 0:
+            delta = mean1 - mean0
+            self.moments = torch.tensor([n, mean0 + delta * n1 / n,
+                                         m0 + m1 + delta**2 * n0 * n1 / n], dtype=torch.float64)
+        var = float(self.moments[2]) / max(float(self.moments[0]), 1.0)
+        return (r / math.sqrt(var + 1e-8)).float()
+
+    def state(self) -> dict[str, Tensor]:
+        out = {"reward_scale/moments": self.moments.clone()}
+        if self.returns is not None:
+            out["reward_scale/returns"] = self.returns.clone()
+        return out
+
+    def load(self, state: Mapping[str, Tensor]) -> None:
+        if "reward_scale/moments" in state:
+            self.moments = state["reward_scale/moments"].double().clone()
+        if "reward_scale/returns" in state:
+            self.returns = state["reward_scale/returns"].double().clone()
+
+
+def _advantages(b: _Batch, hp: Mapping[str, Any], scale: _RewardScale | None,
+                ) -> tuple[Tensor, Tensor]:
+    """GAE of a played batch: its rewards (divided by the running scale when rewards are
+    normalized), plus ``gamma V(final observation)`` on the last step of an episode a time limit
+    cut, bootstrapped with ``V`` after the window."""
+    rewards = b.rewards if scale is None else scale(b)
+    rewards = rewards + hp["gamma"] * b.bootstrap
+    return gae(rewards, b.values, b.dones, b.mask, gamma=hp["gamma"], lam=hp["gae_lambda"],
+               last_value=b.last_value)
+
+
 # -- critics --------------------------------------------------------------------------------------
 
 
@@ -202,6 +259,7 @@ class _Batch:
     logp: Tensor
     values: Tensor
     last_value: Tensor  # (B,)
+    bootstrap: Tensor  # V of the final observation where an episode was truncated, else 0
     chunks: list[slice]
     stats: dict[str, float]
     trials: dict[str, Any]  # conditions, epochs and per-trial outcome, for rollout()
@@ -228,6 +286,7 @@ class _Agent:
         self.n_steps = n_steps  # closed loop: steps per environment and update
         self._carry: tuple[Any, Tensor, Tensor] | None = None  # external env: obs, state, starts
         self._running: tuple[np.ndarray, np.ndarray] | None = None  # its episodes' returns, steps
+        self.reward_scale: _RewardScale | None = None  # set by _run with normalize_rewards
 
     # ---- the policy and the critic on a sequence --------------------------------------------
     def unroll(self, inputs: Tensor, starts: Tensor, state0: Tensor, actions: Tensor,
@@ -288,7 +347,8 @@ class _Agent:
         return _Batch(
             inputs, actions, torch.tensor(ep.rewards), dones, mask, torch.zeros(b, t),
             self.model.initial_state(b).detach(), logp,
-            torch.cat([o[1] for o in outs]).detach(), torch.zeros(b), chunks, stats,
+            torch.cat([o[1] for o in outs]).detach(), torch.zeros(b), torch.zeros(b, t), chunks,
+            stats,
             {"conditions": dict(batch.conditions), "epochs": dict(batch.epochs),
              "end": ep.end, "reward": ep.reward, "decision": ep.decision,
              "correct": ep.correct, "aborted": ep.aborted},
@@ -319,7 +379,8 @@ class _Agent:
         gens = [(_generator(self.seed, noise_stream, update, m),
                  _generator(self.seed, action_stream, update, m)) for m in range(len(chunks))]
         initial = self.model.initial_state(b)
-        rec: dict[str, list] = {k: [] for k in ("obs", "act", "rew", "done", "start", "out")}
+        rec: dict[str, list] = {k: [] for k in ("obs", "act", "rew", "done", "start", "out",
+                                                 "boot")}
         # An external environment's episodes run across windows: their returns and lengths too.
         returns, steps_in = self._running if self._running is not None else (
             np.zeros(b), np.zeros(b, np.int64))
@@ -335,7 +396,15 @@ class _Agent:
                 new_state.append(out.final_state)
             state = torch.cat(new_state)
             obs, reward, terminated, truncated, info = env.step(act_t.numpy())
-            done = np.logical_or(terminated, truncated)
+            terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
+            done = terminated | truncated
+            # An episode cut by a time limit did not end: its last step is bootstrapped with the
+            # value of its final observation, seen from the state it reached.
+            cut = np.flatnonzero(truncated & ~terminated)
+            boot = torch.zeros(b)
+            if cut.size:
+                boot[cut] = self._value_of(_final_observations(info, cut), state[cut])
+            rec["boot"].append(boot)
             rec["obs"].append(x)
             rec["act"].append(act_t)
             rec["rew"].append(torch.as_tensor(np.asarray(reward), dtype=torch.float32))
@@ -366,14 +435,8 @@ class _Agent:
         outs = [(lg, self.critic(ac, actions[c])) for lg, ac, c in zip(logits, activity, chunks)]
         all_logits = torch.cat([o[0] for o in outs]).detach()
         logp = torch.log_softmax(all_logits, -1).gather(-1, actions[..., None])[..., 0]
-        last_value = torch.zeros(b)
-        if not self.brainlike:  # bootstrap the episodes the window cut
-            with torch.no_grad():
-                x = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
-                s = torch.where(starts_now[:, None] > 0, initial, state)
-                out = self.model(x[:, None], s, noise=False)
-                last_value = self.critic(out.activity, torch.zeros(b, 1, dtype=torch.long))[:, 0]
-                last_value = last_value * (1.0 - starts_now)
+        # bootstrap the episodes the window cut (0 where an episode has just ended)
+        last_value = self._value_of(np.asarray(obs), state) * (1.0 - starts_now)
         trials: dict[str, Any] = {"conditions": conditions, "epochs": {}}
         if finished:
             arr = np.array(finished, dtype=np.float64)
@@ -386,8 +449,28 @@ class _Agent:
         return _Batch(
             inputs, actions, torch.stack(rec["rew"], 1), torch.stack(rec["done"], 1),
             torch.ones(b, t), torch.stack(rec["start"], 1), state0, logp,
-            torch.cat([o[1] for o in outs]).detach(), last_value.detach(), chunks, stats, trials,
+            torch.cat([o[1] for o in outs]).detach(), last_value, torch.stack(rec["boot"], 1),
+            chunks, stats, trials,
         ), outs
+
+    def _value_of(self, obs: np.ndarray, state: Tensor) -> Tensor:
+        """``V`` of one more step on observations ``obs (k, I)`` from ``state (k, S)`` (no noise,
+        no gradient; the value head's, which reads the activity of that step alone)."""
+        with torch.no_grad():
+            x = torch.as_tensor(obs, dtype=torch.float32)[:, None]
+            out = self.model(x, state.detach(), noise=False)
+            return self.critic(out.activity, torch.zeros(x.shape[0], 1, dtype=torch.long))[:, 0]
+
+
+def _final_observations(info: Mapping[str, Any], rows: np.ndarray) -> np.ndarray:
+    """The last observations of the episodes ``rows`` that ended in a step (Gymnasium 0.29:
+    ``final_observation``, 1.x with same-step autoreset: ``final_obs``)."""
+    final = info.get("final_obs", info.get("final_observation"))
+    if final is None:
+        raise RuntimeError("a truncated episode needs its final observation in the step's info "
+                           "('final_obs' or 'final_observation'), as Gymnasium's vector "
+                           "environments give it")
+    return np.stack([np.asarray(final[i], np.float32) for i in rows])
 
 
 def _final_info(final: Any, i: int) -> dict[str, Any]:
@@ -445,7 +528,11 @@ def _check_common(owner: str, **hp: Any) -> dict[str, Any]:
                                          low_open=False, high_open=False),
         "n_steps": None if hp["n_steps"] is None else _checks.positive_int(
             "n_steps", hp["n_steps"], owner),
+        "normalize_rewards": hp["normalize_rewards"],
     }
+    if not isinstance(hp["normalize_rewards"], bool):
+        raise ValueError(f"The 'normalize_rewards' parameter of {owner} must be a bool. "
+                         f"Got {hp['normalize_rewards']!r} instead.")
     return out
 
 
@@ -492,6 +579,9 @@ def _run(
     if brainlike and getattr(task, "feedback", None) is not None:
         longest = int(task.generate(1, seed=0).n_steps)
         n_steps = longest if n_steps is None else n_steps
+        if n_steps != longest and hp["value_network"] == "separate":
+            raise ValueError(f"value_network='separate' needs n_steps equal to the trial's length "
+                             f"({longest}) for the closed-loop task {task.name!r}; got {n_steps}")
     elif not brainlike and n_steps is None:
         raise ValueError(f"{owner} needs n_steps (steps per environment and update) for an "
                          "external environment")
@@ -504,6 +594,8 @@ def _run(
                                _models.derive_seed(seed, 7))
     agent = _Agent(model, critic, task if brainlike else session_task, brainlike, seed, n_envs,
                    n_chunks, n_steps)
+    if hp["normalize_rewards"]:
+        agent.reward_scale = _RewardScale(hp["gamma"])
     params = [p for p in (*model.parameters(), *critic.parameters()) if p.requires_grad]
     opt = _make_optimizer("adam", params, hp["lr"], 0.0, 0.0)
     settings = {**{k: v for k, v in hp.items() if k not in ("steps", "eval_every", "eval_trials",
@@ -538,14 +630,18 @@ def _run(
         task=session_task, steps=hp["steps"], seed=seed, eval_every=hp["eval_every"],
         eval_trials=hp["eval_trials"], criterion=hp["criterion"], callbacks=callbacks,
         optimizer=opt, resume=resume, progress=progress, owner=owner,
-        state=lambda: {f"critic/{k}": v for k, v in critic.state_dict().items()},
+        state=lambda: {**{f"critic/{k}": v for k, v in critic.state_dict().items()},
+                       **(agent.reward_scale.state() if agent.reward_scale else {})},
         evaluation=evaluation, criterion_met=criterion_met,
     )
     model.train()
     max_norm = hp["grad_clip"] if hp["grad_clip"] is not None else math.inf
     with session as run:
         if run.state:
-            critic.load_state_dict({k.removeprefix("critic/"): v for k, v in run.state.items()})
+            critic.load_state_dict({k.removeprefix("critic/"): v for k, v in run.state.items()
+                                    if k.startswith("critic/")})
+            if agent.reward_scale is not None:
+                agent.reward_scale.load(run.state)
         for step in run:
             row = update(agent, step, run, opt, params, max_norm)
             if not brainlike:
@@ -601,6 +697,7 @@ def train_a2c(
     value_network: str = "shared",
     grad_clip: float | None = 1.0,
     n_steps: int | None = None,
+    normalize_rewards: bool = False,
     eval_every: int = 50,
     eval_trials: int = 500,
     criterion: float | None = None,
@@ -648,6 +745,11 @@ def train_a2c(
     n_steps : int, optional
         Steps per environment and update for closed-loop tasks (default: the trial's length)
         and external environments (required).
+    normalize_rewards : bool
+        Divide the rewards by a running standard deviation of the discounted return before the
+        advantages (the reward part of Stable-Baselines3's ``VecNormalize``): for environments
+        that pay often and much (CartPole's 1 per step), whose value targets would otherwise
+        be ~100 and swamp the policy's gradient. Logged rewards and returns stay unscaled.
     eval_every, eval_trials : int
         Updates between evaluations (and checkpoints) and trials played per evaluation (with
         actions sampled from the policy, as Song et al. 2017 validated). An evaluation logs
@@ -694,14 +796,14 @@ def train_a2c(
                        eval_trials=eval_trials, lr=lr, gamma=gamma, gae_lambda=gae_lambda,
                        value_coef=value_coef, entropy_coef=entropy_coef,
                        value_network=value_network, grad_clip=grad_clip, criterion=criterion,
-                       min_answered=min_answered, n_steps=n_steps)
+                       min_answered=min_answered, n_steps=n_steps,
+                       normalize_rewards=normalize_rewards)
 
     def update(agent: _Agent, step: int, run: Session, opt, params, max_norm) -> dict[str, float]:
         b, outs = agent.collect(step, grad=True)
         logits = torch.cat([o[0] for o in outs])
         values = torch.cat([o[1] for o in outs])
-        adv, ret = gae(b.rewards, b.values, b.dones, b.mask, gamma=hp["gamma"],
-                       lam=hp["gae_lambda"], last_value=b.last_value)
+        adv, ret = _advantages(b, hp, agent.reward_scale)
         loss, parts = _loss(logits, values, b, slice(None), adv, ret, hp, None)
         lr_now = opt.param_groups[0]["lr"]
         norm = _step(run, opt, params, loss, max_norm)
@@ -730,6 +832,7 @@ def train_ppo(
     value_network: str = "shared",
     grad_clip: float | None = 0.5,
     n_steps: int | None = None,
+    normalize_rewards: bool = False,
     eval_every: int = 10,
     eval_trials: int = 500,
     criterion: float | None = None,
@@ -761,9 +864,9 @@ def train_ppo(
         Standardize the advantages over the played steps of the batch.
     model, task, steps, batch_size, lr, gamma, gae_lambda, value_coef
         As in :func:`train_a2c` (the defaults are in the signature).
-    entropy_coef, value_network, grad_clip, n_steps, eval_every, eval_trials
+    entropy_coef, value_network, grad_clip, n_steps, normalize_rewards, eval_every
         As in :func:`train_a2c`.
-    criterion, min_answered, seed, callbacks, out, resume, progress
+    eval_trials, criterion, min_answered, seed, callbacks, out, resume, progress
         As in :func:`train_a2c`.
 
     Returns
@@ -790,7 +893,8 @@ def train_ppo(
                        eval_trials=eval_trials, lr=lr, gamma=gamma, gae_lambda=gae_lambda,
                        value_coef=value_coef, entropy_coef=entropy_coef,
                        value_network=value_network, grad_clip=grad_clip, criterion=criterion,
-                       min_answered=min_answered, n_steps=n_steps)
+                       min_answered=min_answered, n_steps=n_steps,
+                       normalize_rewards=normalize_rewards)
     extra = {
         "epochs": _checks.positive_int("epochs", epochs, owner),
         "n_minibatches": _checks.positive_int("n_minibatches", n_minibatches, owner),
@@ -803,8 +907,7 @@ def train_ppo(
 
     def update(agent: _Agent, step: int, run: Session, opt, params, max_norm) -> dict[str, float]:
         b, _ = agent.collect(step)
-        adv, ret = gae(b.rewards, b.values, b.dones, b.mask, gamma=hp["gamma"],
-                       lam=hp["gae_lambda"], last_value=b.last_value)
+        adv, ret = _advantages(b, hp, agent.reward_scale)
         if normalize_advantages:
             played = adv[b.mask > 0]
             if played.numel() > 1:
