@@ -256,8 +256,11 @@ class RateRNN(RecurrentModel):
     def _run(self, inputs, state, noise, generator, traced):
         # Effective weights once per forward pass (a connectivity may reparameterize them).
         w = self.effective_weights()
-        # Input drive for all steps in one matmul, time-major so each step reads a contiguous slice.
-        u = torch.matmul(inputs.transpose(0, 1), w.w_in.t()) + self.b_rec
+        b, n_steps = inputs.shape[:2]
+        # Input drive for all steps in one product, time-major so each step reads a contiguous
+        # (B, N) slice.
+        x = inputs.transpose(0, 1).reshape(n_steps * b, self.n_input)
+        u = torch.addmm(self.b_rec, x, w.w_in.t()).view(n_steps, b, self.n_hidden)
         on_state = None
         if noise and self.sigma_rec > 0:
             xi = self._noise(u.shape, generator, u)
@@ -266,8 +269,11 @@ class RateRNN(RecurrentModel):
             else:
                 on_state = (math.sqrt(2.0 * self.alpha) * self.sigma_rec) * xi
         rates, z = leaky_loop_with_drive(u, w.w_rec, state, self.alpha, self._act, on_state)
+        # The readout of all steps in one product on the time-major rates (no copy), so that
+        # its gradient reaches the loop time-major too; outputs are a (B, T, O) view.
+        y = torch.addmm(self.b_out, rates.view(n_steps * b, self.n_hidden), w.w_out.t())
+        outputs = y.view(n_steps, b, self.n_output).transpose(0, 1)
         activity = rates.transpose(0, 1)
-        outputs = activity @ w.w_out.t() + self.b_out
         out = RNNOutput(outputs, activity, rates[-1])
         if not traced:
             return out, None
