@@ -29,6 +29,7 @@ from ._session import (
     TrainResult,
     evaluate,
     generator,
+    model_device,
     to_tensors,
     valid_steps,
 )
@@ -37,16 +38,46 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine", "linear")
 
 
+def _fusable(params: Sequence[Tensor]) -> bool:
+    """Whether torch's fused optimizer kernels apply: floating-point parameters on one CPU or
+    CUDA device."""
+    if not params:
+        return False
+    device, dtype = params[0].device, params[0].dtype
+    return (device.type in ("cpu", "cuda") and dtype.is_floating_point
+            and all(p.device == device and p.dtype == dtype for p in params))
+
+
 def _make_optimizer(
     name: str, params: Sequence[Tensor], lr: float, weight_decay: float, momentum: float
 ) -> torch.optim.Optimizer:
+    # The fused kernel: one call per step for all parameters and state tensors (the foreach
+    # implementation makes ~10 calls and a Python loop over the parameters, most of a small
+    # network's optimizer time). It treats a parameter and its state as flat memory, so a
+    # resumed state must have its parameter's strides: restore() sees to that. A checkpoint
+    # written with foreach=True (brainlike before issue 19) keeps that implementation when
+    # resumed (load_state_dict restores the flags), and continues bitwise.
+    impl = {"fused": True} if _fusable(params) else {"foreach": True}
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                               **impl)
     cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-    # foreach: one kernel launch per state tensor type instead of per parameter. (The fused
-    # kernel is faster still, but a run resumed from a checkpoint then drifts from an
-    # uninterrupted one at the first update; foreach resumes bitwise.)
-    return cls(params, lr=lr, weight_decay=weight_decay, foreach=True)
+    return cls(params, lr=lr, weight_decay=weight_decay, **impl)
+
+
+def _clip_and_norm(params: Sequence[Tensor], max_norm: float) -> Tensor:
+    """``torch.nn.utils.clip_grad_norm_(params, max_norm)`` for parameters on one device and of
+    one dtype (the same operations, hence the same values), without its per-call grouping;
+    ``max_norm = inf`` measures the norm only. Returns the total norm (a tensor: no host sync).
+    """
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads or len({(g.device, g.dtype) for g in grads}) > 1:
+        return torch.nn.utils.clip_grad_norm_(params, max_norm)
+    total_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
+    if max_norm != math.inf:
+        clip_coef = max_norm / (total_norm + 1e-6)
+        torch._foreach_mul_(grads, torch.clamp(clip_coef, max=1.0))
+    return total_norm
 
 
 def _make_schedule(name: str, optimizer: torch.optim.Optimizer, steps: int) -> Any:
@@ -149,6 +180,7 @@ def train(
     resume: bool = True,
     progress: bool = False,
     loss_normalization: str = "weights",
+    device: str | torch.device | None = None,
 ) -> TrainResult:
     """Train a recurrent model on a task with masked BPTT.
 
@@ -213,6 +245,11 @@ def train(
     loss_normalization : {"weights", "entries"}
         Divide the weighted loss by the sum of the weights (default) or by the number of valid
         entries, as Yang et al. (2019) do (see :func:`task_loss`).
+    device : str or torch.device, optional
+        Where to train: the model is moved there (``model.to(device)``) and every batch is sent
+        there. Default: the device the model is on. Trials and the recurrent noise are drawn
+        on the CPU from the same streams on every device, so a seed gives the same batches
+        and noise on a GPU (the arithmetic then rounds differently).
 
     Returns
     -------
@@ -248,6 +285,9 @@ def train(
     )
     seed = _checks.seed("seed", seed, owner)
     check_model_fits_task(model, task)
+    if device is not None:
+        model.to(_checks.device("device", device, owner))
+    device = model_device(model)
     penalties = list(penalties)
     with_valid = [takes_valid(p) for p in penalties]
 
@@ -269,29 +309,38 @@ def train(
     with session as run:
         for step in run:
             batch = task.generate(hp["batch_size"], seed=[seed, TRAIN_TRIALS, step])
-            inputs, targets, mask = to_tensors(batch)
+            inputs, targets, mask = to_tensors(batch, device)
             out_ = model(inputs, generator=generator(seed, TRAIN_NOISE, step))
             main = task_loss(out_.outputs, targets, mask, batch.target_kind,
                              normalization=norm, lengths=batch.lengths)
-            valid = valid_steps(batch) if any(with_valid) else None
-            penalty = main.new_zeros(())
-            for p, masked in zip(penalties, with_valid):
-                penalty = penalty + (p(model, out_.activity, valid=valid) if masked
-                                     else p(model, out_.activity))
-            loss = main + penalty
-            run.check_loss(loss)
+            parts = [main]
+            if penalties:
+                valid = valid_steps(batch, device) if any(with_valid) else None
+                penalty = main.new_zeros(())
+                for p, masked in zip(penalties, with_valid):
+                    penalty = penalty + (p(model, out_.activity, valid=valid) if masked
+                                         else p(model, out_.activity))
+                parts.append(penalty)
+                loss = main + penalty
+            else:
+                loss = main  # what main + 0 would give, bit for bit
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
-            run.check_gradient(grad_norm)
+            grad_norm = _clip_and_norm(params, max_norm)
+            # One transfer to the host per step for the guard and the log; the weights are
+            # updated only after both checks (the gradient of a non-finite loss is dropped).
+            values = torch.stack([t.detach() for t in (loss, *parts, grad_norm)]).tolist()
+            run.check_loss(values[0])
+            run.check_gradient(values[-1])
             lr_now = opt.param_groups[0]["lr"]
             opt.step()
             if sched is not None:
                 sched.step()
             run.check_parameters()
             run.record({
-                "loss": loss.item(), "task_loss": main.item(), "penalty": penalty.item(),
-                "lr": lr_now, "grad_norm": grad_norm,
+                "loss": values[0], "task_loss": values[1],
+                "penalty": values[2] if penalties else 0.0, "lr": lr_now,
+                "grad_norm": values[-1],
             })
     return run.result()
 

@@ -182,23 +182,34 @@ def eval_seed(seed: int, step: int) -> int:
 # -- evaluation -----------------------------------------------------------------------------------
 
 
-def to_tensors(batch: Any) -> tuple[Tensor, Tensor, Tensor]:
-    """``(inputs, targets, loss weights)`` of a :class:`TrialBatch` as new tensors."""
+def to_tensors(batch: Any, device: Any = None) -> tuple[Tensor, Tensor, Tensor]:
+    """``(inputs, targets, loss weights)`` of a :class:`TrialBatch` as new tensors (on
+    ``device``, default the CPU)."""
     # torch.tensor copies: TrialBatch arrays are read-only and must stay so.
-    inputs = torch.tensor(batch.inputs, dtype=torch.float32)
+    inputs = torch.tensor(batch.inputs, dtype=torch.float32, device=device)
     if batch.target_kind == "class":
-        targets = torch.tensor(batch.targets, dtype=torch.long)
+        targets = torch.tensor(batch.targets, dtype=torch.long, device=device)
     else:
-        targets = torch.tensor(batch.targets, dtype=torch.float32)
+        targets = torch.tensor(batch.targets, dtype=torch.float32, device=device)
     # Per-output weights, where a task gives them, replace the per-step mask (value tasks).
     mask = batch.mask if getattr(batch, "output_mask", None) is None else batch.output_mask
-    return inputs, targets, torch.tensor(mask, dtype=torch.float32)
+    return inputs, targets, torch.tensor(mask, dtype=torch.float32, device=device)
 
 
-def valid_steps(batch: Any) -> Tensor:
+def valid_steps(batch: Any, device: Any = None) -> Tensor:
     """``(B, T)`` bool: the steps before each trial ended (padding is False)."""
     t = batch.inputs.shape[1]
-    return torch.arange(t)[None, :] < torch.tensor(np.asarray(batch.lengths))[:, None]
+    lengths = torch.tensor(np.asarray(batch.lengths), device=device)
+    return torch.arange(t, device=device)[None, :] < lengths[:, None]
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of a model's first parameter (or buffer); CPU for a model without tensors."""
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device("cpu")
 
 
 def evaluate(
@@ -234,7 +245,7 @@ def evaluate(
     _checks.positive_int("n_trials", n_trials, "evaluate")
     seed = _checks.seed("seed", seed, "evaluate")
     batch = task.generate(n_trials, seed=[seed, EVAL_TRIALS, 0])
-    inputs, targets, mask = to_tensors(batch)
+    inputs, targets, mask = to_tensors(batch, model_device(model))
     was_training = model.training
     model.eval()
     try:
@@ -244,7 +255,7 @@ def evaluate(
                              normalization=loss_normalization, lengths=batch.lengths).item()
     finally:
         model.train(was_training)
-    score = task.score(out.outputs.numpy(), batch)
+    score = task.score(out.outputs.cpu().numpy(), batch)
     return Evaluation(
         float(score.accuracy), loss, score.correct, score.decision, dict(batch.conditions)
     )
@@ -489,8 +500,12 @@ def nonfinite(tensors: Sequence[Tensor]) -> list[int]:
     live = [t.detach() for t in tensors if t.numel()]
     if not live:
         return []
-    # max|x| is inf or nan exactly when x holds one (a sum could overflow on finite values).
-    peaks = torch.stack([t.abs().amax().to(torch.float64) for t in live])
+    # max|x| is inf or nan exactly when x holds one (a sum could overflow on finite values);
+    # one call for all tensors of a device and dtype, one host sync.
+    if len({(t.device, t.dtype) for t in live}) == 1 and live[0].dtype.is_floating_point:
+        peaks = torch.stack(torch._foreach_norm(live, math.inf))
+    else:
+        peaks = torch.stack([t.abs().amax().to(torch.float64).cpu() for t in live])
     if bool(torch.isfinite(peaks).all()):
         return []
     index = [k for k, t in enumerate(tensors) if t.numel()]
@@ -613,6 +628,7 @@ class Session:
         self._lock: RunDirectory | None = None
         self._bar: Any = None
         self._t0: float | None = None
+        self._named: list[tuple[str, Tensor]] | None = None
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -745,7 +761,12 @@ class Session:
 
         ``named``: ``(name, tensor)`` pairs; default ``model.named_parameters()``.
         """
-        pairs = list(self.model.named_parameters() if named is None else named)
+        if named is None:
+            if self._named is None:  # the model's parameters, listed once
+                self._named = list(self.model.named_parameters())
+            pairs = self._named
+        else:
+            pairs = list(named)
         bad = nonfinite([t for _, t in pairs])
         if bad:
             names = [pairs[k][0] for k in bad]
