@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -670,15 +670,23 @@ class Task:
 
     def _finish(
         self, trials: Trials, layout: tuple, conds: dict[str, np.ndarray],
-        rng: np.random.Generator, noise: bool,
+        rng: np.random.Generator | Sequence[np.random.Generator], noise: bool,
     ) -> TrialBatch:
-        """Add the input noise (drawn from ``rng``), zero the padding, make the record."""
+        """Add the input noise (drawn from ``rng``), zero the padding, make the record.
+
+        ``rng`` may be a sequence of E generators for E equal blocks of trials (the stacked
+        batches of an ensemble): block k's noise is then drawn from generator k, as a batch of
+        its own would draw it."""
         valid, starts, stops = layout
         n, n_steps = trials.n, trials.n_steps
         if noise and self.noise_std > 0 and self.noise_channels:
             engine = self._engine()
             where = valid if self.noise_epochs is None else trials._where(self.noise_epochs)
-            eps = rng.standard_normal((n, n_steps, engine["n_noise"]))
+            if isinstance(rng, np.random.Generator):
+                eps = rng.standard_normal((n, n_steps, engine["n_noise"]))
+            else:
+                block = (n // len(rng), n_steps, engine["n_noise"])
+                eps = np.concatenate([r.standard_normal(block) for r in rng])
             eps *= self.noise_std  # in place: the noise of many-channel tasks is most of a batch
             if where is not None:
                 eps *= where[..., None]

@@ -36,6 +36,7 @@ from torch.nn import functional as F
 from .. import _checks
 from ..models import ACTIVATIONS, RateRNN
 from ..models._activations import Activation
+from ..tasks._stacked import generate_stacked
 from ._loop import (
     _make_optimizer,
     _make_schedule,
@@ -344,6 +345,27 @@ def _to_stacked_tensors(batches: list) -> tuple[Tensor, Tensor, Tensor, list[int
     return inputs, targets, mask, steps, lengths
 
 
+def _member_batches(task: Any, batch_size: int, seeds: list) -> tuple:
+    """The members' batches (``task.generate(batch_size, seed=s)`` for each seed) as stacked
+    tensors (see :func:`_to_stacked_tensors`) and the target kind: one batch of E x B trials
+    where the task allows it (:func:`brainlike.tasks._stacked.generate_stacked`, the same
+    arrays bit for bit), else member by member."""
+    big = generate_stacked(task, batch_size, seeds)
+    if big is None:
+        batches = [task.generate(batch_size, seed=s) for s in seeds]
+        return (*_to_stacked_tensors(batches), batches[0].target_kind)
+    e, n_steps = len(seeds), big.n_steps
+
+    def stacked(a: np.ndarray, dtype: torch.dtype) -> Tensor:
+        return torch.tensor(a, dtype=dtype).view(e, batch_size, *a.shape[1:])
+
+    mask = big.mask if big.output_mask is None else big.output_mask
+    return (stacked(big.inputs, torch.float32),
+            stacked(big.targets, torch.long if big.target_kind == "class" else torch.float32),
+            stacked(mask, torch.float32), [n_steps] * e,
+            stacked(big.lengths, torch.int64), big.target_kind)
+
+
 # -- the training loop --------------------------------------------------------------------------
 
 
@@ -546,12 +568,11 @@ def _train_group(
     step = sessions[active[0]].step
     while active and step < steps:
         t0 = time.perf_counter()
-        batches = [task.generate(hp["batch_size"], seed=[seeds[k], TRAIN_TRIALS, step])
-                   for k in active]
-        inputs, targets, mask, n_steps, lengths = _to_stacked_tensors(batches)
+        inputs, targets, mask, n_steps, lengths, target_kind = _member_batches(
+            task, hp["batch_size"], [[seeds[k], TRAIN_TRIALS, step] for k in active])
         gens = [generator(seeds[k], TRAIN_NOISE, step) for k in active]
         outputs, rates = stack.forward(inputs, gens, n_steps)
-        main = _ensemble_loss(outputs, targets, mask, batches[0].target_kind, lengths, norm)
+        main = _ensemble_loss(outputs, targets, mask, target_kind, lengths, norm)
         penalty = main.new_zeros(len(active))
         if penalties:
             t = rates.shape[1]
