@@ -68,11 +68,17 @@ class _EnsembleLoop(torch.autograd.Function):
         r = torch.empty_like(u)
         w_t = w_rec.transpose(1, 2)
         prev = r0
-        fn = activation.fn
+        fn, fn_out = activation.fn, activation.fn_out
+        # alpha = 1 (dt = tau): r_t = f(z_t), written straight into the buffer (what lerp with
+        # weight 1 gives, bit for bit).
+        direct = alpha == 1.0 and fn_out is not None
         for t in range(u.shape[1]):
             # bmm then add: torch's CPU baddbmm loops over the batch with one addmm per member.
             zt = torch.bmm(prev, w_t, out=z[:, t]).add_(u[:, t])
-            torch.lerp(prev, fn(zt), alpha, out=r[:, t])
+            if direct:
+                fn_out(zt, r[:, t])
+            else:
+                torch.lerp(prev, fn(zt), alpha, out=r[:, t])
             prev = r[:, t]
         return r, z
 
@@ -100,12 +106,15 @@ class _EnsembleLoop(torch.autograd.Function):
         leak = 1.0 - alpha
         for t in range(r.shape[1] - 1, -1, -1):
             # alpha f'(z_t) step by step: the (E, B, N) slice stays in cache, where the whole
-            # (E, T, B, N) tensor at once would not.
-            zt = z[:, t]
+            # (E, T, B, N) tensor at once would not. At alpha = 1 the scaling by 1 and the
+            # leak term 0 * g_t are left out (they change no finite value).
             torch.add(grad_r[:, t], carry, out=g)
-            torch.mul(g, act.derivative(zt, act.fn(zt)), out=dz[:, t])
-            dz[:, t].mul_(alpha)
-            carry = torch.bmm(dz[:, t], w_rec).add_(g, alpha=leak)
+            torch.mul(g, act.gain(z[:, t]), out=dz[:, t])
+            if leak != 0.0:
+                dz[:, t].mul_(alpha)
+                carry = torch.bmm(dz[:, t], w_rec).add_(g, alpha=leak)
+            else:
+                carry = torch.bmm(dz[:, t], w_rec)
         grad_w = grad_r0 = None
         if ctx.needs_input_grad[1]:
             e, n_steps, b, n = r.shape
