@@ -10,8 +10,7 @@ import torch
 from brainlike.models import RateRNN
 from brainlike.tasks import make
 from brainlike.training import train
-from brainlike.training._checkpoint import _match_strides
-from brainlike.training._loop import _clip_and_norm, _make_optimizer
+from brainlike.training._loop import _clip_and_norm
 from brainlike.training._session import nonfinite
 
 
@@ -42,19 +41,6 @@ def test_nonfinite_names_each_bad_tensor_among_many():
     ts[3][0, 29] = -float("inf")
     assert nonfinite(ts) == [1, 3]
     assert nonfinite([torch.ones(3), torch.zeros(0)]) == []
-
-
-def test_match_strides_gives_state_its_parameter_layout_and_keeps_values():
-    p = torch.nn.Parameter(torch.randn(6, 4).t())  # column-major, as an orthogonal W_r
-    opt = _make_optimizer("adam", [p], 1e-3, 0.0, 0.9)
-    state = {"exp_avg": torch.arange(24.0).reshape(4, 6), "exp_avg_sq": torch.ones(4, 6),
-             "step": torch.tensor(3.0)}
-    opt.state[p] = dict(state)
-    _match_strides(opt)
-    for key in ("exp_avg", "exp_avg_sq"):
-        assert opt.state[p][key].stride() == p.stride()
-        assert torch.equal(opt.state[p][key], state[key])
-    assert opt.state[p]["step"] is state["step"]
 
 
 def _task_and_net():

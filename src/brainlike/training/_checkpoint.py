@@ -247,25 +247,6 @@ def optimizer_state(path: Path, c: Checkpoint, params: list[torch.Tensor]) -> di
     return {"state": state, "param_groups": groups}
 
 
-def _match_strides(optimizer: torch.optim.Optimizer) -> None:
-    """Give every state tensor of a parameter's shape that parameter's memory layout.
-
-    A checkpoint stores tensors contiguous; a parameter may be laid out otherwise (``W_r`` of
-    an orthogonal initialization is column-major). Elementwise updates do not mind, but a
-    fused optimizer kernel walks parameter and state as flat memory, and would pair the wrong
-    elements. The values are unchanged.
-    """
-    for group in optimizer.param_groups:
-        for p in group["params"]:
-            st = optimizer.state.get(p)
-            if not st:
-                continue
-            for key, value in st.items():
-                if (isinstance(value, torch.Tensor) and value.shape == p.shape and value.ndim
-                        and value.stride() != p.stride()):
-                    st[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
-
-
 def restore(
     path: Path, c: Checkpoint, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None,
     scheduler: Any,
@@ -281,7 +262,6 @@ def restore(
             optimizer.load_state_dict(state)
         except (ValueError, KeyError, TypeError) as e:
             raise _unusable(path, f"its optimizer state does not fit ({e})") from None
-        _match_strides(optimizer)
     if scheduler is not None and c.meta.get("scheduler") is not None:
         try:
             scheduler.load_state_dict(c.meta["scheduler"])
