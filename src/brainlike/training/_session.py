@@ -628,7 +628,6 @@ class Session:
         self._lock: RunDirectory | None = None
         self._bar: Any = None
         self._t0: float | None = None
-        self._named: list[tuple[str, Tensor]] | None = None
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -761,12 +760,7 @@ class Session:
 
         ``named``: ``(name, tensor)`` pairs; default ``model.named_parameters()``.
         """
-        if named is None:
-            if self._named is None:  # the model's parameters, listed once
-                self._named = list(self.model.named_parameters())
-            pairs = self._named
-        else:
-            pairs = list(named)
+        pairs = list(self.model.named_parameters() if named is None else named)
         bad = nonfinite([t for _, t in pairs])
         if bad:
             names = [pairs[k][0] for k in bad]
