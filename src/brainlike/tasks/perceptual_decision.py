@@ -107,7 +107,6 @@ class PerceptualDecision(Task):
         if not isinstance(go_cue, bool):
             raise TypeError(f"go_cue must be a bool; got {go_cue!r}")
         self.go_cue = go_cue
-        self._coherences = np.asarray(self.coherences)
         self._params.update(sigma=self.sigma, coherences=list(self.coherences), go_cue=go_cue)
 
     @property
@@ -120,7 +119,7 @@ class PerceptualDecision(Task):
         return integrator_ceiling(self.coherences, self.noise_std, self.timing["stimulus"], self.dt)
 
     def sample_conditions(self, rng, n, fixed):
-        coh = self._coherences[rng.integers(len(self.coherences), size=n)]
+        coh = np.asarray(self.coherences)[rng.integers(len(self.coherences), size=n)]
         gt = rng.integers(1, 3, size=n)
         coh, gt = pick(fixed, "coherence", coh), pick(fixed, "ground_truth", gt)
         return {
