@@ -29,8 +29,8 @@ def test_fixed_point_analysis_summary_and_figure():
     torch.testing.assert_close(model.step(x, u), x, atol=1e-5, rtol=1e-5)
     pca = trajectory_pca(act.numpy(), batch.conditions["signed_coherence"],
                          lengths=batch.lengths, n_components=2)
-    fig = viz.fixed_points(result, pca, values=list(pca.groups))
-    assert len(fig.axes) == 2
+    fig = viz.fixed_points(result, pca, values=list(pca.groups), value_label="signed coherence (%)")
+    assert len(fig.axes) == 3  # state space, spectra, and the colour bar of the coherences
     json.dumps(summary)  # the summary goes into analysis.json
 
 
@@ -42,3 +42,6 @@ def test_demo_writes_the_fixed_point_figure(tmp_path):
     fp = json.loads((tmp_path / "analysis.json").read_text())["fixed_points"]
     assert fp == res.summary["fixed_points"]
     assert fp["n_fixed_points"] >= 1 and np.isfinite(fp["max_q_fixed"])
+    assert (tmp_path / "report.html").is_file() and res.figures["report"] == tmp_path / "report.html"
+    bias = json.loads((tmp_path / "analysis.json").read_text())["probe_accuracy_by_ground_truth"]
+    assert set(bias) == {"choice_1", "choice_2"} and all(0 <= v <= 1 for v in bias.values())

@@ -1,5 +1,5 @@
-"""The documentation's examples run: the example config validates, the example script trains and
-writes what it says, and every ```python block of docs/tutorial.md and docs/models.md executes."""
+"""The documentation's examples run: the example config validates and the example script trains
+and writes what it says. (Every page's ```python blocks run in tests/test_docs_in_order.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from brainlike.experiments import RunConfig, load_config
 
@@ -53,18 +52,3 @@ def test_example_script_runs_and_writes_its_outputs(tmp_path):
     rows = (out / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(r)["step"] for r in rows] == [1, 2, 3]
     assert f"wrote {out / 'analysis.json'}" in proc.stdout
-
-
-@pytest.mark.parametrize("page", ["tutorial.md", "models.md"])
-def test_doc_python_blocks_execute(page, tmp_path, monkeypatch):
-    blocks = python_blocks(DOCS / page)
-    assert blocks, f"no python blocks found in {page}"
-    monkeypatch.chdir(tmp_path)  # blocks may write figures to the working directory
-    namespace: dict = {"__name__": f"docs_{page}"}
-    threads = torch.get_num_threads()
-    try:
-        for k, block in enumerate(blocks):
-            code = compile(block, f"{DOCS / page} (python block {k + 1})", "exec")
-            exec(code, namespace)
-    finally:
-        torch.set_num_threads(threads)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _cli import out_dir
 from matplotlib.figure import Figure
 
 from brainlike.analysis import RDM, compare_rdms, rdm
@@ -28,7 +28,7 @@ from brainlike.recordings import Recording
 from brainlike.tasks import make
 from brainlike.viz import layer_rdms
 
-OUT = Path(__file__).parent / "results"
+OUT = out_dir()  # --out DIR, default results/ (the committed results)
 SEEDS = range(3)
 STEPS, BATCH, LR = 1500, 64, 3e-3
 LAYERS = ("relu1", "pool1", "relu2", "pool2", "relu3", "relu4", "readout")

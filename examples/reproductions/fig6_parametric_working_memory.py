@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _cli import out_dir
 from matplotlib.figure import Figure
 
 from brainlike.analysis import (
@@ -42,7 +42,7 @@ from brainlike.models import RateRNN
 from brainlike.tasks import make
 from brainlike.training import evaluate, train
 
-OUT = Path(__file__).parent / "results"
+OUT = out_dir()  # --out DIR, default results/ (the committed results)
 SEED = 0
 DELAY = 3000.0
 TOL_Q = 1e-4
@@ -112,7 +112,7 @@ def main() -> dict:
     OUT.mkdir(exist_ok=True)
     (OUT / "fig6_pwm.json").write_text(json.dumps(summary, indent=2) + "\n")
 
-    fig = Figure(figsize=(13, 4))
+    fig = Figure(figsize=(13, 4.2), layout="constrained")
     ax = fig.subplots(1, 3)
     colors = np.linspace(0, 1, len(pca.groups))
     import matplotlib as mpl
@@ -123,7 +123,7 @@ def main() -> dict:
         ax[0].plot(*pca.projections[g, -1, :2], "o", color=cm(c))
     fp2 = pca.transform(fps.points)
     ax[0].plot(*fp2[:, :2].T, "x", color="k", ms=4, label="fixed points")
-    ax[0].set(title="A  delay trajectories (PCA) and fixed points", xlabel="PC1", ylabel="PC2")
+    ax[0].set(title="A  delay trajectories (PCA)\nand fixed points", xlabel="PC1", ylabel="PC2")
     ax[0].legend(fontsize=6)
     ax[1].scatter(f1, pos_end, c=f1, cmap="viridis", s=8)
     ax[1].axhspan(la.position.min(), la.position.max(), color="0.85", label="fixed points")
@@ -135,9 +135,8 @@ def main() -> dict:
     th = np.linspace(0, 2 * np.pi, 200)
     ax[2].plot(np.cos(th), np.sin(th), color="0.6", lw=0.8)
     ax[2].plot(ev.real, ev.imag, "o", ms=3)
-    ax[2].set(title="C  Jacobian eigenvalues at a central fixed point", xlabel="Re",
+    ax[2].set(title="C  Jacobian eigenvalues\nat a central fixed point", xlabel="Re",
               ylabel="Im", aspect="equal")
-    fig.tight_layout()
     fig.savefig(OUT / "fig6_pwm.png", dpi=110)
     print(json.dumps(summary, indent=2))
     return summary

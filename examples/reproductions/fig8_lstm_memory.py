@@ -30,17 +30,17 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _cli import out_dir
 from matplotlib.figure import Figure
 
 from brainlike.models import LSTM
 from brainlike.tasks import TaskScore, TrialBatch, make
 from brainlike.training import evaluate, train
 
-OUT = Path(__file__).parent / "results"
+OUT = out_dir()  # --out DIR, default results/ (the committed results)
 SIZES = (1, 4)
 SEEDS = (0, 1, 2)
 PROTOCOLS = ("single", "repeat3")

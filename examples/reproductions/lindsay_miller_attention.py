@@ -22,10 +22,10 @@ Run: ``python examples/reproductions/lindsay_miller_attention.py`` (a few minute
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
+from _cli import out_dir
 from matplotlib.figure import Figure
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -34,7 +34,7 @@ from brainlike.analysis import category_tuning
 from brainlike.models import ConvNet, apply_gain, layer_activations
 from brainlike.tasks import make
 
-OUT = Path(__file__).parent / "results"
+OUT = out_dir()  # --out DIR, default results/ (the committed results)
 SEEDS = range(3)
 STEPS, BATCH, LR = 1500, 64, 3e-3
 BETAS = (-1.0, -0.5, -0.25, -0.1, 0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 from contextlib import ExitStack
-from pathlib import Path
 
 import numpy as np
 import torch
+from _cli import out_dir
 from lindsay_miller_attention import LAYERS, READOUT, fit, overlays, readout, tuning_values
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -27,7 +27,7 @@ from sklearn.metrics import roc_auc_score
 from brainlike.models import ConvNet, apply_gain, capture_layers
 from brainlike.tasks import make
 
-OUT = Path(__file__).parent / "results"
+OUT = out_dir()  # --out DIR, default results/ (the committed results)
 BETAS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
 VARIANTS = ("tuning_all_layers", "tuning_positive_all_layers", "gradient_relu2", "gradient_all_layers")
 

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _cli import out_dir
 from matplotlib.figure import Figure
 
 from brainlike.analysis import fit_psychometric, targeted_dimensionality_reduction
@@ -37,7 +37,7 @@ from brainlike.models import RateRNN
 from brainlike.tasks import make
 from brainlike.training import evaluate, train
 
-OUT = Path(__file__).parent / "results"
+OUT = out_dir()  # --out DIR, default results/ (the committed results)
 SEED = 0
 CONTEXTS = {0: "motion", 1: "color"}  # the task's ``context`` condition
 

@@ -41,10 +41,10 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _cli import out_dir
 from matplotlib.figure import Figure
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
@@ -54,7 +54,7 @@ from brainlike.tasks import make
 from brainlike.training import evaluate, train
 from brainlike.viz import learning_curve
 
-OUT = Path(__file__).parent / "results"
+OUT = out_dir()  # --out DIR, default results/ (the committed results)
 SEED = 0
 MAX_STEPS, BATCH, LR, CRITERION = 5000, 64, 5e-3, 0.88
 POSITIVE, SPECTRAL_RADIUS, SIGMA_REC = "abs", 1.5, 0.05

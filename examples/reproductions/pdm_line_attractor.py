@@ -31,10 +31,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _cli import out_dir
 from matplotlib.figure import Figure
 
 from brainlike.analysis import (
@@ -49,7 +49,7 @@ from brainlike.models import RateRNN
 from brainlike.tasks import make
 from brainlike.training import evaluate, train
 
-OUT = Path(__file__).parent / "results"
+OUT = out_dir()  # --out DIR, default results/ (the committed results)
 SEED = 0
 ZERO_COHERENCE_INPUT = (1.0, 0.5, 0.5)
 

@@ -20,17 +20,17 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _cli import out_dir
 from matplotlib.figure import Figure
 
 from brainlike.models import LowRank, RateRNN
 from brainlike.tasks import make
 from brainlike.training import evaluate, train
 
-OUT = Path(__file__).parent / "results"
+OUT = out_dir()  # --out DIR, default results/ (the committed results)
 SEEDS = range(3)
 N, SIGMA_REC = 100, 0.15
 MAX_STEPS, BATCH, LR = 3000, 32, 1e-2

@@ -21,10 +21,10 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from _cli import out_dir
 from matplotlib.figure import Figure
 
 from brainlike.analysis import choice_wiring, sort_by_selectivity, unit_selectivity, weights_by_type
@@ -33,7 +33,7 @@ from brainlike.tasks import make
 from brainlike.training import evaluate, train
 from brainlike.viz import connectivity_matrix, learning_curve, weight_distributions
 
-OUT = Path(__file__).parent / "results"
+OUT = out_dir()  # --out DIR, default results/ (the committed results)
 SEEDS = range(5)
 N, E_FRACTION, SIGMA_REC = 100, 0.8, 0.15
 MAX_STEPS, BATCH, LR = 4000, 32, 5e-3

@@ -8,3 +8,7 @@ the analyses that open the black box (:mod:`brainlike.analysis`). Axis order is
 """
 
 __version__ = "0.1.0"
+
+from ._report import report
+
+__all__ = ["__version__", "report"]

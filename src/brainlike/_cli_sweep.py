@@ -1,4 +1,4 @@
-"""``brainlike sweep SWEEP.yaml --out DIR`` and ``brainlike sweep status DIR``."""
+"""``brainlike sweep run SWEEP.yaml --out DIR`` and ``brainlike sweep status DIR``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
+
+from ._cli_help import PlainHelpCommand
 
 
 class _RunByDefault(TyperGroup):
@@ -21,10 +23,13 @@ class _RunByDefault(TyperGroup):
 
 app = typer.Typer(
     cls=_RunByDefault,
-    help="Sweeps over seeds and hyperparameters: `sweep SWEEP.yaml --out DIR`, `sweep status DIR`.",
+    help="Sweeps over seeds and hyperparameters: `brainlike sweep run SWEEP.yaml --out DIR`, "
+    "`brainlike sweep status DIR`.",
+    short_help="Sweeps over seeds and hyperparameters.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no {config} / <bool> placeholders
 )
 
 
@@ -33,22 +38,30 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-@app.command("run")
+@app.command("run", cls=PlainHelpCommand)
 def run_cmd(
-    sweep: Annotated[Path, typer.Argument(help="Sweep YAML: base config, grid/random, seeds.")],
-    out: Annotated[Path, typer.Option("--out", help="Sweep directory (a rerun resumes it).")],
-    engine: Annotated[str, typer.Option(help="Where runs train: local or ray.")] = "local",
+    sweep: Annotated[Path, typer.Argument(
+        metavar="SWEEP_YAML", help="Sweep YAML: base config, grid/random, seeds.")],
+    out: Annotated[Path, typer.Option(
+        "--out", metavar="DIR", help="Sweep directory (a rerun resumes it).")],
+    engine: Annotated[str, typer.Option(metavar="local|ray", help="Where runs train.")] = "local",
     address: Annotated[
-        str | None, typer.Option(help="Ray head address host:port (with --engine ray).")
+        str | None, typer.Option(metavar="HOST:PORT", help="Ray head address (with --engine ray).")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="Local pool size (default: CPUs / threads).")
+        int | None, typer.Option(min=1, metavar="N", help="Local pool size (default: CPUs / threads).")
     ] = None,
     retries: Annotated[
-        int | None, typer.Option(min=0, help="Retries of a failing run (default: the sweep's).")
+        int | None,
+        typer.Option(min=0, metavar="N", help="Retries of a failing run (default: the sweep's)."),
     ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Train every run of a sweep; finished runs are skipped, unfinished ones resumed."""
+    """Train every run of a sweep.
+
+    Finished runs are skipped and unfinished ones resumed; `brainlike sweep SWEEP.yaml` is
+    short for `brainlike sweep run SWEEP.yaml`.
+    """
     from .experiments import ConfigError
     from .experiments.sweeps import ENGINES, load_sweep, run_sweep
 
@@ -58,7 +71,7 @@ def run_cmd(
         spec = load_sweep(sweep)
         typer.echo(f"{len(spec.runs)} runs -> {out} (engine {engine})")
         result = run_sweep(spec, out, engine=engine, address=address, workers=workers,
-                           retries=retries, echo=typer.echo)
+                           retries=retries, echo=typer.echo, progress=progress)
     except (ConfigError, ValueError, ImportError) as e:
         _fail(str(e))
     except OSError as e:
@@ -73,11 +86,14 @@ def run_cmd(
         raise typer.Exit(1)
 
 
-@app.command("status")
+@app.command("status", cls=PlainHelpCommand)
 def status_cmd(
-    directory: Annotated[Path, typer.Argument(help="Sweep directory.")],
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Sweep directory.")],
 ) -> None:
-    """Show how many runs are done, running, failed or pending, and the failed runs' errors."""
+    """Show how many runs are done, running, failed or pending.
+
+    Lists every run with its state, its steps and, for a failed run, its error.
+    """
     from .experiments.sweeps import sweep_status
 
     try:

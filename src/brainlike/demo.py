@@ -14,7 +14,9 @@ written to ``DIR/figures``:
   0-coherence stimulus, found from 512 probe states (:func:`~brainlike.analysis.find_fixed_points`)
   and projected on the coherence PCA, with their Jacobian spectra.
 
-``DIR/analysis.json`` holds the numbers behind them.
+``DIR/analysis.json`` holds the numbers behind them, including the accuracy by ground truth
+(a network stopped at its criterion can favour one side; the demo prints that bias), and
+``DIR/report.html`` is the run's HTML report (:func:`brainlike.report`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 import torch
 
 from . import viz
+from ._report import report
 from .analysis import (
     FixedPointResult,
     find_fixed_points,
@@ -158,7 +161,10 @@ def run_demo(out: str | Path, *, progress: bool = True,
         "pca": _save(viz.trajectories(
             [by_coherence, by_choice],
             ["condition averages by signed coherence", "averages by the network's choice"],
-            [list(by_coherence.groups), list(by_choice.groups)]), figdir / "pca.png"),
+            [list(by_coherence.groups), list(by_choice.groups)],
+            value_labels=["signed coherence (%)", "choice"],
+            labels=[None, [task.output_names[int(g)] for g in by_choice.groups]]),
+            figdir / "pca.png"),
         "example_trial": _save(viz.example_trial(
             batch.inputs[k, :n], outputs[k, :n], batch.targets[k, :n], dt=task.dt,
             input_names=task.input_names, output_names=task.output_names,
@@ -166,11 +172,15 @@ def run_demo(out: str | Path, *, progress: bool = True,
             title=f"coherence {cohs[2]:g} % toward choice 2"), figdir / "example_trial.png"),
         "fixed_points": _save(viz.fixed_points(
             fps, by_coherence, values=list(by_coherence.groups),
-            title="fixed points at 0 % coherence"), figdir / "fixed_points.png"),
+            value_label="signed coherence (%)", title="fixed points at 0 % coherence"),
+            figdir / "fixed_points.png"),
     }
     accuracy_by_coherence = {
         f"{c:g}": float(score.correct[coherence == c].mean()) for c in cohs
     }
+    # A network stopped at its criterion can favour one side (see docs/training.md).
+    by_truth = {task.level_label("ground_truth", g): float(score.correct[truth == g].mean())
+                for g in (1, 2)}
     summary = {
         "status": result.status,
         "steps": result.steps,
@@ -179,12 +189,19 @@ def run_demo(out: str | Path, *, progress: bool = True,
         "ceiling": task.ceiling,
         "probe_accuracy": float(score.accuracy),
         "probe_accuracy_by_coherence": accuracy_by_coherence,
+        "probe_accuracy_by_ground_truth": by_truth,
         "no_response_fraction": float(1 - responded.mean()),
         "psychometric": {"kind": fit.kind, "bias": fit.bias, "scale": fit.scale},
         "pca_explained_variance_ratio": by_coherence.explained_variance_ratio.tolist(),
         "fixed_points": fp_summary,
     }
     atomic_write_text(out / "analysis.json", json.dumps(summary, indent=2))
+    (a, acc_a), (b, acc_b) = by_truth.items()
+    echo(f"probe trials: accuracy {score.accuracy:.3f}; by ground truth {a} {acc_a:.3f}, {b} "
+         f"{acc_b:.3f}; psychometric bias {fit.bias:+.2f} % coherence (positive: the network "
+         f"needs evidence toward {b} to choose it as often as {a})")
     for name, path in figures.items():
         echo(f"wrote {name}: {path}")
-    return DemoResult(out, figures, summary)
+    page = report(out, progress=progress)
+    echo(f"wrote the report: {page}")
+    return DemoResult(out, {**figures, "report": page}, summary)

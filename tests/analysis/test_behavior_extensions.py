@@ -5,6 +5,7 @@ import pytest
 from scipy import special
 
 from brainlike.analysis import (
+    DegenerateFitWarning,
     accuracy_by_condition,
     chronometric,
     fit_psychometric,
@@ -91,9 +92,11 @@ def test_planted_accuracy_by_condition_table(seed):
 def test_behaviour_extension_errors():
     with pytest.raises(ValueError, match="groups must have one value per trial"):
         fit_psychometric_by_group([0, 1, 2], [True, False, True], [0, 1])
-    with pytest.raises(ValueError, match="group 1 has fewer than 2 distinct stimulus levels"):
+    with pytest.raises(ValueError, match="group 1 has fewer than 2 distinct stimulus levels"), \
+            pytest.warns(DegenerateFitWarning, match="choices fall"):  # group 0: [0, 1] -> [1, 0]
         fit_psychometric_by_group([0, 1, 2, 2], [True, False, True, False], [0, 0, 1, 1])
-    with pytest.raises(KeyError, match="group 'x' not in"):
+    with pytest.raises(KeyError, match="group 'x' not in"), pytest.warns(
+            DegenerateFitWarning, match="choices fall as the stimulus grows"):
         fit_psychometric_by_group([0, 1, 0, 1], [True, False, True, False],
                                   ["a", "a", "b", "b"]).fit_for("x")
     with pytest.raises(ValueError, match="stimulus and reaction_time must be 1-D"):

@@ -19,6 +19,7 @@ from brainlike.experiments import (
     parse_config,
     run_training,
 )
+from brainlike.experiments._config import ALGORITHMS
 from brainlike.training import RunDirectoryError
 from brainlike.training._checkpoint import CHECKPOINT
 
@@ -97,8 +98,8 @@ def _yaml_with(**fields):
         (_yaml_with(task__params={"dt": 1e-300}), "at dt=1e-300 ms its epoch 'fixation' lasts more "
                                                   "than 2**63 steps; raise dt"),
         (_yaml_with(training__lr=1e39), "training.lr: Input should be less than or equal to 3.4e+38"),
-        (_yaml_with(training__algorithm="force"), "training.algorithm: must be one of ['bptt'] "
-                                                   "(got 'force')"),
+        (_yaml_with(training__algorithm="telepathy"),  # every registered algorithm is listed
+         f"training.algorithm: must be one of {list(ALGORITHMS)} (got 'telepathy')"),
         (_yaml_with(task__name="ready_set_go", task__params={},
                     training__criterion_of_ceiling=0.9),
          "criterion_of_ceiling is set but task 'ready_set_go' has no known ceiling"),

@@ -38,7 +38,7 @@ def test_round_trips(rec, tmp_path):
     assert da.dims == ("trial", "time", "unit") and list(da["stim"].values) == [1, 2, 1, 2, 3, 3]
     _same(Recording.from_xarray(ds), rec)
     assert Recording.from_xarray(da).epochs == {}  # a bare DataArray carries no epochs
-    _same(load_netcdf(rec.save_netcdf(tmp_path / "r.nc")), rec)
+    _same(load_netcdf(rec.save_netcdf(tmp_path / "r.nc", dtype="float64")), rec)
     _same(load_npz(rec.save_npz(tmp_path / "r.npz")), rec)
     assert load_npz(tmp_path / "r.npz").source.endswith("r.npz")
 

@@ -21,6 +21,17 @@ def test_draw_frequencies_follow_probabilities():
     assert abs(share - 0.75) < 0.08
 
 
+def test_a_partial_mapping_weighs_the_tasks_it_leaves_out_1_as_the_paper():
+    # Yang et al.'s rule_prob_map.get(rule, 1.): the paper model lists only ctxdm1/ctxdm2 (5x);
+    # the 18 other tasks keep weight 1 (they were silently dropped when omitted meant 0).
+    mt = MultiTask(YANG, probabilities={"yang19.ctxdm1": 5, "yang19.ctxdm2": 5})
+    assert len(YANG) == 20
+    assert mt.probabilities["yang19.go"] == pytest.approx(1 / 28, rel=1e-12)
+    assert mt.probabilities["yang19.ctxdm1"] == pytest.approx(5 / 28, rel=1e-12)
+    only = MultiTask(["yang19.go", "yang19.dm1"], probabilities={"yang19.go": 0})
+    assert only.probabilities == {"yang19.go": 0.0, "yang19.dm1": 1.0}
+
+
 def test_same_seed_same_task_and_batch():
     mt = MultiTask(YANG)
     b1, b2 = mt.generate(4, seed=11), mt.generate(4, seed=11)

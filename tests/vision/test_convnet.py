@@ -174,7 +174,7 @@ def test_local_loop_is_deterministic():
 def test_registry_builds_the_convnet_as_a_feedforward_kind():
     from brainlike import models
 
-    assert models.names("feedforward") == ["convnet"] and "convnet" not in models.names()
+    assert "convnet" in models.names("feedforward") and "convnet" not in models.names()
     net = models.make("convnet", input_shape=(1, 8, 8), n_classes=10, layers="primer", seed=3)
     assert isinstance(net, ConvNet) and models.kind_of(net) == "convnet"
     assert models.model_class("convnet") is ConvNet

@@ -11,10 +11,11 @@ import pytest
 from brainlike.tasks import Cifar10, ImageBatch, describe, load_cifar10, load_mnist, make, names
 
 IMAGE = names("image")
+DATASETS = ["digits", "mnist"]  # image tasks that draw from a data set (with splits)
 
 
 def test_registry_kinds_partition_the_names():
-    assert IMAGE == ["digits", "mnist"]
+    assert IMAGE == ["digits", "generated_shapes", "mnist"]
     assert set(names("trial")) | set(IMAGE) == set(names())
     assert not set(names("trial")) & set(IMAGE)
     assert {d["name"]: d["kind"] for d in describe()}["digits"] == "image"
@@ -25,7 +26,33 @@ def test_registry_kinds_partition_the_names():
         names("video")
 
 
-@pytest.fixture(params=IMAGE)
+@pytest.mark.parametrize("name", IMAGE)
+def test_every_image_task_follows_the_trainers_protocol(name):
+    """What the trainer and the analyses rely on, for every image task."""
+    task = make(name)
+    b1, b2 = task.generate(16, seed=3), task.generate(16, seed=3)
+    assert isinstance(b1, ImageBatch) and task.kind == "image" and task.target_kind == "class"
+    for k in ("inputs", "targets", "mask"):
+        a1, a2 = getattr(b1, k), getattr(b2, k)
+        assert a1.dtype == a2.dtype and a1.tobytes() == a2.tobytes(), k
+        assert not a1.flags.writeable
+    assert set(b1.conditions) == set(task.condition_names)
+    for k, v in b1.conditions.items():
+        assert v.tobytes() == b2.conditions[k].tobytes(), k
+    assert not np.array_equal(task.generate(16, seed=4).inputs, b1.inputs)
+    assert b1.inputs.shape == (16, *task.image_shape) and b1.inputs.dtype == np.float32
+    assert task.n_inputs == task.image_shape[0] == len(task.input_names)
+    assert b1.targets.dtype == np.int64 and 0 <= b1.targets.min() and b1.targets.max() < task.n_outputs
+    assert b1.output_names == task.output_names and len(task.output_names) == task.n_outputs
+    assert (b1.mask == 1).all() and b1.task == name
+    assert make(name, **task.params) == task and repr(task).startswith(f"make({name!r}")
+    assert task.evaluation_task.evaluation_task == task.evaluation_task
+    perfect = 10.0 * np.eye(task.n_outputs)[b1.targets]
+    assert task.score(perfect, b1).accuracy == 1.0
+    assert {d["name"]: d["kind"] for d in describe()}[name] == "image"
+
+
+@pytest.fixture(params=DATASETS)
 def task(request):
     return make(request.param)
 

@@ -5,6 +5,7 @@ Yang & Wang 2020, Section 4: a trained network is first compared to animals on b
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from scipy import optimize, special, stats
 __all__ = [
     "ChronometricCurve",
     "ConditionAccuracy",
+    "DegenerateFitWarning",
     "GroupedPsychometricFit",
     "PsychometricFit",
     "accuracy_by_condition",
@@ -23,6 +25,30 @@ __all__ = [
 ]
 
 KINDS = ("logistic", "probit")
+
+
+class DegenerateFitWarning(UserWarning):
+    """A psychometric fit whose parameters the data do not determine (flat or step-like
+    choices): the fitted bias or scale ran off to where the likelihood no longer changes."""
+
+
+def _degenerate(levels: np.ndarray, proportion: np.ndarray, bias: float, scale: float) -> str | None:
+    """Why a fit is not meaningful, or None. ``levels`` sorted, at least 2 of them."""
+    span = float(levels[-1] - levels[0])
+    lo, hi = float(proportion.min()), float(proportion.max())
+    if np.isin(proportion, (0.0, 1.0)).all() and lo < hi and np.all(np.diff(proportion) >= 0):
+        return (f"the choices switch from all-0 to all-1 between two adjacent levels (perfect "
+                f"separation), so any scale below the spacing of the levels fits equally well "
+                f"(fitted scale {scale:.3g})")
+    if not levels[0] - span <= bias <= levels[-1] + span or scale > 10 * span:
+        fitted = f"fitted bias {bias:.3g}, scale {scale:.3g}"
+        if hi - lo > 0.5 and np.corrcoef(levels, proportion)[0, 1] < 0:
+            return (f"the choices fall as the stimulus grows (proportions from {proportion[0]:.2f} "
+                    f"to {proportion[-1]:.2f}), which the rising curve cannot follow: {fitted}; "
+                    "flip the stimulus' sign or model the other choice")
+        return (f"the choices barely depend on the stimulus (proportions {lo:.2f} to {hi:.2f} "
+                f"over levels {levels[0]:g} to {levels[-1]:g}), so the curve is flat: {fitted}")
+    return None
 
 
 @dataclass(frozen=True)
@@ -79,6 +105,14 @@ def fit_psychometric(stimulus, chose, *, kind: str = "logistic") -> Psychometric
     -------
     PsychometricFit
 
+    Warns
+    -----
+    DegenerateFitWarning
+        When the data do not determine the fit: choices that do not depend on the stimulus, or
+        fall as it grows (the bias runs off beyond the stimulus range, or the scale beyond 10
+        times it), or that switch from all-0 to all-1 between two levels (the scale is then only
+        bounded by the level spacing).
+
     Examples
     --------
     >>> import numpy as np
@@ -119,7 +153,7 @@ def fit_psychometric(stimulus, chose, *, kind: str = "logistic") -> Psychometric
         nll, start, method="Nelder-Mead",
         options={"initial_simplex": simplex, "xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000},
     )
-    return PsychometricFit(
+    fit = PsychometricFit(
         levels=levels,
         proportion=hits / counts,
         counts=counts,
@@ -127,6 +161,11 @@ def fit_psychometric(stimulus, chose, *, kind: str = "logistic") -> Psychometric
         scale=float(np.exp(res.x[1])),
         kind=kind,
     )
+    why = _degenerate(levels, fit.proportion, fit.bias, fit.scale)
+    if why is not None:
+        warnings.warn(f"degenerate psychometric fit: {why}; the bias and scale are not "
+                      "meaningful", DegenerateFitWarning, stacklevel=2)
+    return fit
 
 
 @dataclass(frozen=True)

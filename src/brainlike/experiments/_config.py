@@ -12,7 +12,7 @@ import math
 import reprlib
 import warnings
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 import numpy as np
 import yaml
@@ -29,7 +29,18 @@ from pydantic import (
 )
 
 from .. import tasks
-from ..training import RatePenalty, TrainResult, WeightPenalty, train
+from ..training import (
+    EWC,
+    SI,
+    FiringRatePenalty,
+    RatePenalty,
+    TrainResult,
+    WeightPenalty,
+    train,
+    train_a2c,
+    train_ppo,
+    train_sequential,
+)
 from ..training._loop import OPTIMIZERS, SCHEDULES
 from ..training._losses import NORMALIZATIONS
 from ._models import AnyModelConfig, default_model_config
@@ -81,6 +92,21 @@ class TaskSpec(_Strict):
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
 
+    def build(self) -> Any:
+        return tasks.make(self.name, **self.params)
+
+
+class BlockSpec(_Strict):
+    """One block of a sequential schedule: its task(s) and its number of training steps."""
+
+    tasks: list[TaskSpec | str] = Field(min_length=1)
+    steps: int = Field(ge=1)
+    probabilities: list[float] | dict[str, float] | None = None
+
+    def build(self) -> tasks.MultiTask:
+        specs = [TaskSpec(name=t) if isinstance(t, str) else t for t in self.tasks]
+        return tasks.MultiTask([t.build() for t in specs], probabilities=self.probabilities)
+
 
 class TaskConfig(_Strict):
     """The learning problem: one task (``name`` + ``params``) or several (``tasks``).
@@ -95,14 +121,17 @@ class TaskConfig(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     tasks: list[TaskSpec | str] | None = None
     probabilities: list[float] | dict[str, float] | None = None
+    blocks: list[BlockSpec] | None = Field(None, min_length=1)
 
     @model_validator(mode="after")
     def _buildable(self) -> TaskConfig:
-        if (self.name is None) == (self.tasks is None):
-            raise ValueError("give either name (one task) or tasks (a multi-task), not both")
+        given = [k for k in ("name", "tasks", "blocks") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give either name (one task) or tasks (a multi-task) or blocks (a "
+                             f"sequential schedule), exactly one; got {given or 'none'}")
         if self.tasks is None and self.probabilities is not None:
             raise ValueError("probabilities apply to tasks (a multi-task) only")
-        if self.tasks is not None and self.params:
+        if self.name is None and self.params:
             raise ValueError("params belong to each entry of tasks for a multi-task")
         try:
             task = self.build()
@@ -111,12 +140,16 @@ class TaskConfig(_Strict):
         longest_trial(task)
         return self
 
-    def build(self) -> tasks.Task | tasks.MultiTask:
+    def build(self) -> tasks.Task | tasks.MultiTask | tasks.Sequential:
+        """The task, :class:`~brainlike.tasks.MultiTask` or :class:`~brainlike.tasks.Sequential`
+        this section describes."""
+        if self.blocks is not None:
+            return tasks.Sequential([(b.build(), b.steps) for b in self.blocks])
         if self.tasks is None:
             return tasks.make(self.name, **self.params)
         specs = [TaskSpec(name=t) if isinstance(t, str) else t for t in self.tasks]
         return tasks.MultiTask(
-            [tasks.make(t.name, **t.params) for t in specs], probabilities=self.probabilities
+            [t.build() for t in specs], probabilities=self.probabilities
         )
 
 
@@ -131,13 +164,29 @@ class PenaltyConfig(_Strict):
     l2_weight: float = Field(0.0, ge=0, le=_F32)
     l1_rate: float = Field(0.0, ge=0, le=_F32)
     l2_rate: float = Field(0.0, ge=0, le=_F32)
+    #: Spiking models: strength of :class:`brainlike.training.FiringRatePenalty` (0: off) and
+    #: its target range ``[low, high]`` in Hz.
+    firing_rate: float = Field(0.0, ge=0, le=_F32)
+    firing_rate_hz: list[float] = Field(default_factory=lambda: [1.0, 50.0])
+
+    @model_validator(mode="after")
+    def _rate_range(self) -> PenaltyConfig:
+        rates = self.firing_rate_hz
+        if len(rates) != 2 or not 0 <= rates[0] < rates[1]:
+            raise ValueError(f"firing_rate_hz must be [low, high] with 0 <= low < high; got "
+                             f"{list(self.firing_rate_hz)}")
+        return self
 
     def build(self) -> list:
+        """The penalty objects to pass to ``train(penalties=...)`` (empty when all are 0)."""
         out: list = []
         if self.l1_weight or self.l2_weight:
             out.append(WeightPenalty(l1=self.l1_weight, l2=self.l2_weight))
         if self.l1_rate or self.l2_rate:
             out.append(RatePenalty(l1=self.l1_rate, l2=self.l2_rate))
+        if self.firing_rate:
+            low, high = self.firing_rate_hz
+            out.append(FiringRatePenalty(low_hz=low, high_hz=high, strength=self.firing_rate))
         return out
 
 
@@ -170,6 +219,12 @@ class AlgorithmConfig(_Strict):
         """The most trials one step or evaluation generates at once."""
         return self.eval_trials
 
+    def check_model(self, model_type: str) -> None:
+        """Raise ``ValueError`` if this algorithm cannot train the model kind ``model_type``."""
+
+    #: Whether the config's ``penalties`` apply (they are added to BPTT's loss).
+    takes_penalties: ClassVar[bool] = True
+
     def train(
         self, model: Any, task: Any, *, out: Path, criterion: float | None, penalties: list,
         resume: bool, progress: bool,
@@ -177,11 +232,41 @@ class AlgorithmConfig(_Strict):
         raise NotImplementedError
 
 
+class EWCConfig(_Strict):
+    """Elastic weight consolidation (:class:`brainlike.training.EWC`)."""
+
+    method: Literal["ewc"]
+    strength: float = Field(ge=0, le=_F32)
+    fisher_trials: int = Field(200, ge=1)
+
+    def build(self) -> EWC:
+        return EWC(self.strength, fisher_trials=self.fisher_trials)
+
+
+class SIConfig(_Strict):
+    """Synaptic intelligence (:class:`brainlike.training.SI`)."""
+
+    method: Literal["si"]
+    strength: float = Field(ge=0, le=_F32)
+    damping: float = Field(0.01, gt=0, le=_F32)
+
+    def build(self) -> SI:
+        return SI(self.strength, damping=self.damping)
+
+
+ContinualConfig = Annotated[Union[EWCConfig, SIConfig], Field(discriminator="method")]  # noqa: UP007
+
+
 class TrainingConfig(AlgorithmConfig):
     """Masked BPTT: the arguments of :func:`brainlike.training.train`.
 
     ``loss_normalization`` defaults to ``"weights"``, and to ``"entries"`` (Yang et al. 2019's
-    mean over all entries) for a multi-task whose tasks are all ``yang19.*``.
+    mean over all entries) for a multi-task or a sequence whose tasks are all ``yang19.*``.
+
+    Over a sequential schedule (``task.blocks``) the run is
+    :func:`brainlike.training.train_sequential`: the blocks set the steps, and ``continual``
+    (``{method: ewc | si, strength: ...}``) adds a consolidation penalty; without it the blocks
+    are trained plainly in sequence.
     """
 
     algorithm: Literal["bptt"] = "bptt"
@@ -193,6 +278,7 @@ class TrainingConfig(AlgorithmConfig):
     grad_clip: float | None = Field(1.0, gt=0, le=_F32)
     schedule: Literal[SCHEDULES] = "constant"  # type: ignore[valid-type]
     loss_normalization: Literal[NORMALIZATIONS] = "weights"  # type: ignore[valid-type]
+    continual: ContinualConfig | None = None
 
     def largest_batch(self) -> int:
         return max(self.batch_size, self.eval_trials)
@@ -201,6 +287,17 @@ class TrainingConfig(AlgorithmConfig):
         self, model: Any, task: Any, *, out: Path, criterion: float | None, penalties: list,
         resume: bool, progress: bool,
     ) -> TrainResult:
+        """Train ``model`` on ``task`` with :func:`brainlike.training.train` (or
+        :func:`~brainlike.training.train_sequential` for a sequential schedule) and these settings."""
+        if isinstance(task, tasks.Sequential):
+            return train_sequential(
+                model, task, continual=None if self.continual is None else self.continual.build(),
+                batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
+                weight_decay=self.weight_decay, momentum=self.momentum, grad_clip=self.grad_clip,
+                penalties=penalties, eval_every=self.eval_every, eval_trials=self.eval_trials,
+                seed=self.seed, out=out, resume=resume, progress=progress,
+                loss_normalization=self.loss_normalization,
+            )
         return train(
             model, task,
             steps=self.steps, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
@@ -211,8 +308,205 @@ class TrainingConfig(AlgorithmConfig):
         )
 
 
+class ContrastiveConfig(AlgorithmConfig):
+    """Self-supervised contrastive learning (SimCLR) of an image model: the arguments of
+    :func:`brainlike.training.train_contrastive` (``probe``: the readout is an online linear
+    probe on the detached representation, and the evaluations score it)."""
+
+    algorithm: Literal["contrastive"] = "contrastive"
+    batch_size: int = Field(128, ge=2)
+    lr: float = Field(1e-3, gt=0, le=_F32)
+    weight_decay: float = Field(0.0, ge=0, le=_F32)
+    temperature: float = Field(0.5, gt=0, le=_F32)
+    projection_dim: int = Field(32, ge=1)
+    projection_hidden: int = Field(128, ge=1)
+    probe: bool = True
+    translate: float = Field(0.125, ge=0, le=1)
+    scale: float = Field(0.15, ge=0, lt=1)
+    rotate: float = Field(15.0, ge=0, le=180)
+    contrast: float = Field(0.3, ge=0, lt=1)
+    noise: float = Field(0.1, ge=0, le=_F32)
+    grad_clip: float | None = Field(None, gt=0, le=_F32)
+
+    def largest_batch(self) -> int:
+        return max(2 * self.batch_size, self.eval_trials)
+
+    def train(
+        self, model: Any, task: Any, *, out: Path, criterion: float | None, penalties: list,
+        resume: bool, progress: bool,
+    ) -> TrainResult:
+        from ..training import train_contrastive
+
+        if getattr(task, "image_shape", None) is None:
+            raise ConfigError(
+                f"training.algorithm 'contrastive' needs an image task; task {task.name!r} has "
+                "trials with a time axis"
+            )
+        fields = self.model_dump(exclude={"algorithm", "criterion", "criterion_of_ceiling"})
+        return train_contrastive(model, task, **fields, criterion=criterion,
+                                 penalties=penalties, out=out, resume=resume, progress=progress)
+
+
+class A2CConfig(AlgorithmConfig):
+    """Reward-based training, Song et al. 2017's actor-critic: :func:`brainlike.training.train_a2c`.
+
+    ``criterion`` is Song's stopping rule: ``correct_of_answered >= criterion`` with at least
+    ``min_answered`` of the trials answered. Penalties do not apply.
+    """
+
+    algorithm: Literal["a2c"] = "a2c"
+    steps: int = Field(2000, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(1e-3, gt=0, le=_F32)
+    gamma: float = Field(0.99, ge=0, le=1)
+    gae_lambda: float = Field(1.0, ge=0, le=1)
+    value_coef: float = Field(0.5, ge=0, le=_F32)
+    entropy_coef: float = Field(0.0, ge=0, le=_F32)
+    value_network: Literal["shared", "separate"] = "shared"
+    grad_clip: float | None = Field(1.0, gt=0, le=_F32)
+    n_steps: int | None = Field(None, ge=1)
+    min_answered: float = Field(0.99, ge=0, le=1)
+
+    def largest_batch(self) -> int:
+        return max(self.batch_size, self.eval_trials)
+
+    def _arguments(self) -> dict[str, Any]:
+        skip = {"algorithm", "criterion", "criterion_of_ceiling"}
+        return {k: getattr(self, k) for k in type(self).model_fields if k not in skip}
+
+    def train(
+        self, model: Any, task: Any, *, out: Path, criterion: float | None, penalties: list,
+        resume: bool, progress: bool,
+    ) -> TrainResult:
+        if penalties:
+            raise ConfigError(f"penalties do not apply to training.algorithm {self.algorithm!r}; "
+                              "remove the penalties section")
+        fn = train_a2c if self.algorithm == "a2c" else train_ppo
+        return fn(model, task, criterion=criterion, out=out, resume=resume, progress=progress,
+                  **self._arguments())
+
+
+class PPOConfig(A2CConfig):
+    """Recurrent PPO over whole trials: :func:`brainlike.training.train_ppo` (as ``a2c``, plus
+    ``epochs``, ``n_minibatches``, ``clip_range``, ``normalize_advantages``)."""
+
+    algorithm: Literal["ppo"] = "ppo"  # type: ignore[assignment]
+    steps: int = Field(500, ge=1)
+    lr: float = Field(3e-4, gt=0, le=_F32)
+    gae_lambda: float = Field(0.95, ge=0, le=1)
+    grad_clip: float | None = Field(0.5, gt=0, le=_F32)
+    eval_every: int = Field(10, ge=1)
+    epochs: int = Field(4, ge=1)
+    n_minibatches: int = Field(4, ge=1)
+    clip_range: float = Field(0.2, gt=0, lt=1)
+    normalize_advantages: bool = True
+
+
+class _NoPenalties:
+    takes_penalties: ClassVar[bool] = False
+
+
+def _trains_only(algorithm: str, model_type: str, supported: tuple[str, ...]) -> None:
+    if model_type not in supported:
+        raise ValueError(f"training.algorithm {algorithm!r} trains model.type {list(supported)}; "
+                         f"got {model_type!r}")
+
+
+class ForceConfig(_NoPenalties, AlgorithmConfig):
+    """FORCE: :func:`brainlike.training.train_force` (``model.type: feedback``; a task of
+    signal windows such as ``sum_of_sines``). ``steps`` counts windows."""
+
+    algorithm: Literal["force"] = "force"
+    steps: int = Field(36, ge=1)
+    eval_every: int = Field(4, ge=1)
+    variant: Literal["readout", "internal"] = "readout"
+    alpha: float = Field(1.0, gt=0, le=_F32)
+    learn_every: int = Field(2, ge=1)
+
+    def largest_batch(self) -> int:
+        return 1
+
+    def check_model(self, model_type: str) -> None:
+        _trains_only("force", model_type, ("feedback",))
+
+    def train(self, model, task, *, out, criterion, penalties, resume, progress) -> TrainResult:
+        from ..training import train_force
+
+        return train_force(
+            model, task, steps=self.steps, variant=self.variant, alpha=self.alpha,
+            learn_every=self.learn_every, eval_every=self.eval_every, criterion=criterion,
+            seed=self.seed, out=out, resume=resume, progress=progress,
+        )
+
+
+class _GradientRuleConfig(_NoPenalties, TrainingConfig):
+    """The optimizer fields of BPTT, for the rules that replace its gradient."""
+
+    def check_model(self, model_type: str) -> None:
+        _trains_only(self.algorithm, model_type, ("rate",))
+
+    def _options(self) -> dict:
+        return dict(
+            steps=self.steps, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
+            weight_decay=self.weight_decay, momentum=self.momentum, grad_clip=self.grad_clip,
+            schedule=self.schedule, eval_every=self.eval_every, eval_trials=self.eval_trials,
+            seed=self.seed, loss_normalization=self.loss_normalization,
+        )
+
+
+class FeedbackAlignmentConfig(_GradientRuleConfig):
+    """Feedback alignment: :func:`brainlike.training.train_feedback_alignment` on a ``rate``
+    model (an MLP trains from Python)."""
+
+    algorithm: Literal["feedback_alignment"] = "feedback_alignment"  # type: ignore[assignment]
+    mode: Literal["fa", "dfa", "backprop"] = "fa"
+
+    def train(self, model, task, *, out, criterion, penalties, resume, progress) -> TrainResult:
+        from ..training import train_feedback_alignment
+
+        return train_feedback_alignment(model, task, mode=self.mode, criterion=criterion,
+                                        out=out, resume=resume, progress=progress,
+                                        **self._options())
+
+
+class RfloConfig(_GradientRuleConfig):
+    """RFLO: :func:`brainlike.training.train_rflo` on a ``rate`` model."""
+
+    algorithm: Literal["rflo"] = "rflo"  # type: ignore[assignment]
+    feedback: Literal["symmetric", "random"] = "random"
+    trace: Literal["local", "full"] = "local"
+
+    def train(self, model, task, *, out, criterion, penalties, resume, progress) -> TrainResult:
+        from ..training import train_rflo
+
+        return train_rflo(model, task, feedback=self.feedback, trace=self.trace,
+                          criterion=criterion, out=out, resume=resume, progress=progress,
+                          **self._options())
+
+
+class EpropConfig(RfloConfig):
+    """e-prop: :func:`brainlike.training.train_eprop` on a ``rate`` model."""
+
+    algorithm: Literal["eprop"] = "eprop"  # type: ignore[assignment]
+    feedback: Literal["symmetric", "random"] = "symmetric"
+
+    def train(self, model, task, *, out, criterion, penalties, resume, progress) -> TrainResult:
+        from ..training import train_eprop
+
+        return train_eprop(model, task, feedback=self.feedback, trace=self.trace,
+                           criterion=criterion, out=out, resume=resume, progress=progress,
+                           **self._options())
+
+
 # The learning algorithms a run config can name in ``training.algorithm``.
 ALGORITHMS: dict[str, type[AlgorithmConfig]] = {"bptt": TrainingConfig}
+ALGORITHMS["contrastive"] = ContrastiveConfig
+ALGORITHMS["a2c"] = A2CConfig
+ALGORITHMS["ppo"] = PPOConfig
+ALGORITHMS["force"] = ForceConfig
+ALGORITHMS["feedback_alignment"] = FeedbackAlignmentConfig
+ALGORITHMS["rflo"] = RfloConfig
+ALGORITHMS["eprop"] = EpropConfig
 
 
 def _algorithm_of(value: Any) -> str | None:
@@ -261,6 +555,17 @@ def longest_trial(task: Any) -> int | None:
     return int(total.max())
 
 
+def _sections(data: Any) -> tuple[dict | None, dict | None]:
+    """The raw ``task`` and ``training`` mappings of a config (None, None if either is not one),
+    for the defaults that depend on both."""
+    if not isinstance(data, dict):
+        return None, None
+    task, training = data.get("task"), data.get("training", {})
+    if not (isinstance(task, dict) and isinstance(training, dict)):
+        return None, None
+    return task, training
+
+
 class RunConfig(_Strict):
     """Everything that defines a run: task, model, training, penalties and CPU threads."""
 
@@ -274,22 +579,70 @@ class RunConfig(_Strict):
     @classmethod
     def _paper_normalization(cls, data: Any) -> Any:
         """Yang et al. 2019's loss normalization by default for their multi-task."""
-        if not isinstance(data, dict):
+        task, training = _sections(data)
+        if task is None:
             return data
-        task, training = data.get("task"), data.get("training", {})
-        if not (isinstance(task, dict) and isinstance(training, dict)):
-            return data
+        entries = list(task.get("tasks") or [])
+        for block in task.get("blocks") or []:
+            entries.extend(block.get("tasks") or [] if isinstance(block, dict) else [None])
         names = [t if isinstance(t, str) else t.get("name") if isinstance(t, dict) else None
-                 for t in (task.get("tasks") or [])]
+                 for t in entries]
         if (names and all(isinstance(n, str) and n.startswith("yang19.") for n in names)
                 and training.get("algorithm", "bptt") == "bptt"
                 and "loss_normalization" not in training):
             data = {**data, "training": {**training, "loss_normalization": "entries"}}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _steps_of_the_blocks(cls, data: Any) -> Any:
+        """A sequential schedule's ``training.steps`` is the sum of its blocks' steps."""
+        task, training = _sections(data)
+        if task is None:
+            return data
+        blocks = task.get("blocks")
+        steps = [b.get("steps") if isinstance(b, dict) else None for b in blocks or []]
+        if (not steps or "steps" in training
+                or not all(isinstance(n, int) and not isinstance(n, bool) for n in steps)):
+            return data
+        return {**data, "training": {**training, "steps": sum(steps)}}
+
+    @model_validator(mode="after")
+    def _algorithm_fits_model(self) -> RunConfig:
+        self.training.check_model(self.model.type)
+        if not self.training.takes_penalties and self.penalties.build():
+            raise ValueError(f"training.algorithm {self.training.algorithm!r} takes no "
+                             "penalties; remove the penalties section")
+        return self
+
     @model_validator(mode="after")
     def _model_fits_task(self) -> RunConfig:
         self.model.check_task(self.task.build())  # e.g. dt <= tau
+        return self
+
+    @model_validator(mode="after")
+    def _sequential_fits(self) -> RunConfig:
+        """A sequential schedule trains with BPTT, its blocks set the steps; ``continual``
+        needs one."""
+        t, blocks = self.training, self.task.blocks
+        if blocks is None:
+            if getattr(t, "continual", None) is not None:
+                raise ValueError("training.continual needs a sequential schedule: give task.blocks "
+                                 "(tasks trained one after another)")
+            return self
+        if t.algorithm != "bptt":
+            raise ValueError(f"task.blocks (a sequential schedule) trains with training.algorithm "
+                             f"'bptt'; got {t.algorithm!r}")
+        total = sum(b.steps for b in blocks)
+        if t.steps != total:
+            raise ValueError(f"training.steps ({t.steps}) must be left out or equal the blocks' "
+                             f"steps ({total}) for a sequential schedule")
+        if t.criterion is not None or t.criterion_of_ceiling is not None:
+            raise ValueError("a sequential schedule trains every block for its steps: leave out "
+                             "training.criterion and training.criterion_of_ceiling")
+        if t.schedule != "constant":
+            raise ValueError(f"a sequential schedule trains with a constant learning rate; got "
+                             f"training.schedule {t.schedule!r}")
         return self
 
     @model_validator(mode="after")
@@ -334,6 +687,7 @@ class RunConfig(_Strict):
         return t.criterion_of_ceiling * task.ceiling
 
     def to_dict(self) -> dict:
+        """The config as plain JSON-able data, every default filled in."""
         return self.model_dump(mode="json")
 
 
@@ -473,4 +827,5 @@ def load_config(path: str | Path) -> RunConfig:
 
 
 def dump_config(config: RunConfig) -> str:
+    """The config as YAML text (what a run directory's ``config.yaml`` holds)."""
     return yaml.safe_dump(config.to_dict(), sort_keys=False)

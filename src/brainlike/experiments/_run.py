@@ -8,6 +8,10 @@ Layout of a run directory::
     summary.json              written when training ends (status, steps, accuracy, seconds)
     .lock                     the pid of the process writing the run (an OS lock)
     figures/                  written by ``brainlike demo`` and the analyses
+    report.html               written by ``brainlike report`` (and ``brainlike demo``)
+
+``train(out=...)`` from Python writes the same ``config.yaml`` and ``summary.json`` (where a run
+config can describe its run), so both kinds of run directory open the same way.
 
 Nothing is written before the config, the model and the training arguments are validated and
 the directory's existing run (if any) is known to be this one: a refused start leaves the
@@ -19,14 +23,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
 from ..models import RecurrentModel
 from ..tasks import Task
 from ..training import Evaluation, TrainResult, evaluate, load_model_state
 from ..training._checkpoint import CHECKPOINT, atomic_write_text
-from ..training._session import RunDirectoryError, lock_run_directory
+from ..training._session import RunDirectoryError, lock_run_directory, run_summary
 from ._config import ConfigError, RunConfig, dump_config, load_config
 
 CONFIG = "config.yaml"
@@ -43,6 +49,15 @@ class Run:
     task: Task
     model: RecurrentModel
     summary: dict | None
+
+    def __repr__(self) -> str:
+        """One line: the directory, the task, the model's kind and size, and how it ended."""
+        s = self.summary or {}
+        acc = s.get("accuracy")
+        ended = (f", status={s.get('status')!r}, steps={s.get('steps')}, "
+                 f"accuracy={'None' if acc is None else f'{acc:.4f}'}") if s else ""
+        return (f"Run(directory={str(self.directory)!r}, task={self.task.name!r}, "
+                f"model={type(self.model).__name__}(n_hidden={self.model.n_hidden}){ended})")
 
 
 def build_model(config: RunConfig, task: Task) -> RecurrentModel:
@@ -157,15 +172,7 @@ def run_training(
             model, task, out=out, criterion=criterion, penalties=penalties,
             resume=not restart, progress=progress,
         )
-        summary = {
-            "status": result.status,
-            "steps": result.steps,
-            "accuracy": result.accuracy,
-            "criterion": criterion,
-            "ceiling": task.ceiling,
-            "train_seconds_last_session": result.train_seconds,
-            "eval_seconds_last_session": result.eval_seconds,
-        }
+        summary = run_summary(result, criterion, task.ceiling)
         atomic_write_text(out / SUMMARY, json.dumps(summary, indent=2))
     return result
 
@@ -207,8 +214,9 @@ def evaluate_run(
     run = load_run(directory)
     torch.set_num_threads(run.config.threads)
     parts = getattr(run.task, "tasks", None) or {run.task.name: run.task}
-    results = {
-        name: evaluate(run.model, task, n_trials=n_trials, seed=seed + k)
+    results = {  # a data set's held-out split where the task has one
+        name: evaluate(run.model, getattr(task, "evaluation_task", task), n_trials=n_trials,
+                       seed=seed + k)
         for k, (name, task) in enumerate(parts.items())
     }
     if write:
@@ -216,10 +224,48 @@ def evaluate_run(
     return results
 
 
+#: A condition variable is broken down by level when it takes 2 to this many values.
+MAX_LEVELS = 12
+
+
+def accuracy_by_level(task: Any, evaluation: Evaluation) -> dict[str, dict[str, dict]]:
+    """Accuracy per level of each task variable with 2 to :data:`MAX_LEVELS` values.
+
+    Levels are named by :meth:`brainlike.tasks.Task.level_label` (``"motion"``/``"colour"`` for
+    ``context``, ``"choice_1"`` for ``ground_truth``, the number otherwise), in the order of
+    their values.
+
+    Returns
+    -------
+    dict
+        ``{variable: {label: {"value": v, "accuracy": a, "n_trials": n}}}``.
+    """
+    label = getattr(task, "level_label", None)
+    out: dict[str, dict[str, dict]] = {}
+    for name, values in evaluation.conditions.items():
+        values = np.asarray(values)
+        if values.dtype.kind not in "biuf":
+            continue
+        levels = np.unique(values)
+        if not 1 < levels.size <= MAX_LEVELS:
+            continue
+        rows = {}
+        for v in levels:
+            sel = values == v
+            key = label(name, v) if label is not None else f"{v + 0.0:g}"
+            rows[key] = {"value": v.item() + 0, "accuracy": float(evaluation.correct[sel].mean()),
+                         "n_trials": int(sel.sum())}
+        out[name] = rows
+    return out
+
+
 def write_evaluation(
     directory: str | Path, results: dict[str, Evaluation], *, n_trials: int, seed: int
 ) -> Path:
     """Write the scores of :func:`evaluate_run` to ``directory/evaluation.json``.
+
+    Each task's entry holds its accuracy, loss and ceiling and, under ``by_condition``, the
+    accuracy per level of its task variables (:func:`accuracy_by_level`).
 
     Raises
     ------
@@ -235,7 +281,8 @@ def write_evaluation(
         "n_trials": n_trials,
         "seed": seed,
         "tasks": {
-            name: {"accuracy": ev.accuracy, "loss": ev.loss, "ceiling": parts[name].ceiling}
+            name: {"accuracy": ev.accuracy, "loss": ev.loss, "ceiling": parts[name].ceiling,
+                   "by_condition": accuracy_by_level(parts[name], ev)}
             for name, ev in results.items()
         },
     }

@@ -306,11 +306,7 @@ class ConvNet(nn.Module):
         ``generator`` is accepted so that the trainer calls every model alike; a ConvNet draws
         no noise of its own (dropout uses torch's global generator).
         """
-        if x.ndim != 4 or tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(
-                f"x must have shape (batch, {', '.join(map(str, self.input_shape))}); got "
-                f"{tuple(x.shape)}"
-            )
+        check_images(x, self.input_shape)
         for name in self._names:
             x = getattr(self, name)(x)
         hidden = x.reshape(x.shape[0], -1)
@@ -318,6 +314,14 @@ class ConvNet(nn.Module):
 
     def extra_repr(self) -> str:
         return f"input_shape={self.input_shape}, n_classes={self.n_classes}"
+
+
+def check_images(x: Tensor, input_shape: tuple[int, ...]) -> None:
+    """Refuse inputs that are not images ``(B, *input_shape)``, naming both shapes."""
+    if x.ndim != 4 or tuple(x.shape[1:]) != tuple(input_shape):
+        raise ValueError(
+            f"x must have shape (batch, {', '.join(map(str, input_shape))}); got {tuple(x.shape)}"
+        )
 
 
 class _Activation(nn.Module):

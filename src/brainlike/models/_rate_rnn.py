@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from ._activations import ACTIVATIONS, get_activation
+from ._activations import ACTIVATIONS
 from ._bptt import leaky_loop_with_drive
-from ._connectivity import Connectivity, build_connectivity
-from ._init import W_REC_INITS, init_recurrent
+from ._connectivity import Connectivity
+from ._init import W_REC_INITS
+from ._leaky import NOISE_CONVENTIONS, LeakyRateModel
 from ._params import Milliseconds, OneOf, Range, Seed, Size, checked
-from ._protocol import (
-    EffectiveWeights,
-    RecurrentModel,
-    RNNOutput,
-    derive_seed,
-    fresh_seed,
-    generator,
-)
+from ._protocol import RNNOutput
 
 __all__ = ["NOISE_CONVENTIONS", "RateRNN"]
 
-_DEFAULT_GAIN = {"orthogonal": 0.5, "identity": 0.5, "gaussian": 0.9}
-#: Where the recurrent noise enters (see :class:`RateRNN`).
-NOISE_CONVENTIONS = ("inside_f", "on_state")
-_CONNECTIVITY_STREAM = 1  # a connectivity built from a spec seeds from stream 1 of the model seed
-
-
-class RateRNN(RecurrentModel):
+class RateRNN(LeakyRateModel):
     r"""Leaky continuous-time rate network with a linear readout.
 
     .. math::
@@ -141,67 +127,10 @@ class RateRNN(RecurrentModel):
         connectivity: Connectivity | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.n_input, self.n_hidden, self.n_output = int(n_input), int(n_hidden), int(n_output)
-        self.tau, self.dt = float(tau), float(dt)
-        self.activation = activation
-        self.sigma_rec = float(sigma_rec)
-        self.noise_convention = noise_convention
-        self.w_rec_init = w_rec_init
-        self.w_rec_gain = float(_DEFAULT_GAIN[w_rec_init] if w_rec_gain is None else w_rec_gain)
-        self.train_initial_state = bool(train_initial_state)
-        self._act = get_activation(activation)
-        seed = fresh_seed() if seed is None else int(seed)
-        if isinstance(connectivity, Mapping):
-            connectivity = build_connectivity(
-                connectivity, self.n_hidden, seed=derive_seed(seed, _CONNECTIVITY_STREAM))
-
-        gen = generator(seed)
-        n, i, o = self.n_hidden, self.n_input, self.n_output
-        # W_x ~ N(0, 1/n_input) (Yang et al. 2019); W_y ~ U(-1/sqrt(n), 1/sqrt(n)) (torch Linear).
-        w_in = torch.randn(n, i, generator=gen) / math.sqrt(i)
-        w_rec = init_recurrent(n, w_rec_init, self.w_rec_gain, gen)
-        bound = 1.0 / math.sqrt(n)
-        w_out = (torch.rand(o, n, generator=gen) * 2 - 1) * bound
-        if connectivity is None:
-            self.connectivity = None
-            self.w_rec = nn.Parameter(w_rec)
-        else:
-            self.connectivity = connectivity
-            w_in = connectivity.init_input(w_in)
-            w_out = connectivity.init_output(w_out)
-        self.w_in = nn.Parameter(w_in)
-        self.b_rec = nn.Parameter(torch.zeros(n))
-        self.w_out = nn.Parameter(w_out)
-        self.b_out = nn.Parameter(torch.zeros(o))
-        r0 = torch.zeros(n)
-        if self.train_initial_state:
-            self.r0 = nn.Parameter(r0)
-        else:
-            self.register_buffer("r0", r0)
-
-    @classmethod
-    def _check_together(cls, args: dict) -> None:
-        dt, tau = args.get("dt"), args.get("tau")
-        if dt is not None and tau is not None and dt > tau:
-            raise ValueError(
-                f"{cls.__name__} needs dt <= tau for a stable Euler step (alpha = dt/tau <= 1). "
-                f"Got dt={dt!r}, tau={tau!r}."
-            )
-        conn, n = args.get("connectivity"), args.get("n_hidden")
-        if conn is None or n is None:
-            return
-        if isinstance(conn, Mapping):
-            build_connectivity(conn, n, seed=0)  # raises ValueError naming what is wrong
-        elif conn.n_units != n:
-            raise ValueError(
-                f"connectivity.n_units must be equal to n_hidden of {cls.__name__}. "
-                f"Expected {n}, got {conn.n_units}."
-            )
-
-    @property
-    def alpha(self) -> float:
-        """``dt / tau``."""
-        return self.dt / self.tau
+        self._setup(n_input, n_hidden, n_output, tau=tau, dt=dt, activation=activation,
+                    sigma_rec=sigma_rec, noise_convention=noise_convention, w_rec_init=w_rec_init,
+                    w_rec_gain=w_rec_gain, train_initial_state=train_initial_state, seed=seed,
+                    connectivity=connectivity)
 
     @property
     def state_parts(self) -> dict[str, int]:
@@ -216,37 +145,7 @@ class RateRNN(RecurrentModel):
 
         With a connectivity, ``"connectivity"`` holds its own :meth:`Connectivity.config`.
         """
-        out = {
-            "n_input": self.n_input,
-            "n_hidden": self.n_hidden,
-            "n_output": self.n_output,
-            "tau": self.tau,
-            "dt": self.dt,
-            "activation": self.activation,
-            "sigma_rec": self.sigma_rec,
-            "noise_convention": self.noise_convention,
-            "w_rec_init": self.w_rec_init,
-            "w_rec_gain": self.w_rec_gain,
-            "train_initial_state": self.train_initial_state,
-        }
-        if self.connectivity is not None:
-            out["connectivity"] = self.connectivity.config()
-        return out
-
-    def effective_weights(self) -> EffectiveWeights:
-        """The input, recurrent and readout weights in use (differentiable).
-
-        Returns
-        -------
-        EffectiveWeights
-            ``w_in (N, n_input)``, ``w_rec (N, N)``, ``w_out (n_output, N)``.
-        """
-        c = self.connectivity
-        if c is None:
-            return EffectiveWeights(self.w_in, self.w_rec, self.w_out)
-        return EffectiveWeights(
-            c.input_weights(self.w_in), c.recurrent(), c.output_weights(self.w_out)
-        )
+        return self._rate_config()
 
     # -- dynamics -------------------------------------------------------------------------------
 
@@ -256,18 +155,8 @@ class RateRNN(RecurrentModel):
     def _run(self, inputs, state, noise, generator, traced):
         # Effective weights once per forward pass (a connectivity may reparameterize them).
         w = self.effective_weights()
-        b, n_steps = inputs.shape[:2]
-        # Input drive for all steps in one product, time-major so each step reads a contiguous
-        # (B, N) slice.
-        x = inputs.transpose(0, 1).reshape(n_steps * b, self.n_input)
-        u = torch.addmm(self.b_rec, x, w.w_in.t()).view(n_steps, b, self.n_hidden)
-        on_state = None
-        if noise and self.sigma_rec > 0:
-            xi = self._noise(u.shape, generator, u)
-            if self.noise_convention == "inside_f":
-                u = u + (math.sqrt(2.0 / self.alpha) * self.sigma_rec) * xi
-            else:
-                on_state = (math.sqrt(2.0 * self.alpha) * self.sigma_rec) * xi
+        u, on_state = self._drive_and_noise(inputs, w, noise, generator)
+        n_steps, b = u.shape[:2]
         rates, z = leaky_loop_with_drive(u, w.w_rec, state, self.alpha, self._act, on_state)
         # The readout of all steps in one product on the time-major rates (no copy), so that
         # its gradient reaches the loop time-major too; outputs are a (B, T, O) view.
@@ -285,10 +174,6 @@ class RateRNN(RecurrentModel):
 
     def _step(self, state: Tensor, inputs: Tensor) -> Tensor:
         return state + self.alpha * (self._drive(state, inputs) - state)
-
-    def _readout(self, state: Tensor) -> Tensor:
-        w_out = self.effective_weights().w_out
-        return state @ w_out.t() + self.b_out
 
     def velocity(self, state: Tensor, inputs: Tensor) -> Tensor:
         """Noise-free ``dr/dt = (-r + f(W_r r + W_x x + b_r)) / tau`` (Eq. 26), per ms.
@@ -326,20 +211,3 @@ class RateRNN(RecurrentModel):
         if kind == "discrete":
             return 1.0 - self.alpha, self.alpha * d, w.w_rec
         return -1.0 / self.tau, d / self.tau, w.w_rec
-
-    def without_connections(self, from_units: Any, to_units: Any) -> RateRNN:
-        """A copy with the recurrent connections from ``from_units`` to ``to_units`` set to 0.
-
-        Needs a plain ``w_rec`` parameter (no connectivity parameterization).
-        """
-        if self.connectivity is not None:
-            raise ValueError(
-                "without_connections needs a RateRNN with a plain w_rec parameter "
-                f"(connectivity=None); this one has {type(self.connectivity).__name__}"
-            )
-        src = np.asarray(from_units, dtype=np.int64).reshape(-1)
-        dst = np.asarray(to_units, dtype=np.int64).reshape(-1)
-        cut = copy.deepcopy(self)
-        with torch.no_grad():
-            cut.w_rec[np.ix_(dst, src)] = 0.0
-        return cut

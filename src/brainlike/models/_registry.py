@@ -19,11 +19,16 @@ from typing import Any
 from torch import nn
 
 from ._convnet import ConvNet
+from ._feedback import FeedbackRNN
 from ._gated import GRU, LSTM
 from ._params import Argument
 from ._params import arguments as _arguments
+from ._plastic import PlasticRNN
 from ._protocol import RecurrentModel
 from ._rate_rnn import RateRNN
+from ._spiking import SpikingRNN
+from ._stsp import STSPRNN
+from ._vit import VisionTransformer
 
 __all__ = ["arguments", "kind_of", "make", "model_class", "names"]
 
@@ -31,10 +36,15 @@ _MODELS: dict[str, type[RecurrentModel]] = {
     "rate": RateRNN,
     "lstm": LSTM,
     "gru": GRU,
+    "spiking": SpikingRNN,
+    "feedback": FeedbackRNN,
+    "plastic": PlasticRNN,
+    "stsp": STSPRNN,
 }
 #: Feedforward kinds: no state, no time axis; built by ``make(kind, **params)``.
 _FEEDFORWARD: dict[str, type[nn.Module]] = {
     "convnet": ConvNet,
+    "vit": VisionTransformer,
 }
 _FAMILIES = ("recurrent", "feedforward")
 
@@ -96,7 +106,8 @@ def make(
     ----------
     kind : str
         One of :func:`names`: ``"rate"`` (:class:`RateRNN`), ``"lstm"`` (:class:`LSTM`),
-        ``"gru"`` (:class:`GRU`); or of ``names("feedforward")``: ``"convnet"``
+        ``"gru"`` (:class:`GRU`), ``"spiking"`` (:class:`SpikingRNN`); or of
+        ``names("feedforward")``: ``"convnet"``
         (:class:`ConvNet`, built from its own arguments: ``make("convnet",
         input_shape=(1, 8, 8), n_classes=10, layers="primer")``).
     n_input, n_hidden, n_output : int

@@ -147,10 +147,32 @@ class Recording:
         return cls(da.values, time=time, conditions=conds, units=units, epochs=epochs,
                    source=str(attrs.get("source", "xarray")))
 
-    def save_netcdf(self, path: str | Path) -> Path:
-        """Write a NetCDF-4 file (via h5netcdf); :func:`load_netcdf` reads it back."""
+    def save_netcdf(self, path: str | Path, *, dtype: str = "float32",
+                    compression: int = 4) -> Path:
+        """Write a NetCDF-4 file (via h5netcdf); :func:`load_netcdf` reads it back.
+
+        Parameters
+        ----------
+        path : str or Path
+        dtype : {"float32", "float64"}
+            Storage type of the activity. float32 (default) keeps 7 significant digits, far
+            more than a rate or a recording needs, in half the space; ``"float64"`` stores the
+            values exactly.
+        compression : int
+            gzip level 0 (none) to 9 of the activity, with the byte-shuffle filter. Measured on
+            the demo network's noise-free 512 x 110 x 64 recording: 1.8 MB at the defaults,
+            14.5 MB as raw float32, 28.9 MB as raw float64 (with recurrent noise, 10.3 MB).
+        """
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")
+        if isinstance(compression, bool) or not isinstance(compression, int) or not (
+                0 <= compression <= 9):
+            raise ValueError(f"compression must be an int from 0 to 9; got {compression!r}")
         path = Path(path)
-        self.to_xarray().to_netcdf(path, engine="h5netcdf")
+        encoding: dict[str, Any] = {"dtype": dtype}
+        if compression:
+            encoding.update(zlib=True, complevel=compression, shuffle=True)
+        self.to_xarray().to_netcdf(path, engine="h5netcdf", encoding={"activity": encoding})
         return path
 
     def save_npz(self, path: str | Path) -> Path:

@@ -21,25 +21,36 @@ Examples
 
 from ._core import Task, TaskScore, TrialBatch, Trials, Variable
 from ._distributions import Choice, Duration, Fixed, TruncExp, Uniform
+from ._env import Episodes, VectorTaskEnv, as_vector_env, play
 from ._gym import TaskEnv, as_gym_env
 from ._images import Cifar10, ImageBatch, ImageData, ImageTask, load_cifar10, load_mnist
 from ._multitask import Block, MultiTask, Sequential
 from ._neurogym import NeuroGymTask, from_neurogym
 from ._registry import describe, make, names
+from ._samples import SampleBatch, Samples
+from ._shapes import GeneratedShapes, ShapeTextureGenerator, SimilarityTrials
 from ._stimuli import StimulusSet, gabor, grating, grating_set, pink_noise, white_noise
+from ._subsets import ClassSubset, split_classes
 
 __all__ = [
     "Block",
     "Choice",
     "Cifar10",
+    "ClassSubset",
     "Duration",
+    "Episodes",
     "Fixed",
+    "GeneratedShapes",
     "ImageBatch",
     "ImageData",
     "ImageTask",
     "MultiTask",
     "NeuroGymTask",
+    "SampleBatch",
+    "Samples",
     "Sequential",
+    "ShapeTextureGenerator",
+    "SimilarityTrials",
     "StimulusSet",
     "Task",
     "TaskEnv",
@@ -49,7 +60,9 @@ __all__ = [
     "TruncExp",
     "Uniform",
     "Variable",
+    "VectorTaskEnv",
     "as_gym_env",
+    "as_vector_env",
     "describe",
     "from_neurogym",
     "gabor",
@@ -60,5 +73,7 @@ __all__ = [
     "make",
     "names",
     "pink_noise",
+    "play",
+    "split_classes",
     "white_noise",
 ]

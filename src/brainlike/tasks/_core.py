@@ -223,6 +223,9 @@ class Variable:
         Allowed values for ``conditions`` (checked in addition to bounds).
     derived : bool
         Computed from other variables; cannot be fixed through ``conditions``.
+    labels : mapping of value to str, optional
+        Readable names of coded values (``{0: "motion", 1: "colour"}``), used by
+        :meth:`Task.level_label` in evaluations and reports.
     """
 
     name: str
@@ -232,6 +235,7 @@ class Variable:
     high: float | None = None
     values: tuple[float, ...] | None = None
     derived: bool = False
+    labels: Mapping[float, str] | None = field(default=None, compare=False, hash=False)
 
     def check(self, value: Any, n: int) -> np.ndarray:
         """Validate a caller-fixed value (scalar or length-n) -> array of shape (n,)."""
@@ -437,6 +441,10 @@ class Task:
     ``sigma / sqrt(dt)`` (dt in ms; NeuroGym's convention) to the channels in
     ``noise_channels`` during ``noise_epochs`` (all valid steps if None); never
     to padding.
+
+    ``signed_stimuli`` names the variables whose sign says which choice is correct
+    (+ toward choice 2, e.g. a signed coherence): reports draw psychometric curves of
+    P(choice 2) against them.
     """
 
     name: ClassVar[str] = ""
@@ -450,6 +458,7 @@ class Task:
     variables: tuple[Variable, ...] = ()
     noise_channels: tuple[str, ...] = ()
     noise_epochs: tuple[str, ...] | None = None
+    signed_stimuli: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, dt: float, sigma: float = 0.0, timing: Mapping[str, Any] | None = None):
         self.dt = check_dt(dt)
@@ -717,6 +726,53 @@ class Task:
             task=self.name,
             output_mask=output_mask,
         )
+
+    def as_vector_env(self, n_envs: int, *, seed: Any = None, **rewards: Any) -> Any:
+        """This task as ``n_envs`` reward-giving environments stepped together.
+
+        A :class:`~brainlike.tasks.VectorTaskEnv` (a ``gymnasium.vector.VectorEnv``): broken
+        fixation aborts, a choice ends the trial, the task's own reward rule (see
+        ``brainlike.tasks._env``). Class tasks only.
+
+        Parameters
+        ----------
+        n_envs : int
+            Number of trials B stepped together.
+        seed : int, sequence of int or None
+            Same seed, same actions -> same episodes.
+        **rewards
+            ``r_correct`` (1), ``r_wrong`` (0), ``r_abort`` (-1), ``r_no_response`` (= r_abort).
+        """
+        from ._env import as_vector_env
+
+        return as_vector_env(self, n_envs, seed=seed, **rewards)
+
+    def level_label(self, name: str, value: Any) -> str:
+        """A readable name for value ``value`` of task variable ``name``.
+
+        The variable's ``labels`` where it has them; for ``ground_truth`` of a class task the
+        output channel it asks for (``choice_2``; ``-1`` is ``"no response"``); otherwise the
+        number itself (``"3.2"``).
+
+        Examples
+        --------
+        >>> from brainlike.tasks import make
+        >>> task = make("context_decision")
+        >>> task.level_label("context", 1), task.level_label("ground_truth", 2)
+        ('colour', 'choice_2')
+        >>> task.level_label("motion_coherence", -12.8)
+        '-12.8'
+        """
+        v = float(value)
+        var = next((x for x in self.variables if x.name == name), None)
+        if var is not None and var.labels is not None and v in var.labels:
+            return var.labels[v]
+        if name == "ground_truth" and self.target_kind == "class" and v.is_integer():
+            if v == -1:
+                return "no response"
+            if 0 < v < self.n_outputs:
+                return self.output_names[int(v)]
+        return f"{v + 0.0:g}"
 
     def default_grid(self) -> dict[str, tuple[float, ...]]:
         """Condition values of the default analysis grid (see :meth:`grid`).

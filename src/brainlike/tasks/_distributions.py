@@ -68,9 +68,11 @@ class Fixed:
         object.__setattr__(self, "ms", _real("Fixed ms", self.ms))
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` durations (ms) as a float64 array of shape ``(size,)``."""
         return np.full(size, self.ms, dtype=np.float64)
 
     def to_spec(self) -> float:
+        """JSON-serializable description, the inverse of :func:`as_duration`."""
         return self.ms
 
 
@@ -89,9 +91,11 @@ class Uniform:
         object.__setattr__(self, "high", high)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` durations (ms) as a float64 array of shape ``(size,)``."""
         return rng.uniform(self.low, self.high, size)
 
     def to_spec(self) -> dict[str, list[float]]:
+        """JSON-serializable description, the inverse of :func:`as_duration`."""
         return {"uniform": [self.low, self.high]}
 
 
@@ -110,9 +114,11 @@ class Choice:
         object.__setattr__(self, "values", vals)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` durations (ms) as a float64 array of shape ``(size,)``."""
         return np.asarray(self.values, dtype=np.float64)[rng.integers(len(self.values), size=size)]
 
     def to_spec(self) -> dict[str, list[float]]:
+        """JSON-serializable description, the inverse of :func:`as_duration`."""
         return {"choice": list(self.values)}
 
 
@@ -144,11 +150,13 @@ class TruncExp:
         object.__setattr__(self, "high", high)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` durations (ms) as a float64 array of shape ``(size,)``."""
         u = rng.random(size)
         span = -math.expm1(-(self.high - self.low) / self.mean)  # 1 - e^{-w/mean}
         return np.minimum(self.low - self.mean * np.log1p(-u * span), self.high)
 
     def to_spec(self) -> dict[str, list[float | None]]:
+        """JSON-serializable description, the inverse of :func:`as_duration`."""
         return {"truncexp": [self.mean, self.low, None if math.isinf(self.high) else self.high]}
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ._core import Task, TrialBatch, _check_positive
-from ._registry import make
+from ._registry import task_of
 from .yang19 import PREFERRED, Yang19Task, bump
 
 __all__ = ["TaskEnv", "as_gym_env"]
@@ -50,13 +50,7 @@ def as_gym_env(name_or_task: str | Task, *, max_trials: int | None = None, **par
     **params
         Task parameters, with a name only.
     """
-    if isinstance(name_or_task, str):
-        task = make(name_or_task, **params)
-    elif params:
-        raise TypeError(f"task parameters {sorted(params)} need a task name, not a Task object")
-    else:
-        task = name_or_task
-    return TaskEnv(task, max_trials=max_trials)
+    return TaskEnv(task_of(name_or_task, params), max_trials=max_trials)
 
 
 def _env_base():

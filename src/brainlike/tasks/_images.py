@@ -372,6 +372,25 @@ def stratified_split(labels: np.ndarray, test_fraction: float, seed: int = 0) ->
 
 
 # --------------------------------------------------------------------------- tasks
+def allowed_labels(task: Any, batch_size: Any, conditions: Mapping[str, Any] | None) -> Any:
+    """Check an image task's ``generate`` arguments; the labels ``conditions`` allows (an
+    array) or None when it fixes none. ``conditions`` may fix only ``label`` (a class or a
+    sequence of classes)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise TypeError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    allowed = None
+    for key, value in dict(conditions or {}).items():
+        if key != "label":
+            raise ValueError(f"conditions may fix only 'label' for {task.name!r}; got {key!r}")
+        allowed = np.atleast_1d(np.asarray(value))
+        bad = np.setdiff1d(allowed, np.arange(task.n_outputs))
+        if bad.size:
+            raise ValueError(
+                f"conditions['label'] must lie in [0, {task.n_outputs}), got {bad.tolist()}"
+            )
+    return allowed
+
+
 class ImageTask:
     """Classify images from a data set: the task protocol of the trainer without a time axis.
 
@@ -574,23 +593,10 @@ class ImageTask:
         noise : bool
             Add the pixel noise ``sigma`` (default); False gives the clean images.
         """
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, numbers.Integral)
-            or batch_size < 1
-        ):
-            raise TypeError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        allowed = allowed_labels(self, batch_size, conditions)
         pool = np.arange(self.n_images)
-        for key, value in dict(conditions or {}).items():
-            if key != "label":
-                raise ValueError(f"conditions may fix only 'label' for {self.name!r}; got {key!r}")
-            allowed = np.atleast_1d(np.asarray(value))
-            bad = np.setdiff1d(allowed, np.arange(self.n_outputs))
-            if bad.size:
-                raise ValueError(
-                    f"conditions['label'] must lie in [0, {self.n_outputs}), got {bad.tolist()}"
-                )
-            pool = pool[np.isin(self._data.labels[pool], allowed)]
+        if allowed is not None:
+            pool = pool[np.isin(self._data.labels, allowed)]
         rng = np.random.default_rng(seed)
         idx = pool[rng.integers(0, pool.size, int(batch_size))]
         return self._make_batch(idx, rng, noise)

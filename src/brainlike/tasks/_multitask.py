@@ -30,6 +30,19 @@ from ._registry import make
 __all__ = ["Block", "MultiTask", "Sequential"]
 
 
+_SHARED = ("n_inputs", "n_outputs", "dt", "target_kind")
+
+
+def _check_shared(first: Any, t: Any, what: str) -> None:
+    """Tasks trained by one network must share sizes, time step and target kind."""
+    for attr in _SHARED:
+        a, b = getattr(first, attr, None), getattr(t, attr, None)
+        if a != b:
+            raise ValueError(
+                f"{what} must share {attr}: {first.name!r} has {a!r}, {t.name!r} has {b!r}"
+            )
+
+
 def _as_task(t: Any) -> Task:
     if isinstance(t, str):
         return make(t)
@@ -59,8 +72,10 @@ class MultiTask:
         the ``yang19.*`` tasks, which share rule inputs) and distinct names.
     probabilities : sequence or mapping of float, optional
         Relative sampling weights (normalized), one per task or a mapping
-        name -> weight; default uniform. The paper model weighs
-        ``ctxdm1``/``ctxdm2`` 5× (``rule_prob_map``).
+        name -> weight; default uniform. A mapping need not list every task: as in
+        Yang et al.'s ``rule_prob_map`` (``rule_prob_map.get(rule, 1.)``), a task it
+        leaves out has weight 1, so ``{"yang19.ctxdm1": 5, "yang19.ctxdm2": 5}`` is the
+        paper model's mix. A task is left out of training only by an explicit weight 0.
 
     Attributes
     ----------
@@ -87,12 +102,7 @@ class MultiTask:
             self.tasks[t.name] = t
         first = objs[0]
         for t in objs[1:]:
-            for attr in ("n_inputs", "n_outputs", "dt", "target_kind"):
-                if getattr(t, attr) != getattr(first, attr):
-                    raise ValueError(
-                        f"tasks must share {attr}: {first.name!r} has {getattr(first, attr)!r}, "
-                        f"{t.name!r} has {getattr(t, attr)!r}"
-                    )
+            _check_shared(first, t, "tasks")
         names = list(self.tasks)
         if probabilities is None:
             w = np.ones(len(names))
@@ -100,7 +110,7 @@ class MultiTask:
             unknown = sorted(set(probabilities) - set(names))
             if unknown:
                 raise ValueError(f"probabilities name unknown task(s) {unknown}; tasks are {names}")
-            w = np.array([float(probabilities.get(n, 0.0)) for n in names])
+            w = np.array([float(probabilities.get(n, 1.0)) for n in names])
         else:
             w = np.asarray(probabilities, dtype=np.float64)
             if w.shape != (len(names),):
@@ -127,8 +137,9 @@ class MultiTask:
         return next(iter(self.tasks.values())).n_outputs
 
     @property
-    def dt(self) -> float:
-        return next(iter(self.tasks.values())).dt
+    def dt(self) -> float | None:
+        """The tasks' step in ms (None for tasks without a time axis: images, samples)."""
+        return getattr(next(iter(self.tasks.values())), "dt", None)
 
     @property
     def target_kind(self) -> str:
@@ -206,13 +217,32 @@ class Sequential:
         (``train_seq``) is e.g. ``[(["yang19.go"], n), (["yang19.dlygo"], n),
         (["yang19.dm1", "yang19.dm2"], n), ...]``.
 
+    Notes
+    -----
+    :func:`brainlike.training.train_sequential` trains a network on the blocks in order and
+    evaluates every task seen so far after each block.
+
     Attributes
     ----------
     blocks : tuple of Block
     total_steps : int
     tasks : dict of str to Task
-        Every task of every block, for evaluation on all of them.
+        Every task of every block, in the order they are first trained, for evaluation on all
+        of them. A task may come back in a later block (rehearsal) but a name always means the
+        same task.
+    ends : tuple of int
+        The step count at the end of each block.
+    n_inputs : int
+        That of every task (all blocks must share it, as one network trains on them all); so
+        are ``n_outputs`` (int), ``dt`` (float, ms), ``target_kind`` (str), ``input_names``
+        and ``output_names`` (tuple of str).
+    name : str
+        The blocks' names joined by ``" > "``.
+    params : dict
+        JSON-serializable: each block's tasks' parameters and steps.
     """
+
+    ceiling = None
 
     def __init__(self, blocks: Sequence[Any]) -> None:
         if isinstance(blocks, (str, bytes)) or not isinstance(blocks, Sequence) or not blocks:
@@ -224,13 +254,60 @@ class Sequential:
             tasks, steps = b
             steps = _check_positive(f"blocks[{i}] steps", steps, integer=True)
             if not isinstance(tasks, MultiTask):
-                tasks = MultiTask([tasks] if isinstance(tasks, (str, Task)) else list(tasks))
+                one = isinstance(tasks, (str, Task)) or hasattr(tasks, "generate")
+                tasks = MultiTask([tasks] if one else list(tasks))
             out.append(Block(tasks, steps))
         self.blocks: tuple[Block, ...] = tuple(out)
         self.tasks: dict[str, Task] = {}
-        for b in self.blocks:
-            self.tasks.update(b.task.tasks)
+        first = next(iter(self.blocks[0].task.tasks.values()))
+        for i, b in enumerate(self.blocks):
+            for name, t in b.task.tasks.items():
+                _check_shared(first, t, "the tasks of all blocks")
+                seen = self.tasks.get(name)
+                if seen is not None and seen is not t and (
+                        type(seen) is not type(t) or seen.params != t.params):
+                    raise ValueError(
+                        f"blocks[{i}] has a task named {name!r} that differs from the earlier "
+                        f"task of that name ({seen.params} vs {t.params}); give them distinct names"
+                    )
+                self.tasks.setdefault(name, t)
         self._ends = np.cumsum([b.steps for b in self.blocks])
+
+    @property
+    def ends(self) -> tuple[int, ...]:
+        return tuple(int(e) for e in self._ends)
+
+    @property
+    def name(self) -> str:
+        return " > ".join(b.task.name for b in self.blocks)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"blocks": [{"tasks": b.task.params, "steps": b.steps} for b in self.blocks]}
+
+    @property
+    def n_inputs(self) -> int:
+        return self.blocks[0].task.n_inputs
+
+    @property
+    def n_outputs(self) -> int:
+        return self.blocks[0].task.n_outputs
+
+    @property
+    def dt(self) -> float | None:
+        return self.blocks[0].task.dt
+
+    @property
+    def target_kind(self) -> str:
+        return self.blocks[0].task.target_kind
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self.blocks[0].task.input_names
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return self.blocks[0].task.output_names
 
     @property
     def total_steps(self) -> int:

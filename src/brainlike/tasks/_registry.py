@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from typing import Any
 
 from ._core import Task
 from ._images import IMAGE_TASKS, ImageTask
+from ._shapes import GeneratedShapes
 from .context_decision import ContextDecision
 from .delayed_match_to_category import DelayedMatchToCategory
 from .delayed_match_to_sample import DelayedMatchToSample
 from .field_tasks import FIELD_TASKS
 from .memory_report import MemoryReport
 from .parametric_working_memory import ParametricWorkingMemory
+from .pattern_completion import PatternCompletion
 from .perceptual_decision import PerceptualDecision
+from .periodic import SumOfSines, TriangleWave
+from .reaction_time import PerceptualDecisionRT
 from .yang19 import YANG19_TASKS
 
-__all__ = ["describe", "make", "names"]
+__all__ = ["describe", "make", "names", "task_of"]
 
-_TASKS: dict[str, type[Task] | type[ImageTask]] = {
+_TASKS: dict[str, type[Task] | type[ImageTask] | type[GeneratedShapes]] = {
     cls.name: cls
     for cls in (
         PerceptualDecision,
@@ -27,17 +32,22 @@ _TASKS: dict[str, type[Task] | type[ImageTask]] = {
         DelayedMatchToSample,
         DelayedMatchToCategory,
         MemoryReport,
+        PatternCompletion,
         *FIELD_TASKS,
         *YANG19_TASKS,
+        PerceptualDecisionRT,
+        SumOfSines,
+        TriangleWave,
     )
 }
 # Image classification tasks (no time axis; batches are ImageBatch): ``kind == "image"``.
 _TASKS.update({cls.name: cls for cls in IMAGE_TASKS})
+_TASKS[GeneratedShapes.name] = GeneratedShapes
 _KINDS = ("trial", "image")
 
 
 def _kind(cls: type) -> str:
-    return "image" if issubclass(cls, ImageTask) else "trial"
+    return "image" if getattr(cls, "kind", None) == "image" else "trial"
 
 
 def names(kind: str | None = None) -> list[str]:
@@ -63,6 +73,14 @@ def describe() -> list[dict[str, str]]:
          "kind": _kind(_TASKS[n])}
         for n in names()
     ]
+
+
+def _did_you_mean(name: Any) -> str:
+    """``" (did you mean 'x'?)"`` for the registered name closest to a mistyped one."""
+    if not isinstance(name, str):
+        return ""
+    close = difflib.get_close_matches(name, list(_TASKS), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _parameters(cls: type) -> list[str]:
@@ -94,10 +112,20 @@ def make(name: str, **params: Any) -> Task | ImageTask:
     20.0
     """
     if not isinstance(name, str) or name not in _TASKS:
-        raise ValueError(f"unknown task {name!r}; valid names are {names()}")
+        raise ValueError(f"unknown task {name!r}{_did_you_mean(name)}; valid names are {names()}")
     cls = _TASKS[name]
     allowed = _parameters(cls)
     for key in params:
         if key not in allowed:
             raise ValueError(f"task {name!r} has no parameter {key!r}; allowed: {allowed}")
     return cls(**params)
+
+
+def task_of(name_or_task: Any, params: dict[str, Any]) -> Task:
+    """``make(name, **params)`` for a name; a task object as it is (then ``params`` must be
+    empty). Shared by the environment adapters."""
+    if isinstance(name_or_task, str):
+        return make(name_or_task, **params)
+    if params:
+        raise TypeError(f"task parameters {sorted(params)} need a task name, not a Task object")
+    return name_or_task

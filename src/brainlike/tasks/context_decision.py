@@ -90,10 +90,12 @@ class ContextDecision(Task):
     )
     output_names = ("fixate", "choice_1", "choice_2")
     target_kind = "class"
+    signed_stimuli = ("motion_coherence", "color_coherence")
     noise_channels = ("motion_1", "motion_2", "color_1", "color_2")
     noise_epochs = ("stimulus",)
     variables = (
-        Variable("context", "attended modality: 0 motion, 1 colour", integer=True, values=(0, 1)),
+        Variable("context", "attended modality: 0 motion, 1 colour", integer=True, values=(0, 1),
+                 labels={0: "motion", 1: "colour"}),
         Variable(
             "motion_coherence", "signed motion coherence, + toward choice 2 (%)", low=-100.0, high=100.0
         ),

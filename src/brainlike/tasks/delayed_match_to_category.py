@@ -113,7 +113,8 @@ class DelayedMatchToCategory(Task):
             Variable("test", "test direction index", integer=True, low=0, high=n - 1),
             Variable("sample_category", "0 if sample angle < π else 1", integer=True, derived=True),
             Variable("test_category", "0 if test angle < π else 1", integer=True, derived=True),
-            Variable("match", "1 if the categories are equal", integer=True, values=(0, 1)),
+            Variable("match", "1 if the categories are equal", integer=True, values=(0, 1),
+                     labels={0: "non-match", 1: "match"}),
             Variable("ground_truth", "1 match, 2 non-match", integer=True, derived=True),
         )
         self._params.update(sigma=self.sigma, n_directions=n, n_channels=c)

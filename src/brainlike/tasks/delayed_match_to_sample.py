@@ -106,7 +106,8 @@ class DelayedMatchToSample(Task):
         self.variables = (
             Variable("sample", "sample direction index (angle 2π·i/n)", integer=True, low=0, high=n - 1),
             Variable("test", "test direction index", integer=True, low=0, high=n - 1),
-            Variable("match", "1 if test == sample", integer=True, values=(0, 1)),
+            Variable("match", "1 if test == sample", integer=True, values=(0, 1),
+                     labels={0: "non-match", 1: "match"}),
             Variable("ground_truth", "1 match, 2 non-match", integer=True, derived=True),
         )
         self._params.update(sigma=self.sigma, n_directions=n)

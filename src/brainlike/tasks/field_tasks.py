@@ -67,7 +67,8 @@ class GoNoGo(Task):
     noise_channels = ("go", "nogo")
     noise_epochs = ("stimulus",)
     variables = (
-        Variable("go", "1 go trial, 0 no-go", integer=True, values=(0, 1)),
+        Variable("go", "1 go trial, 0 no-go", integer=True, values=(0, 1),
+                 labels={0: "no-go", 1: "go"}),
         Variable("ground_truth", "1 respond, -1 keep fixating", integer=True, derived=True),
     )
 
@@ -291,7 +292,8 @@ class PostDecisionWager(Task):
         self.variables = (
             Variable("coherence", "motion coherence (%)", values=self.coherences),
             Variable("ground_truth", "correct direction (1 or 2)", integer=True, values=(1, 2)),
-            Variable("wager", "1 if the sure target is offered", integer=True, values=(0, 1)),
+            Variable("wager", "1 if the sure target is offered", integer=True, values=(0, 1),
+                     labels={0: "no sure target", 1: "sure target offered"}),
         )
         self._params.update(
             sigma=self.sigma, coherences=list(self.coherences), r_correct=self.r_correct,
@@ -334,9 +336,11 @@ class TwoArmedBandit(Task):
     pull's one-hot arm and its reward (0 at the first step). In a generated
     batch the pulls come from a uniformly random behaviour policy (drawn from
     the batch's seed), so a supervised network learns to infer the better arm
-    from the feedback; as a Gymnasium env (:func:`as_gym_env`) the agent's own
-    pulls and rewards are fed back (closed loop) and each step's reward is
-    that pull's payoff — the meta-RL setting.
+    from the feedback; as a Gymnasium env (:func:`as_gym_env`,
+    :meth:`~brainlike.tasks.Task.as_vector_env`) the agent's own pulls and
+    rewards are fed back (closed loop, :meth:`feedback`) and each step's reward
+    is that pull's payoff — the meta-RL setting. ``reward_input=False`` keeps
+    ``prev_reward`` at 0 (a control network that cannot see its rewards).
 
     Outputs ``fixate``, ``arm_1``, ``arm_2``; target the better arm at every
     step (class 0 never). Conditions ``p_arm1``, ``p_arm2``, ``ground_truth``
@@ -352,18 +356,22 @@ class TwoArmedBandit(Task):
     output_names = ("fixate", "arm_1", "arm_2")
     _SCHEDULES = ("independent", "anticorrelated", "fixed")
 
-    def __init__(self, *, dt: float = 100.0, n_pulls: int = 20, schedule: str = "anticorrelated"):
+    def __init__(self, *, dt: float = 100.0, n_pulls: int = 20, schedule: str = "anticorrelated",
+                 reward_input: bool = True):
         super().__init__(dt=dt)
         self.n_pulls = _check_positive("n_pulls", n_pulls, integer=True)
         if schedule not in self._SCHEDULES:
             raise ValueError(f"schedule must be one of {list(self._SCHEDULES)}, got {schedule!r}")
+        if not isinstance(reward_input, bool):
+            raise TypeError(f"reward_input must be a bool, got {reward_input!r}")
         self.schedule = schedule
+        self.reward_input = reward_input
         self.variables = (
             Variable("p_arm1", "reward probability of arm 1", low=0.0, high=1.0),
             Variable("p_arm2", "reward probability of arm 2", low=0.0, high=1.0),
             Variable("ground_truth", "better arm (1 or 2)", integer=True, derived=True),
         )
-        self._params.update(n_pulls=self.n_pulls, schedule=schedule)
+        self._params.update(n_pulls=self.n_pulls, schedule=schedule, reward_input=reward_input)
 
     def sample_conditions(self, rng, n, fixed):
         u, flip = rng.uniform(0, 1, n), rng.integers(0, 2, n)
@@ -389,7 +397,7 @@ class TwoArmedBandit(Task):
         x = trials.inputs
         x[:, 1:, 0] = arm[:, :-1] == 1
         x[:, 1:, 1] = arm[:, :-1] == 2
-        x[:, 1:, 2] = reward[:, :-1]
+        x[:, 1:, 2] = reward[:, :-1] * self.reward_input
         trials.set_target(c["ground_truth"], "pulls")
 
     # closed loop for as_gym_env: the agent's pull is paid and fed back
@@ -397,9 +405,22 @@ class TwoArmedBandit(Task):
         self, rng: np.random.Generator, batch: TrialBatch, action: int
     ) -> tuple[float, np.ndarray]:
         """Payoff of pulling ``action`` (1 or 2; 0 = no pull, pays 0) and the next step's inputs."""
-        p = {1: batch.conditions["p_arm1"][0], 2: batch.conditions["p_arm2"][0]}.get(int(action), 0.0)
-        r = float(rng.random() < p)
-        return r, np.array([action == 1, action == 2, r], dtype=np.float32)
+        reward, fed = self.feedback(rng, batch.conditions, np.array([int(action)]))
+        return float(reward[0]), fed[0]
+
+    def feedback(
+        self, rng: np.random.Generator, conditions: Mapping[str, np.ndarray], actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Closed loop, vectorized: payoffs of pulls ``actions`` (k,) (1 or 2; 0 = no pull, pays
+        0) in trials of ``conditions`` (each (k,)) and the next step's inputs (k, 3).
+
+        One uniform draw per pull from ``rng``; ``prev_reward`` stays 0 without ``reward_input``.
+        """
+        a = np.asarray(actions)
+        p = np.where(a == 1, conditions["p_arm1"], np.where(a == 2, conditions["p_arm2"], 0.0))
+        reward = (rng.random(a.shape[0]) < p).astype(np.float64)
+        fed = np.stack([a == 1, a == 2, reward * self.reward_input], axis=1).astype(np.float32)
+        return reward, fed
 
 
 class PoissonClicks(Task):

@@ -85,6 +85,7 @@ class PerceptualDecision(Task):
     input_names = ("fixation", "stim_left", "stim_right")
     output_names = ("fixate", "choice_1", "choice_2")
     target_kind = "class"
+    signed_stimuli = ("signed_coherence",)
     noise_channels = ("stim_left", "stim_right")
     noise_epochs = ("stimulus",)
     variables = (

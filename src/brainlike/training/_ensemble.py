@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from .. import _checks
+from .._progress import tqdm
 from ..models import ACTIVATIONS, RateRNN
 from ..models._activations import Activation
 from ..tasks._stacked import generate_stacked
@@ -398,6 +399,7 @@ def train_ensemble(
     outs: Sequence[str | Path] | None = None,
     resume: bool = True,
     loss_normalization: str = "weights",
+    progress: bool = True,
 ) -> tuple[TrainResult, ...]:
     """Train E RateRNNs of one architecture on one task as a single batched computation.
 
@@ -429,6 +431,11 @@ def train_ensemble(
     resume : bool
         Continue members whose directory holds a checkpoint of the same settings; members
         already finished are returned as they are.
+    loss_normalization : {"weights", "entries"}
+        As in :func:`train`.
+    progress : bool
+        Show one progress bar (on stderr) for the ensemble: steps, members still training, and
+        the range of their last evaluation accuracies.
 
     Returns
     -------
@@ -495,11 +502,17 @@ def train_ensemble(
     with contextlib.ExitStack() as opened:
         for s in sessions:
             opened.enter_context(s)
+            s.write_config(penalties)
+        bar = opened.enter_context(tqdm(
+            total=hp["steps"], initial=min(s.step for s in sessions), desc=owner,
+            disable=not progress, leave=False))
         # Members resumed at different steps (a crash between two members' checkpoints) train
         # as separate stacks, each in lockstep.
         for start in sorted({s.step for s in sessions if not s.done}):
             group = [k for k, s in enumerate(sessions) if not s.done and s.step == start]
-            _train_group(group, sessions, members, task, seeds, penalties, hp)
+            _train_group(group, sessions, members, task, seeds, penalties, hp, bar)
+        for s in sessions:
+            s.write_summary()
     return tuple(s.result() for s in sessions)
 
 
@@ -516,7 +529,7 @@ def _diverged(
 
 def _train_group(
     group: list[int], sessions: list[Session], members: list[RateRNN], task: Any,
-    seeds: list[int], penalties: list, hp: dict,
+    seeds: list[int], penalties: list, hp: dict, bar: Any = None,
 ) -> None:
     steps, grad_clip, norm = hp["steps"], hp["grad_clip"], hp["loss_normalization"]
 
@@ -632,6 +645,12 @@ def _train_group(
             )
             if sessions[k].status == "criterion":
                 done.append(k)
+        if bar is not None:
+            bar.update(max(0, step - bar.n))
+            accs = [s.rows[-1].get("accuracy") for s in sessions if s.rows]
+            accs = [a for a in accs if a is not None]
+            bar.set_postfix(training=f"{len(active) - len(done)}/{len(sessions)}",
+                            acc=f"{min(accs):.3f}-{max(accs):.3f}" if accs else "-", refresh=False)
         if done:
             for j in range(len(active)):
                 stack.sync(j)

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import _checks
-from ._losses import NORMALIZATIONS, task_loss
+from ._losses import NORMALIZATIONS
 from ._regularizers import takes_valid
 from ._session import (
     METRICS,
@@ -27,10 +27,9 @@ from ._session import (
     StepInfo,
     TrainingDivergedError,
     TrainResult,
+    batch_loss,
     evaluate,
     generator,
-    model_device,
-    to_tensors,
     valid_steps,
 )
 
@@ -127,6 +126,19 @@ def bptt_settings(hp: dict[str, Any], penalties: Sequence[Any]) -> dict[str, Any
     return {**{k: hp[k] for k in keys}, "penalties": [_describe(p) for p in penalties]}
 
 
+def penalty_sum(
+    penalties: Sequence[Callable[..., Tensor]], with_valid: Sequence[bool], model: nn.Module,
+    activity: Tensor, batch: Any, like: Tensor,
+) -> Tensor:
+    """The sum of ``penalties`` for one step (a 0-dim tensor like ``like`` when there are none);
+    those with ``with_valid`` get the ``(B, T)`` mask of the steps before each trial ended."""
+    valid = valid_steps(batch, like.device) if any(with_valid) else None
+    total = like.new_zeros(())
+    for p, masked in zip(penalties, with_valid):
+        total = total + (p(model, activity, valid=valid) if masked else p(model, activity))
+    return total
+
+
 def check_model_fits_task(model: nn.Module, task: Any, name: str = "model") -> None:
     """Sizes and time step of a model must be those of the task (duck-typed, where known)."""
     for attr, want in (("n_input", task.n_inputs), ("n_output", task.n_outputs)):
@@ -164,7 +176,7 @@ def train(
     callbacks: Sequence[Callable[[StepInfo], bool | None]] = (),
     out: str | Path | None = None,
     resume: bool = True,
-    progress: bool = False,
+    progress: bool = True,
     loss_normalization: str = "weights",
     device: str | torch.device | None = None,
 ) -> TrainResult:
@@ -215,11 +227,16 @@ def train(
         Seed of the trial and noise streams, in [0, 2**63). The model's initialization has its
         own seed.
     callbacks : sequence of callables
-        Called with a :class:`StepInfo` after every step; returning True stops training.
+        Called with a :class:`StepInfo` after every step; returning True stops training. A
+        callback with a ``close()`` method (:class:`TensorBoardLogger`, :class:`WandbLogger`)
+        is closed when the run ends, also when it fails.
     out : path, optional
         Run directory: ``checkpoint.safetensors`` (atomic, with a checksum) and
-        ``metrics.jsonl`` are written there at every evaluation. The directory is locked while
-        training: a second writer is refused.
+        ``metrics.jsonl`` are written there at every evaluation, and at the start the
+        ``config.yaml`` that ``brainlike train`` would write for this run (where a run config
+        can describe it: a registered task and model kind, penalties of the config's kinds), so
+        ``load_run`` and ``brainlike evaluate``/``report`` open it. The directory is locked
+        while training: a second writer is refused.
     resume : bool
         If ``out`` holds a checkpoint of a run with the same settings (model config included),
         continue from it; the continued run takes exactly the steps an uninterrupted run would
@@ -227,7 +244,7 @@ def train(
         ``"constant"``; a schedule over ``steps`` refuses it. ``resume=False`` discards what
         ``out`` holds.
     progress : bool
-        Show a progress bar.
+        Show a progress bar (on stderr) with the loss and the accuracy of the last evaluation.
     loss_normalization : {"weights", "entries"}
         Divide the weighted loss by the sum of the weights (default) or by the number of valid
         entries, as Yang et al. (2019) do (see :func:`task_loss`).
@@ -270,10 +287,12 @@ def train(
         loss_normalization=loss_normalization,
     )
     seed = _checks.seed("seed", seed, owner)
+    if hasattr(task, "blocks") and not hasattr(task, "generate"):
+        raise TypeError(f"train trains one task or a MultiTask; {task.name!r} is a Sequential "
+                        "schedule: train it with brainlike.training.train_sequential")
     check_model_fits_task(model, task)
     if device is not None:
         model.to(_checks.device("device", device, owner))
-    device = model_device(model)
     penalties = list(penalties)
     with_valid = [takes_valid(p) for p in penalties]
 
@@ -293,19 +312,13 @@ def train(
     )
     model.train()
     with session as run:
+        run.write_config(penalties)
         for step in run:
             batch = task.generate(hp["batch_size"], seed=[seed, TRAIN_TRIALS, step])
-            inputs, targets, mask = to_tensors(batch, device)
-            out_ = model(inputs, generator=generator(seed, TRAIN_NOISE, step))
-            main = task_loss(out_.outputs, targets, mask, batch.target_kind,
-                             normalization=norm, lengths=batch.lengths)
+            main, out_, _ = batch_loss(model, task, batch, generator(seed, TRAIN_NOISE, step), norm)
             parts = [main]
             if penalties:
-                valid = valid_steps(batch, device) if any(with_valid) else None
-                penalty = main.new_zeros(())
-                for p, masked in zip(penalties, with_valid):
-                    penalty = penalty + (p(model, out_.activity, valid=valid) if masked
-                                         else p(model, out_.activity))
+                penalty = penalty_sum(penalties, with_valid, model, out_.activity, batch, main)
                 parts.append(penalty)
                 loss = main + penalty
             else:
@@ -328,6 +341,7 @@ def train(
                 "penalty": values[2] if penalties else 0.0, "lr": lr_now,
                 "grad_norm": values[-1],
             })
+        run.write_summary()
     return run.result()
 
 

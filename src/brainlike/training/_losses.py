@@ -44,8 +44,13 @@ def masked_cross_entropy(
 ) -> Tensor:
     """Cross-entropy between ``logits (B, T, C)`` and class ``labels (B, T)``, weighted by
     ``mask (B, T)``, divided by ``mask.sum()`` (``normalization="weights"``) or by the number of
-    valid steps ``sum(lengths)`` (``"entries"``; all ``B * T`` steps without ``lengths``)."""
+    valid steps ``sum(lengths)`` (``"entries"``; all ``B * T`` steps without ``lengths``).
+
+    Batches without a time axis (an image task's logits ``(B, C)``, labels and mask ``(B,)``)
+    are one step per item."""
     _check(normalization)
+    if logits.ndim == 2:
+        logits, labels, mask = logits[:, None], labels[:, None], mask[:, None]
     b, t, c = logits.shape
     per_step = F.cross_entropy(logits.reshape(b * t, c), labels.reshape(b * t), reduction="none")
     total = (per_step * mask.reshape(-1)).sum()
@@ -91,7 +96,13 @@ def task_loss(
 
     ``normalization`` and ``lengths`` (each trial's valid steps, ``TrialBatch.lengths``): see
     :func:`masked_mse` and the module's notes.
+
+    A batch without a time axis (images, samples: ``outputs (B, O)``, class ``targets (B,)`` or
+    value ``targets (B, O)``, ``mask (B,)``) is one step per example.
     """
+    if outputs.ndim == 2:
+        outputs, targets, mask = outputs[:, None], targets[:, None], mask[:, None]
+        lengths = None
     if target_kind == "class":
         return masked_cross_entropy(outputs, targets, mask, normalization=normalization,
                                     lengths=lengths)

@@ -46,9 +46,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from .. import _checks
+from .._progress import tqdm
 from ._checkpoint import (
     CHECKPOINT,
     Checkpoint,
@@ -127,6 +127,10 @@ class Evaluation:
     decision: np.ndarray
     conditions: Mapping[str, np.ndarray]
 
+    def __repr__(self) -> str:
+        return (f"Evaluation(accuracy={self.accuracy:.4f}, loss={self.loss:.4f}, "
+                f"n_trials={len(self.correct)}, conditions={sorted(self.conditions)})")
+
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -158,6 +162,15 @@ class TrainResult:
     train_seconds: float
     eval_seconds: float
     directory: Path | None = None
+
+    def __repr__(self) -> str:
+        """One line: the arrays of ``history`` are summarized by their names and length."""
+        acc = "None" if self.accuracy is None else f"{self.accuracy:.4f}"
+        where = "None" if self.directory is None else repr(str(self.directory))
+        return (f"TrainResult(status={self.status!r}, steps={self.steps}, accuracy={acc}, "
+                f"train_seconds={self.train_seconds:.1f}, eval_seconds={self.eval_seconds:.1f}, "
+                f"history=<{len(self.history)} series: {', '.join(self.history)}>, "
+                f"directory={where})")
 
 
 # -- seeds ----------------------------------------------------------------------------------------
@@ -196,8 +209,11 @@ def to_tensors(batch: Any, device: Any = None) -> tuple[Tensor, Tensor, Tensor]:
     return inputs, targets, torch.tensor(mask, dtype=torch.float32, device=device)
 
 
-def valid_steps(batch: Any, device: Any = None) -> Tensor:
-    """``(B, T)`` bool: the steps before each trial ended (padding is False)."""
+def valid_steps(batch: Any, device: Any = None) -> Tensor | None:
+    """``(B, T)`` bool on ``device`` (default the CPU): the steps before each trial ended
+    (padding is False); None for a batch without a time axis (images, samples)."""
+    if getattr(batch, "lengths", None) is None:
+        return None
     t = batch.inputs.shape[1]
     lengths = torch.tensor(np.asarray(batch.lengths), device=device)
     return torch.arange(t, device=device)[None, :] < lengths[:, None]
@@ -210,6 +226,43 @@ def model_device(model: nn.Module) -> torch.device:
     for t in model.buffers():
         return t.device
     return torch.device("cpu")
+
+
+def task_outputs(outputs: Tensor, task: Any, batch: Any) -> Tensor:
+    """``outputs`` as the task that made ``batch`` reads them.
+
+    A task with a head of its own among the outputs (``task.output_units``, the output units of
+    its classes: task-incremental learning, e.g. :class:`brainlike.tasks.ClassSubset`) is scored
+    and trained on those units alone: the logits of the others are set to ``-inf``, so that its
+    softmax and its decisions range over its own classes. Other tasks read every output. For a
+    multi-task (an object with a ``tasks`` mapping) the task is the one named by ``batch.task``.
+    """
+    parts = getattr(task, "tasks", None)
+    if parts is not None:
+        task = parts.get(getattr(batch, "task", None), task)
+    units = getattr(task, "output_units", None)
+    if units is None:
+        return outputs
+    keep = torch.zeros(outputs.shape[-1], dtype=torch.bool, device=outputs.device)
+    keep[list(units)] = True
+    return outputs.masked_fill(~keep, float("-inf"))
+
+
+def batch_loss(
+    model: nn.Module, task: Any, batch: Any, noise: torch.Generator | None,
+    normalization: str = "weights",
+) -> tuple[Tensor, Any, Tensor]:
+    """Run ``model`` on ``batch`` and return ``(task loss, model output, outputs as scored)``.
+
+    The one place where a batch (trials ``(B, T, I)`` or examples without a time axis) meets a
+    model and the task's loss (see :func:`task_outputs` for tasks with a head of their own).
+    """
+    inputs, targets, mask = to_tensors(batch, model_device(model))
+    out = model(inputs, generator=noise)
+    outputs = task_outputs(out.outputs, task, batch)
+    loss = task_loss(outputs, targets, mask, batch.target_kind, normalization=normalization,
+                     lengths=getattr(batch, "lengths", None))
+    return loss, out, outputs
 
 
 def evaluate(
@@ -245,17 +298,16 @@ def evaluate(
     _checks.positive_int("n_trials", n_trials, "evaluate")
     seed = _checks.seed("seed", seed, "evaluate")
     batch = task.generate(n_trials, seed=[seed, EVAL_TRIALS, 0])
-    inputs, targets, mask = to_tensors(batch, model_device(model))
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            out = model(inputs, generator=generator(seed, EVAL_NOISE, 0))
-            loss = task_loss(out.outputs, targets, mask, batch.target_kind,
-                             normalization=loss_normalization, lengths=batch.lengths).item()
+            loss, _, outputs = batch_loss(model, task, batch, generator(seed, EVAL_NOISE, 0),
+                                          loss_normalization)
     finally:
         model.train(was_training)
-    score = task.score(out.outputs.cpu().numpy(), batch)
+    score = task.score(outputs.cpu().numpy(), batch)
+    loss = loss.item()
     return Evaluation(
         float(score.accuracy), loss, score.correct, score.decision, dict(batch.conditions)
     )
@@ -263,6 +315,12 @@ def evaluate(
 
 def json_number(x: float) -> float | None:
     return x if math.isfinite(x) else None
+
+
+def _held_out(task: Any) -> Any:
+    """What a trainer scores: ``task.evaluation_task`` (held-out examples of a data set) where a
+    task has one; trial tasks draw fresh trials and are scored themselves."""
+    return getattr(task, "evaluation_task", task)
 
 
 def evaluation_row(
@@ -273,17 +331,19 @@ def evaluation_row(
     For a multi-task (an object with a ``tasks`` mapping, such as
     :class:`brainlike.tasks.MultiTask`) every task is scored on its own trials:
     ``accuracy/<name>`` and ``eval_loss/<name>`` per task, ``accuracy`` the worst task's (what
-    the criterion applies to, as in Yang et al. 2019) and ``accuracy_mean`` their mean.
+    the criterion applies to, as in Yang et al. 2019) and ``accuracy_mean`` their mean. A task
+    with an ``evaluation_task`` (a data set's training split) is scored on that one's held-out
+    examples.
     """
     subtasks = getattr(task, "tasks", None)
     kw = {"n_trials": n_trials, "loss_normalization": loss_normalization}
     if subtasks is None:
-        ev = evaluate(model, task, seed=seed, **kw)
+        ev = evaluate(model, _held_out(task), seed=seed, **kw)
         return {"accuracy": ev.accuracy, "eval_loss": json_number(ev.loss)}
     row: dict[str, Any] = {}
     accuracies, losses = [], []
     for k, (name, sub) in enumerate(subtasks.items()):
-        ev = evaluate(model, sub, seed=(seed + k) % 2**63, **kw)
+        ev = evaluate(model, _held_out(sub), seed=(seed + k) % 2**63, **kw)
         row[f"accuracy/{name}"] = ev.accuracy
         row[f"eval_loss/{name}"] = json_number(ev.loss)
         accuracies.append(ev.accuracy)
@@ -327,6 +387,12 @@ class RunDirectory:
         """Run ``action`` once a :class:`Session` has checked this directory (or at once, if
         one already has): writes that must not happen when the run is refused."""
         self._deferred.append(action)
+
+    @property
+    def held_by_caller(self) -> bool:
+        """Whether a caller up the stack locked the directory first (``run_training``, a sweep
+        worker): that caller then owns the directory's ``config.yaml`` and summary."""
+        return self._depth > 1
 
     def run_deferred(self) -> None:
         actions, self._deferred = self._deferred, []
@@ -512,6 +578,19 @@ def nonfinite(tensors: Sequence[Tensor]) -> list[int]:
     return [index[j] for j in torch.nonzero(~torch.isfinite(peaks)).flatten().tolist()]
 
 
+def run_summary(result: TrainResult, criterion: float | None, ceiling: float | None) -> dict:
+    """What a run directory's ``summary.json`` holds when training ends."""
+    return {
+        "status": result.status,
+        "steps": result.steps,
+        "accuracy": result.accuracy,
+        "criterion": criterion,
+        "ceiling": ceiling,
+        "train_seconds_last_session": result.train_seconds,
+        "eval_seconds_last_session": result.eval_seconds,
+    }
+
+
 # -- the session ----------------------------------------------------------------------------------
 
 
@@ -564,6 +643,13 @@ class Session:
         Passed to :func:`evaluate` for the evaluation loss.
     owner : str
         The public function's name, for messages.
+    evaluation : callable, optional
+        ``evaluation(seed) -> row``: the evaluation columns of a log row, for an algorithm whose
+        model is not scored by :func:`evaluate` (a policy played by reward); default
+        :func:`evaluation_row`. ``row["accuracy"]`` may be None where it means nothing.
+    criterion_met : callable, optional
+        ``criterion_met(row) -> bool`` on an evaluation row, in place of ``accuracy >=
+        criterion`` (Song et al. 2017's rule needs two numbers).
 
     Attributes
     ----------
@@ -577,6 +663,9 @@ class Session:
         The checkpoint resumed from.
     state : dict of str to Tensor
         The algorithm's tensors from that checkpoint (empty otherwise).
+    held_by_caller : bool
+        A caller locked the run directory before this session (``run_training``): it writes
+        the directory's ``config.yaml``, not :meth:`write_config`.
     train_seconds, eval_seconds : float
     """
 
@@ -602,6 +691,8 @@ class Session:
         steps_tied_to: str | None = None,
         loss_normalization: str = "weights",
         owner: str = "train",
+        evaluation: Callable[[int], Mapping[str, Any]] | None = None,
+        criterion_met: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> None:
         self.directory = Path(out) if out is not None else None
         self.model, self.task = model, task
@@ -611,6 +702,7 @@ class Session:
         self.optimizer, self.scheduler, self._state_fn = optimizer, scheduler, state
         self.resume, self.progress, self.steps_tied_to = resume, progress, steps_tied_to
         self.loss_normalization, self.owner = loss_normalization, owner
+        self._evaluation, self._criterion_met = evaluation, criterion_met
         config = getattr(model, "config", None)
         self.settings = {
             "algorithm": algorithm, "task": task.name, "task_params": task.params,
@@ -628,6 +720,7 @@ class Session:
         self._lock: RunDirectory | None = None
         self._bar: Any = None
         self._t0: float | None = None
+        self.held_by_caller = False
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -642,6 +735,7 @@ class Session:
         d = self.directory
         if d is not None:
             self._lock = lock_run_directory(d)
+            self.held_by_caller = self._lock.held_by_caller
             try:
                 self._open_directory(d)
                 self._lock.run_deferred()
@@ -711,10 +805,41 @@ class Session:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def write_config(self, penalties: Sequence[Any] = ()) -> None:
+        """Write the run directory's ``config.yaml`` for a run trained from Python.
+
+        Done on a fresh start (and on a resume that lacks one) unless a caller that locked the
+        directory first owns it (``brainlike train``); see :mod:`._run_config`. A summary of an
+        earlier session is removed when this one trains (:meth:`write_summary` writes it).
+        """
+        if self.directory is None or self.held_by_caller:
+            return
+        if not self.done:  # this session trains: an old summary would describe another state
+            (self.directory / "summary.json").unlink(missing_ok=True)
+        if self.checkpoint is None or not (self.directory / "config.yaml").exists():
+            from ._run_config import write_run_config
+
+            write_run_config(self.directory, self.settings, self.model, self.task, penalties)
+
+    def write_summary(self) -> None:
+        """Write ``summary.json`` (:func:`run_summary`) at the end of a run trained from Python
+        (``brainlike train`` writes its own, the same, when a caller owns the directory)."""
+        if self.directory is None or self.held_by_caller:
+            return
+        ceiling = getattr(self.task, "ceiling", None)
+        atomic_write_text(self.directory / "summary.json",
+                          json.dumps(run_summary(self.result(), self.criterion, ceiling), indent=2))
+
     def close(self) -> None:
+        """End the run: the progress bar, the callbacks that have a ``close`` method (loggers),
+        and the directory's lock."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+        for cb in self.callbacks:
+            close = getattr(cb, "close", None)
+            if callable(close):
+                close()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -803,16 +928,20 @@ class Session:
         full: dict[str, Any] = {"step": self.step, **row}
         if self.evaluates_at(self.step):
             t1 = time.perf_counter()
-            full.update(evaluation_row(self.model, self.task, self.eval_trials,
-                                       eval_seed(self.seed, self.step), self.loss_normalization))
+            seed = eval_seed(self.seed, self.step)
+            full.update(self._evaluation(seed) if self._evaluation is not None else evaluation_row(
+                self.model, self.task, self.eval_trials, seed, self.loss_normalization))
             self.eval_seconds += time.perf_counter() - t1
-            if self.criterion is not None and full["accuracy"] >= self.criterion:
+            if self._criterion_met is not None:
+                if self._criterion_met(full):
+                    self.status = "criterion"
+            elif self.criterion is not None and full["accuracy"] >= self.criterion:
                 self.status = "criterion"
         self._pending.append(full)
         self.rows.append(full)
         if self._bar is not None:
             self._bar.update(1)
-            if "accuracy" in full:
+            if full.get("accuracy") is not None:
                 self._bar.set_postfix(loss=f"{full['loss']:.4f}", acc=f"{full['accuracy']:.3f}")
         info = StepInfo(self.step, full, self.model)
         if any(bool(cb(info)) for cb in self.callbacks) and self.status is None:

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
 from ..analysis.connectivity import SortedConnectivity, WeightsByType
+from ._axes import axes_for
 
 
 def connectivity_matrix(
-    sorted_w: SortedConnectivity, *, min_abs_d_prime: float = 0.0, title: str = "recurrent weights"
+    sorted_w: SortedConnectivity, *, min_abs_d_prime: float = 0.0, title: str = "recurrent weights",
+    ax: Axes | None = None,
 ) -> Figure:
     """The recurrent matrix sorted by cell type and selectivity (primer Figure 7).
 
     Rows are postsynaptic, columns presynaptic; excitatory weights red, inhibitory blue. A line
     separates excitatory from inhibitory units; a side bar shows each unit's d′.
     ``min_abs_d_prime > 0`` keeps only units at least that selective, as in the primer's figure.
+    ``ax``: the Axes to draw in (the d′ bar and the colour bar are attached to it).
     """
     keep = np.abs(sorted_w.d_prime) >= min_abs_d_prime
     w = sorted_w.weights[np.ix_(keep, keep)]
     d = sorted_w.d_prime[keep]
     n_e = int((sorted_w.cell_sign[keep] > 0).sum())
-    fig = Figure(figsize=(5.2, 4.6), layout="constrained")
-    ax = fig.subplots()
+    fig, (ax,) = axes_for(ax, 1, figsize=(5.2, 4.6))
     bar = ax.inset_axes((1.02, 0.0, 0.05, 1.0))
     lim = float(np.abs(w).max()) or 1.0
     im = ax.imshow(w, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -lim, lim), interpolation="nearest")
@@ -38,10 +43,12 @@ def connectivity_matrix(
     return fig
 
 
-def weight_distributions(by_type: WeightsByType, *, bins: int = 30) -> Figure:
-    """Histograms of the weights of each connection type (E→E, E→I, I→E, I→I)."""
-    fig = Figure(figsize=(8, 2.6), layout="constrained")
-    axes = fig.subplots(1, 4, sharey=False)
+def weight_distributions(by_type: WeightsByType, *, bins: int = 30, ax: Any = None) -> Figure:
+    """Histograms of the weights of each connection type (E→E, E→I, I→E, I→I).
+
+    ``ax``: a sequence of 4 Axes, one per connection type.
+    """
+    fig, axes = axes_for(ax, 4, figsize=(8, 2.6))
     groups = (("E→E", by_type.e_to_e, "C3"), ("E→I", by_type.e_to_i, "C1"),
               ("I→E", by_type.i_to_e, "C0"), ("I→I", by_type.i_to_i, "C9"))
     for ax, (name, values, color) in zip(axes, groups):

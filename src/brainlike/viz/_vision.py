@@ -15,25 +15,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..analysis.features import TuningCurve
+from ._axes import axes_for
 
 __all__ = ["image_grid", "layer_rdms", "receptive_field", "tuning_curves"]
-
-
-def _axes(
-    ax: Any, n: int, *, figsize: tuple[float, float], ncols: int | None = None
-) -> tuple[Figure, list[Axes]]:
-    if ax is None:
-        cols = ncols or n
-        rows = math.ceil(n / cols)
-        fig = Figure(figsize=figsize, layout="constrained")
-        axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel().tolist()
-        for extra in axes[n:]:
-            extra.set_axis_off()
-        return fig, axes[:n]
-    axes = [ax] if isinstance(ax, Axes) else list(np.ravel(ax))
-    if len(axes) < n:
-        raise ValueError(f"ax must hold at least {n} Axes for this figure; got {len(axes)}")
-    return axes[0].figure, axes[:n]
 
 
 def _as_image(img: np.ndarray) -> np.ndarray:
@@ -62,7 +46,7 @@ def image_grid(
         raise ValueError(f"images must be (N, C, H, W) or (N, H, W); got {imgs.shape}")
     n = imgs.shape[0]
     cols = min(ncols, n)
-    fig, axes = _axes(ax, n, figsize=(1.3 * cols, 1.4 * math.ceil(n / cols)), ncols=cols)
+    fig, axes = axes_for(ax, n, figsize=(1.3 * cols, 1.4 * math.ceil(n / cols)), ncols=cols)
     for i, a in enumerate(axes):
         img = _as_image(imgs[i])
         kw: dict[str, Any] = {"cmap": cmap} if img.ndim == 2 else {}
@@ -98,7 +82,7 @@ def layer_rdms(
     ax : sequence of Axes, optional (one per layer)
     """
     names = list(rdms)
-    fig, axes = _axes(ax, len(names), figsize=(2.4 * len(names), 2.6))
+    fig, axes = axes_for(ax, len(names), figsize=(2.4 * len(names), 2.6))
     for a, name in zip(axes, names):
         r = rdms[name]
         m = np.asarray(r.matrices[0] if hasattr(r, "matrices") else r, dtype=float)
@@ -124,7 +108,7 @@ def tuning_curves(
     xlabel: str | None = None,
 ) -> Figure:
     """Tuning curves of some units (mean ± s.e.m. over the stimuli sharing a value)."""
-    fig, (a,) = _axes(ax, 1, figsize=(3.6, 2.8))
+    fig, (a,) = axes_for(ax, 1, figsize=(3.6, 2.8))
     units = range(min(curve.mean.shape[1], 8)) if units is None else units
     for u in units:
         line = a.plot(curve.values, curve.mean[:, u], "o-", ms=3, lw=1, label=f"unit {u}")[0]
@@ -151,7 +135,7 @@ def receptive_field(
     """A reverse-correlation estimate (STA, classification image, ``(C, H, W)`` or ``(H, W)``)
     beside an optional reference filter, on symmetric colour scales."""
     panels = [estimate] if reference is None else [estimate, reference]
-    fig, axes = _axes(ax, len(panels), figsize=(2.4 * len(panels), 2.4))
+    fig, axes = axes_for(ax, len(panels), figsize=(2.4 * len(panels), 2.4))
     for a, img, title in zip(axes, panels, titles):
         m = _as_image(np.asarray(getattr(img, "sta", img)))
         lim = float(np.abs(m).max()) or 1.0

@@ -23,10 +23,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
+
+from ..._progress import tqdm
 
 __all__ = [
     "FixedPointResult",
@@ -452,6 +455,7 @@ def _newton_solve(
     g: Callable, jac_fn: Callable, parts_fn: Callable | None, x: Tensor, u: Tensor | None, *,
     tol_q: float, max_iter: int,
     stall_window: int, solve_dtype: torch.dtype, chunk_size: int, tol_merge: float | None,
+    bar: Any = None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Damped Newton on every row of ``x``, Levenberg-Marquardt where Newton fails.
 
@@ -507,6 +511,9 @@ def _newton_solve(
             done |= new_q > 0.5 * q_ref[idx]
             q_ref[idx] = new_q
         active[idx[done]] = False
+        if bar is not None:  # starts that finished (converged, stalled or merged)
+            bar.update(int((~active).sum()) - bar.n)
+            bar.set_postfix(iteration=it + 1)
     while True:  # follow merges to the representative that finished
         root = parent[parent]
         if torch.equal(root, parent):
@@ -593,6 +600,7 @@ def find_fixed_points(
     solve_dtype: torch.dtype | None = None,
     chunk_size: int | None = None,
     tol_merge: float | None = 1e-9,
+    progress: bool = False,
 ) -> FixedPointResult:
     r"""Find the fixed and slow points of a discrete map or a continuous flow.
 
@@ -652,6 +660,8 @@ def find_fixed_points(
         ``final_states``, ``final_q``, ``n_iter``). A ReLU network's starts with one activation
         pattern coincide after one Newton step, so the solves then run on distinct states only.
         Must be far below ``tol_unique``; ``None`` optimizes every start on its own.
+    progress : bool
+        Show a progress bar (on stderr) of the starts that have finished.
 
     Returns
     -------
@@ -710,11 +720,12 @@ def find_fixed_points(
 
     if chunk_size is None:
         chunk_size = max(1, min(n, 2**25 // (dim * dim)))
-    with torch.no_grad():
+    with torch.no_grad(), tqdm(total=n, desc="fixed points", unit="start", disable=not progress,
+                               leave=False) as bar:
         x, q, n_iter_t, _ = _newton_solve(
             g, jac_fn, _parts_fn(fn, kind), x0, u, tol_q=tol_q, max_iter=max_iter,
             stall_window=stall_window, solve_dtype=solve_dtype or dtype, chunk_size=chunk_size,
-            tol_merge=tol_merge)
+            tol_merge=tol_merge, bar=bar)
     n_iter = n_iter_t.numpy()
     x_np, q_np = x.numpy().astype(np.float64), q.numpy().astype(np.float64)
     u_np = None if u is None else u.numpy().astype(np.float64)

@@ -2,11 +2,19 @@
 
 Tuning curves and selectivity indices, activation maximization (Eq. 31), latent-space search in
 a generative model (gradient-free, XDream-like, or by gradient), reverse correlation (STA/STC,
-classification images) and Gaussian-copula mutual information with a feature-use comparison.
+classification images), Gaussian-copula mutual information with a feature-use comparison, and
+observers (simulated, a network, a person's responses from a file) for its paradigms.
 See ``docs/vision.md``.
 """
 
-from ._information import FeatureUse, copula_normalize, feature_use, gaussian_mi, mutual_information
+from ._information import (
+    FeatureUse,
+    ObserverComparison,
+    copula_normalize,
+    feature_use,
+    gaussian_mi,
+    mutual_information,
+)
 from ._latent import (
     DigitsVAE,
     LatentSearch,
@@ -16,6 +24,7 @@ from ._latent import (
     train_digits_vae,
 )
 from ._maximize import FeatureVisualization, activation_maximization, fourier_image
+from ._observers import NetworkObserver, ObserverResponses, SimulatedObserver, load_responses
 from ._revcorr import ClassificationImage, ReverseCorrelation, classification_image, reverse_correlation
 from ._tuning import (
     CategoryTuning,
@@ -36,7 +45,11 @@ __all__ = [
     "FeatureUse",
     "FeatureVisualization",
     "LatentSearch",
+    "NetworkObserver",
+    "ObserverComparison",
+    "ObserverResponses",
     "ReverseCorrelation",
+    "SimulatedObserver",
     "TuningCurve",
     "activation_maximization",
     "category_tuning",
@@ -50,6 +63,7 @@ __all__ = [
     "latent_gradient_search",
     "lifetime_sparseness",
     "load_digits_vae",
+    "load_responses",
     "modulation_index",
     "mutual_information",
     "reverse_correlation",

@@ -1,6 +1,7 @@
-"""Model-to-brain comparison: RSA, CKA, shape metrics, regression predictivity."""
+"""Model-to-brain comparison: RSA, CKA, shape metrics, regression predictivity, DSA."""
 
 from ._cka import center_gram, cka, cka_matrix, cka_minibatch, gram_linear, gram_rbf
+from ._dsa import DelayDMD, DSAResult, delay_dmd, delay_embed, dsa, procrustes_vector_fields
 from ._inference import BootstrapResult, NoiseCeiling, bootstrap_compare, noise_ceiling
 from ._predictivity import (
     LayerMapping,
@@ -15,6 +16,8 @@ from ._shape import LinearMetric, ShapeAlignment, fit_shape_alignment, partial_w
 __all__ = [
     "RDM",
     "BootstrapResult",
+    "DSAResult",
+    "DelayDMD",
     "LayerMapping",
     "LinearMetric",
     "NoiseCeiling",
@@ -26,6 +29,9 @@ __all__ = [
     "cka_matrix",
     "cka_minibatch",
     "compare_rdms",
+    "delay_dmd",
+    "delay_embed",
+    "dsa",
     "fit_shape_alignment",
     "gram_linear",
     "gram_rbf",
@@ -33,6 +39,7 @@ __all__ = [
     "noise_ceiling",
     "partial_whitening",
     "predictivity",
+    "procrustes_vector_fields",
     "rdm",
     "shape_distance",
     "split_half_consistency",

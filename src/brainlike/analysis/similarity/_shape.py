@@ -126,10 +126,12 @@ class LinearMetric:
         self.score_method = score_method
 
     def get_params(self, deep: bool = True) -> dict:
+        """The constructor parameters (sklearn's estimator contract)."""
         return {"alpha": self.alpha, "center_columns": self.center_columns,
                 "score_method": self.score_method}
 
     def set_params(self, **params) -> LinearMetric:
+        """Set constructor parameters by name; return ``self``."""
         for k, v in params.items():
             if k not in self.get_params():
                 raise ValueError(f"invalid parameter {k!r} for LinearMetric")
@@ -137,12 +139,14 @@ class LinearMetric:
         return self
 
     def fit(self, X, Y) -> LinearMetric:
+        """Fit the alignment of ``X (n, p)`` and ``Y (n, q)`` (same samples); return ``self``."""
         if self.score_method not in SCORE_METHODS:
             raise ValueError(f"score_method must be one of {SCORE_METHODS}; got {self.score_method!r}")
         self.alignment_ = fit_shape_alignment(X, Y, self.alpha, self.center_columns)
         return self
 
     def transform(self, X, Y) -> tuple[np.ndarray, np.ndarray]:
+        """``X`` and ``Y`` centred and mapped into the fitted common space."""
         a = self._fitted()
         x, y = _check(X, Y)
         return (x - a.mean_x) @ a.Wx, (y - a.mean_y) @ a.Wy
@@ -152,6 +156,7 @@ class LinearMetric:
         return shape_distance(X, Y, self._fitted(), self.score_method)
 
     def fit_score(self, X, Y) -> float:
+        """Fit on ``X, Y`` and return their distance (:meth:`score`)."""
         return self.fit(X, Y).score(X, Y)
 
     def _fitted(self) -> ShapeAlignment:

@@ -31,9 +31,10 @@ from typing import Any
 
 import torch
 
+from ..._progress import tqdm
 from ...training import train_ensemble
 from ...training._checkpoint import atomic_write_text
-from ...training._session import is_locked, lock_run_directory
+from ...training._session import is_locked, lock_run_directory, run_summary
 from .._config import ConfigError, RunConfig, dump_config, parse_config
 from .._run import CONFIG, SUMMARY, _check_same_run, _model_for, read_summary, run_training
 from ._engines import Engine, WorkerLost, make_engine
@@ -104,19 +105,11 @@ def run_ensemble_training(configs: list[RunConfig], outs: list[Path]) -> list:
             weight_decay=t.weight_decay, momentum=t.momentum, grad_clip=t.grad_clip,
             schedule=t.schedule, penalties=first.penalties.build(), eval_every=t.eval_every,
             eval_trials=t.eval_trials, criterion=criterion, outs=outs, resume=True,
-            loss_normalization=t.loss_normalization,
+            loss_normalization=t.loss_normalization, progress=False,  # the driver shows progress
         )
         for result, out in zip(results, outs):
-            summary = {
-                "status": result.status,
-                "steps": result.steps,
-                "accuracy": result.accuracy,
-                "criterion": criterion,
-                "ceiling": task.ceiling,
-                "train_seconds_last_session": result.train_seconds,
-                "eval_seconds_last_session": result.eval_seconds,
-                "ensemble_size": len(configs),
-            }
+            summary = {**run_summary(result, criterion, task.ceiling),
+                       "ensemble_size": len(configs)}
             atomic_write_text(out / SUMMARY, json.dumps(summary, indent=2))
     return list(results)
 
@@ -208,6 +201,7 @@ def run_sweep(
     workers: int | None = None,
     retries: int | None = None,
     echo: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> SweepResult:
     """Run every run of a sweep (skipping those already done) and write the results table.
 
@@ -228,6 +222,8 @@ def run_sweep(
         dead worker counts as a failure only for the jobs it had started.
     echo : callable, optional
         Receives one line per finished or failed job.
+    progress : bool
+        Show a progress bar (on stderr): runs done out of those to do, and failures.
 
     Returns
     -------
@@ -238,17 +234,16 @@ def run_sweep(
         sweep = load_sweep(sweep)
     directory = Path(out)
     with lock_run_directory(directory):  # one driver per sweep directory
-        return _drive(sweep, directory, engine, address, workers, retries, echo, t0)
+        return _drive(sweep, directory, engine, address, workers, retries, echo, t0, progress)
 
 
 def _drive(sweep: Sweep, directory: Path, engine: str | Engine, address: str | None,
            workers: int | None, retries: int | None, echo: Callable[[str], None] | None,
-           t0: float) -> SweepResult:
+           t0: float, progress: bool = False) -> SweepResult:
     _prepare(sweep, directory)
     atomic_write_text(directory / STATE / "driver.json",
                       json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
     max_retries = sweep.spec.retries if retries is None else retries
-    say = echo or (lambda _line: None)
 
     skipped = tuple(r.name for r in sweep.runs if (directory / RUNS / r.name / SUMMARY).exists())
     groups = []
@@ -278,6 +273,14 @@ def _drive(sweep: Sweep, directory: Path, engine: str | Engine, address: str | N
         }
         engine.submit(key, run_job, payload, cpus=runs[0].config.threads)
 
+    bar = tqdm(total=sum(len(g) for g in groups), desc="sweep", unit="run", disable=not progress,
+               leave=False)
+
+    def say(line: str) -> None:
+        if echo is not None:
+            with bar.external_write_mode():
+                echo(line)
+
     next_key = 0
     try:
         for g in groups:
@@ -289,6 +292,7 @@ def _drive(sweep: Sweep, directory: Path, engine: str | Engine, address: str | N
             runs, token = jobs.pop(key)
             names = [r.name for r in runs]
             if outcome.error is None:
+                bar.update(len(names))
                 say(f"done    {', '.join(names)}")
                 continue
             err = outcome.error
@@ -320,8 +324,11 @@ def _drive(sweep: Sweep, directory: Path, engine: str | Engine, address: str | N
                     if not (directory / RUNS / name / SUMMARY).exists():
                         _event(directory, name, "failed", error=message, traceback=detail,
                                attempts=attempts[key])
+                bar.update(len(names))
+                bar.set_postfix(failed=len(failed))
                 say(f"FAILED  {', '.join(names)}: {message}")
     finally:
+        bar.close()
         engine.close()
 
     from ._results import write_results

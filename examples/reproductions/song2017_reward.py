@@ -1,0 +1,254 @@
+"""Reward-based training of recurrent networks (Song, Yang & Wang 2017; Wang et al. 2018).
+
+Four parts, each a policy trained by reward only (no target outputs) with
+``brainlike.training.train_a2c`` (Song et al. 2017's actor-critic: REINFORCE with a learned
+baseline, a value head on the policy's activity, Adam), on the batched environments of
+``Task.as_vector_env`` (broken fixation -1, correct choice +1, wrong 0):
+
+* ``rdm``: random-dot motion, fixed duration (fixation 300, stimulus 800, decision 300 ms;
+  dt 20 ms; RateRNN 64 units, tau 100 ms), trained until Song's stopping rule (>= 99 % of trials
+  answered, >= 80 % of answers correct, 500 evaluation trials); psychometric curve (logistic fit
+  of P(choice 2) against signed coherence, 3000 trials);
+* ``rt``: the reaction-time version (``perceptual_decision_rt``: the trial ends at the choice),
+  same rule; chronometric curve (mean reaction time of correct trials per coherence) and its
+  Spearman correlation with coherence (negative: RT falls with coherence);
+* ``wager``: post-decision wagering (``post_decision_wager`` at dt 50 ms, RateRNN 64 units: a
+  sure target paying 0.7 appears on half of the trials); P(sure | coherence) on wager trials,
+  and on wager trials whose twin without the sure target (same stimulus, noise and actions up
+  to the sure cue) was answered wrongly vs correctly (Kiani & Shadlen 2009; Song et al. 2017);
+* ``bandit``: meta-RL on the two-armed bandit (Wang et al. 2018): an LSTM (48 units) whose
+  inputs are its previous action and reward, 20 pulls per episode, one arm paying with p 0.75
+  and the other 0.25, the better arm drawn anew each episode, gamma 0.9, entropy 0.05; the
+  same network trained with ``reward_input=False`` is the control. Within-episode learning curve
+  (P(better arm) per pull over 2000 test episodes, weights fixed) and win-stay / lose-shift.
+
+Writes ``results/song2017_reward.json`` and ``results/song2017_reward.png``.
+Run: ``OMP_NUM_THREADS=1 python examples/reproductions/song2017_reward.py`` (``--part rdm`` etc.
+for one part; ``--out`` another results folder). The parts took 2-30 minutes each on a
+machine shared with other jobs (load average 15-23): a few minutes each on a quiet core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from scipy import stats
+
+from brainlike.analysis import chronometric, fit_psychometric
+from brainlike.models import RateRNN, make
+from brainlike.tasks import make as make_task
+from brainlike.training import rollout, train_a2c
+
+HERE = Path(__file__).resolve().parent
+PARTS = ("rdm", "rt", "wager", "bandit")
+
+
+def _mean(x: np.ndarray) -> float | None:
+    return float(x.mean()) if x.size else None
+
+
+def _curve(result) -> dict:
+    h = result.history
+    at = np.flatnonzero(np.isfinite(h["correct_of_answered"]))
+    return {"update": h["step"][at].tolist(),
+            "answered": h["answered"][at].round(4).tolist(),
+            "correct_of_answered": h["correct_of_answered"][at].round(4).tolist()}
+
+
+def _summary(result, task, updates_per_second_trials) -> dict:
+    return {
+        "status": result.status, "updates": result.steps,
+        "trials": result.steps * updates_per_second_trials,
+        "train_seconds": round(result.train_seconds, 1),
+        "eval_seconds": round(result.eval_seconds, 1),
+        "env_steps": int(np.nansum(result.history["env_steps"])),
+        "final_answered": float(result.history["answered"][-1]),
+        "final_correct_of_answered": float(result.history["correct_of_answered"][-1]),
+        "learning_curve": _curve(result), "task": task.name, "task_params": task.params,
+    }
+
+
+def rdm(seed: int) -> dict:
+    task = make_task("perceptual_decision", dt=20.0,
+                     timing={"fixation": 300.0, "stimulus": 800.0, "decision": 300.0})
+    policy = RateRNN(3, 64, 3, dt=20.0, tau=100.0, seed=seed)
+    res = train_a2c(policy, task, steps=3000, batch_size=64, lr=3e-3, gamma=0.99,
+                    eval_every=25, eval_trials=500, criterion=0.8, seed=seed)
+    out = _summary(res, task, 64)
+    cohs = np.array([0.0, 6.4, 12.8, 25.6, 51.2])
+    played = rollout(policy, task, n_trials=3000, seed=seed + 1000)
+    signed = played.conditions["signed_coherence"]
+    ok = played.decision > 0
+    if len(np.unique(signed[ok])) < 2:
+        out["psychometric"] = None  # the policy did not learn to answer
+        return out
+    fit = fit_psychometric(signed[ok], played.decision[ok] == 2)
+    out["psychometric"] = {
+        "levels": fit.levels.tolist(), "p_choice_2": fit.proportion.round(4).tolist(),
+        "counts": fit.counts.tolist(), "bias": fit.bias, "scale": fit.scale,
+        "answered": float(ok.mean()), "correct_of_answered": float(played.correct[ok].mean()),
+    }
+    out["ceiling"] = task.ceiling
+    out["coherences"] = cohs.tolist()
+    return out
+
+
+def rt(seed: int) -> dict:
+    task = make_task("perceptual_decision_rt")
+    policy = RateRNN(3, 64, 3, dt=task.dt, tau=100.0, seed=seed)
+    res = train_a2c(policy, task, steps=3000, batch_size=64, lr=3e-3, gamma=0.995,
+                    eval_every=25, eval_trials=500, criterion=0.8, seed=seed)
+    out = _summary(res, task, 64)
+    played = rollout(policy, task, n_trials=3000, seed=seed + 1000)
+    onset = played.epochs["stimulus"][:, 0]
+    rt_ms = np.where(played.decision > 0, (played.end - onset + 1) * task.dt, np.nan)
+    coh = played.conditions["coherence"]
+    if played.correct.sum() < 20:
+        out["chronometric"] = None  # the policy did not learn to answer
+        return out
+    curve = chronometric(coh, rt_ms, correct=played.correct)
+    rho, p = stats.spearmanr(coh[played.correct], rt_ms[played.correct])
+    out["chronometric"] = {
+        "coherence": curve.levels.tolist(), "mean_rt_ms": curve.mean_rt.round(1).tolist(),
+        "sem_ms": curve.sem.round(1).tolist(), "counts": curve.counts.tolist(),
+        "spearman_rho": float(rho), "spearman_p": float(p),
+        "accuracy_by_coherence": [_mean(played.correct[(coh == c) & (played.decision > 0)])
+                                  for c in curve.levels],
+    }
+    return out
+
+
+def wager(seed: int) -> dict:
+    # dt 50 ms (30-60 steps per trial) and gamma 0.99, as for random dots: at dt 20 ms (140
+    # steps) a GRU (lr 1e-3, gamma 0.995) never learned to hold fixation in 1500 updates and a
+    # ReLU RateRNN's rates blew up (NaN loss at update 414).
+    task = make_task("post_decision_wager", dt=50.0)
+    policy = RateRNN(4, 64, 4, dt=task.dt, tau=100.0, seed=seed)
+    # 800 updates gave a network that holds fixation and answers (99 %) but guesses the
+    # direction (50 %) and takes the sure bet on 96 % of wager trials at every coherence.
+    res = train_a2c(policy, task, steps=2500, batch_size=64, lr=3e-3, gamma=0.99,
+                    eval_every=100, eval_trials=500, seed=seed)
+    out = _summary(res, task, 64)
+    with_sure = rollout(policy, task, n_trials=4000, seed=seed + 1000, conditions={"wager": 1})
+    without = rollout(policy, task, n_trials=4000, seed=seed + 1000, conditions={"wager": 0})
+    assert np.array_equal(with_sure.conditions["coherence"], without.conditions["coherence"])
+    coh = with_sure.conditions["coherence"]
+    sure = with_sure.decision == 3
+    levels = np.unique(coh)
+    would_wrong = (without.decision > 0) & ~without.correct
+    would_right = without.correct
+    out["wager"] = {
+        "coherence": levels.tolist(),
+        "p_sure": [_mean(sure[coh == c]) for c in levels],
+        "accuracy_no_wager": [_mean(without.correct[coh == c]) for c in levels],
+        "accuracy_wager_waived": [_mean(with_sure.correct[(coh == c) & ~sure])
+                                  for c in levels],
+        "p_sure_would_be_wrong": _mean(sure[would_wrong]),
+        "p_sure_would_be_correct": _mean(sure[would_right]),
+        "n_would_be_wrong": int(would_wrong.sum()), "n_would_be_correct": int(would_right.sum()),
+        "spearman_rho_sure_vs_coherence": float(stats.spearmanr(coh, sure)[0]),
+        "answered_no_wager": _mean(without.decision > 0),
+    }
+    return out
+
+
+def _bandit_stats(policy, task, seed):
+    played = rollout(policy, task, n_trials=2000, seed=seed)
+    a, r = played.actions, played.rewards
+    better = np.where(played.conditions["p_arm2"] > played.conditions["p_arm1"], 2, 1)
+    curve = (a == better[:, None]).mean(0)
+    prev_a, prev_r, now = a[:, :-1], r[:, :-1], a[:, 1:]
+    pulled = (prev_a > 0) & (now > 0)
+    stay = now == prev_a
+    win, lose = pulled & (prev_r > 0), pulled & (prev_r == 0)
+    return {"p_better_by_pull": curve.round(4).tolist(),
+            "p_stay_after_win": float(stay[win].mean()),
+            "p_shift_after_loss": float((~stay)[lose].mean()),
+            "reward_per_pull": float(r.mean()),
+            "p_better_first_5": float(curve[:5].mean()), "p_better_last_10": float(curve[-10:].mean())}
+
+
+def bandit(seed: int) -> dict:
+    out = {}
+    for label, reward_input in (("meta_rl", True), ("no_reward_input", False)):
+        task = make_task("two_armed_bandit", n_pulls=20, schedule="fixed",
+                         reward_input=reward_input)
+        policy = make("lstm", n_input=3, n_hidden=48, n_output=3, dt=task.dt, seed=seed)
+        res = train_a2c(policy, task, steps=600, batch_size=64, lr=3e-3, gamma=0.9,
+                        gae_lambda=1.0, entropy_coef=0.05, value_coef=0.05, eval_every=100,
+                        eval_trials=500, seed=seed)
+        out[label] = {"updates": res.steps, "train_seconds": round(res.train_seconds, 1),
+                      "reward_curve": res.history["rollout_reward"][49::50].round(4).tolist(),
+                      "task_params": task.params,
+                      "loadavg": os.getloadavg(),
+                      **_bandit_stats(policy, task, seed + 1000)}
+    return out
+
+
+def figure(results: dict) -> Figure:
+    fig = Figure(figsize=(16, 3.6))
+    axes = fig.subplots(1, 4)
+    if results.get("rdm", {}).get("psychometric"):
+        ps = results["rdm"]["psychometric"]
+        x = np.linspace(min(ps["levels"]), max(ps["levels"]), 200)
+        axes[0].plot(ps["levels"], ps["p_choice_2"], "o")
+        axes[0].plot(x, 1 / (1 + np.exp(-(x - ps["bias"]) / ps["scale"])), "-")  # logistic fit
+        axes[0].set(xlabel="signed coherence (%)", ylabel="P(choice 2)",
+                    title="Random dots, trained by reward")
+    if results.get("rt", {}).get("chronometric"):
+        c = results["rt"]["chronometric"]
+        axes[1].errorbar(c["coherence"], c["mean_rt_ms"], yerr=c["sem_ms"], marker="o")
+        axes[1].set(xlabel="coherence (%)", ylabel="reaction time (ms)",
+                    title="Reaction-time version (correct trials)")
+    if results.get("wager", {}).get("wager"):
+        w = results["wager"]["wager"]
+        axes[2].plot(w["coherence"], w["p_sure"], "o-", label="P(sure)")
+        axes[2].plot(w["coherence"], w["accuracy_no_wager"], "s--", label="accuracy, no sure")
+        axes[2].plot(w["coherence"], w["accuracy_wager_waived"], "^--",
+                     label="accuracy, sure waived")
+        axes[2].set(xlabel="coherence (%)", title="Post-decision wager")
+        axes[2].legend(fontsize=7)
+    if "bandit" in results:
+        for label in ("meta_rl", "no_reward_input"):
+            b = results["bandit"][label]
+            axes[3].plot(np.arange(1, len(b["p_better_by_pull"]) + 1), b["p_better_by_pull"],
+                         label=label.replace("_", " "))
+        axes[3].set(xlabel="pull in episode", ylabel="P(better arm)",
+                    title="Two-armed bandit (weights fixed)")
+        axes[3].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--part", choices=(*PARTS, "all"), default="all")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "song2017_reward.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    for part in PARTS if args.part == "all" else (args.part,):
+        t0 = time.perf_counter()
+        results[part] = globals()[part](args.seed)
+        results[part]["wall_seconds"] = round(time.perf_counter() - t0, 1)
+        results[part]["loadavg"] = os.getloadavg()
+        print(part, json.dumps(results[part])[:600], flush=True)
+        path.write_text(json.dumps(results, indent=1))
+    results["machine"] = {"torch_threads": torch.get_num_threads(), "torch": torch.__version__}
+    path.write_text(json.dumps(results, indent=1))
+    figure(results).savefig(args.out / "song2017_reward.png", dpi=110)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
