@@ -54,3 +54,38 @@ def seed(name: str, value: Any, owner: str) -> int:
             f"The '{name}' parameter of {owner} must be an int in [0, 2**63). Got {value!r} instead."
         )
     return int(value)
+
+
+def device(name: str, value: Any, owner: str) -> Any:
+    """A torch device (a ``torch.device`` or a string such as ``"cpu"``, ``"cuda:0"``) that
+    exists on this machine; returns the ``torch.device``."""
+    import torch
+
+    if isinstance(value, torch.device):
+        dev = value
+    elif isinstance(value, str):
+        try:
+            dev = torch.device(value)
+        except RuntimeError:
+            dev = None
+    else:
+        dev = None
+    if dev is None:
+        raise ValueError(
+            f"The '{name}' parameter of {owner} must be a torch.device or a device string such "
+            f"as 'cpu' or 'cuda:0'. Got {value!r} instead."
+        )
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (dev.index is not None and dev.index >= count):
+            raise ValueError(
+                f"The '{name}' parameter of {owner} is {value!r}, but this machine has "
+                f"{count} CUDA device(s) (torch.cuda.is_available() is "
+                f"{torch.cuda.is_available()}); use 'cpu'."
+            )
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"The '{name}' parameter of {owner} is {value!r}, but MPS is not available on this "
+            "machine; use 'cpu'."
+        )
+    return dev

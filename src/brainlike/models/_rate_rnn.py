@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Any
 
+import torch
 from torch import Tensor
 
 from ._activations import ACTIVATIONS
@@ -155,9 +156,13 @@ class RateRNN(LeakyRateModel):
         # Effective weights once per forward pass (a connectivity may reparameterize them).
         w = self.effective_weights()
         u, on_state = self._drive_and_noise(inputs, w, noise, generator)
+        n_steps, b = u.shape[:2]
         rates, z = leaky_loop_with_drive(u, w.w_rec, state, self.alpha, self._act, on_state)
+        # The readout of all steps in one product on the time-major rates (no copy), so that
+        # its gradient reaches the loop time-major too; outputs are a (B, T, O) view.
+        y = torch.addmm(self.b_out, rates.view(n_steps * b, self.n_hidden), w.w_out.t())
+        outputs = y.view(n_steps, b, self.n_output).transpose(0, 1)
         activity = rates.transpose(0, 1)
-        outputs = activity @ w.w_out.t() + self.b_out
         out = RNNOutput(outputs, activity, rates[-1])
         if not traced:
             return out, None

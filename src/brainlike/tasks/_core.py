@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ._distributions import Duration, as_duration, to_steps
+from ._distributions import Duration, Fixed, as_duration, to_steps
 
 __all__ = ["Task", "TaskScore", "TrialBatch", "Trials", "Variable"]
 
@@ -94,6 +94,19 @@ class TrialBatch:
     output_mask: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        self._validate(check_lengths=True)
+
+    @classmethod
+    def _from_engine(cls, **fields: Any) -> TrialBatch:
+        """A batch :meth:`Task.generate` assembled: the same checks and freezing, less the
+        scan of ``lengths`` (the engine made them from the epochs and T from their max)."""
+        batch = cls.__new__(cls)
+        for name, value in fields.items():
+            object.__setattr__(batch, name, value)
+        batch._validate(check_lengths=False)
+        return batch
+
+    def _validate(self, check_lengths: bool) -> None:
         x, y, m, n = self.inputs, self.targets, self.mask, self.lengths
         if x.ndim != 3 or x.dtype != np.float32:
             raise ValueError(f"inputs must be float32 (B, T, I), got {x.dtype} {x.shape}")
@@ -113,7 +126,7 @@ class TrialBatch:
             raise ValueError(f"mask must be float32 {(b, t)}, got {m.dtype} {m.shape}")
         if n.shape != (b,) or n.dtype != np.int64:
             raise ValueError(f"lengths must be int64 ({b},), got {n.dtype} {n.shape}")
-        if b and (n.min() < 1 or n.max() != t):
+        if check_lengths and b and (n.min() < 1 or n.max() != t):
             raise ValueError(f"lengths must lie in [1, T={t}] with max == T, got {n.min()}..{n.max()}")
         for k, v in self.conditions.items():
             if np.shape(v) != (b,):
@@ -277,6 +290,9 @@ class Trials:
     rng: np.random.Generator | None = None
     output_mask: np.ndarray | None = None
     _cache: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, repr=False)
+    # Epochs whose [start, stop) is the same in every trial, as (start, stop) (filled by the
+    # engine; a mask of such epochs is a few slice assignments instead of broadcast compares).
+    _uniform: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -299,21 +315,43 @@ class Trials:
         """Like :meth:`epoch` but the cached array itself (callers must not modify it).
 
         Cached per set of names: a task's fill asks for the same unions again and again."""
-        if names not in self._cache:
+        out = self._cache.get(names)
+        if out is None:
             for name in names:
                 if name not in self.starts:
                     raise KeyError(f"unknown epoch {name!r}; epochs are {list(self.starts)}")
-            t = np.arange(self.n_steps)
             out = np.zeros((self.n, self.n_steps), dtype=bool)
+            t = None
             for name in names:
-                out |= (t >= self.starts[name][:, None]) & (t < self.stops[name][:, None])
+                span = self._uniform.get(name)
+                if span is not None:
+                    out[:, span[0]:span[1]] = True
+                else:
+                    if t is None:
+                        t = np.arange(self.n_steps)
+                    out |= (t >= self.starts[name][:, None]) & (t < self.stops[name][:, None])
             self._cache[names] = out
-        return self._cache[names]
+        return out
 
     def set_input(self, channel: str, value: Any, *epochs: str) -> None:
         """Set input ``channel`` to ``value`` (scalar or (B,)) within ``epochs``."""
         col = self.inputs[..., self.input_index[channel]]
-        np.copyto(col, np.reshape(value, (-1, 1)), where=self._where(epochs))
+        if not self._set_spans(col, value, epochs):
+            np.copyto(col, np.reshape(value, (-1, 1)), where=self._where(epochs))
+
+    def _set_spans(self, dest: np.ndarray, value: Any, epochs: tuple[str, ...]) -> bool:
+        """``dest[:, start:stop] = value`` for epochs the same in every trial; False (nothing
+        done) when one of them is not. The same values as the masked copy: each entry is
+        cast from ``value`` once either way."""
+        spans = [self._uniform.get(e) for e in epochs]
+        if not spans or None in spans:
+            return False
+        v = np.reshape(value, (-1, 1))
+        if v.shape[0] not in (1, self.n) or not np.can_cast(v.dtype, dest.dtype, "same_kind"):
+            return False  # np.copyto raises the error
+        for start, stop in spans:
+            dest[:, start:stop] = v
+        return True
 
     def set_inputs(self, channels: tuple[str, ...], values: np.ndarray, *epochs: str) -> None:
         """Set several channels at once from ``values`` of shape (B, len(channels))."""
@@ -324,7 +362,8 @@ class Trials:
     def set_target(self, value: Any, *epochs: str, output: str | None = None) -> None:
         """Set the class label (or, for value tasks, ``output``) within ``epochs``."""
         dest = self.targets if output is None else self.targets[..., self.output_index[output]]
-        np.copyto(dest, np.reshape(value, (-1, 1)), where=self._where(epochs))
+        if not self._set_spans(dest, value, epochs):
+            np.copyto(dest, np.reshape(value, (-1, 1)), where=self._where(epochs))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -494,7 +533,9 @@ class Task:
         self, rng: np.random.Generator, n: int, conditions: Mapping[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
         """Per-epoch (n,) int64 lengths in steps; default: draw from ``self.timing``."""
-        return {e: to_steps(self.timing[e].sample(rng, n), self.dt) for e in self.epoch_names}
+        fixed = self._fixed_steps()  # a fixed duration draws nothing from rng
+        return {e: np.full(n, fixed[e], dtype=np.int64) if e in fixed
+                else to_steps(self.timing[e].sample(rng, n), self.dt) for e in self.epoch_names}
 
     def fill(self, trials: Trials, conditions: Mapping[str, np.ndarray]) -> None:
         """Write inputs, targets and mask of all trials (vectorized)."""
@@ -535,6 +576,47 @@ class Task:
         n = _check_positive("batch_size", batch_size, integer=True)
         fixed = self._check_conditions(conditions, n)
         rng = np.random.default_rng(seed)
+        conds, steps = self._draw(rng, n, fixed)
+        trials, layout = self._frame(n, steps, rng)
+        self.fill(trials, conds)
+        return self._finish(trials, layout, conds, rng, noise)
+
+    # ---- the engine's parts (shared with the stacked generation of ensembles)
+    def _engine(self) -> dict[str, Any]:
+        """What every batch of this task shares (channel indices), computed once."""
+        key = (self.input_names, self.output_names, self.noise_channels)
+        cache = self.__dict__.get("_engine_cache")
+        if cache is None or cache["key"] != key:
+            input_index = {c: i for i, c in enumerate(self.input_names)}
+            idx = [input_index[c] for c in self.noise_channels]
+            # A run of channels is a view (no fancy-index copy and write-back).
+            run = bool(idx) and idx == list(range(idx[0], idx[-1] + 1))
+            cache = {
+                "key": key,
+                "input_index": MappingProxyType(input_index),
+                "output_index": MappingProxyType(
+                    {c: i for i, c in enumerate(self.output_names)}),
+                "noise_index": slice(idx[0], idx[-1] + 1) if run else idx,
+                "n_noise": len(idx),
+            }
+            self.__dict__["_engine_cache"] = cache
+        return cache
+
+    def _fixed_steps(self) -> dict[str, int]:
+        """Steps of the epochs of fixed duration (which draw nothing), computed once."""
+        key = (self.timing, self.dt)
+        cache = self.__dict__.get("_fixed_steps_cache")
+        if cache is None or cache[0][0] is not key[0] or cache[0][1] != key[1]:
+            steps = {e: int(to_steps(np.array([d.ms]), self.dt)[0])
+                     for e, d in self.timing.items() if type(d) is Fixed}
+            cache = (key, steps)
+            self.__dict__["_fixed_steps_cache"] = cache
+        return cache[1]
+
+    def _draw(
+        self, rng: np.random.Generator, n: int, fixed: Mapping[str, np.ndarray]
+    ) -> tuple[dict[str, np.ndarray], Mapping[str, np.ndarray]]:
+        """The task variables and epoch steps of ``n`` trials, drawn from ``rng`` in order."""
         conds = self.sample_conditions(rng, n, fixed)
         missing = set(self.condition_names) - set(conds)
         if missing:
@@ -543,58 +625,100 @@ class Task:
             v.name: np.asarray(conds[v.name], np.int64 if v.integer else np.float64)
             for v in self.variables
         }
-        steps = self.epoch_steps(rng, n, conds)
-        starts, stops, t0 = {}, {}, np.zeros(n, dtype=np.int64)
-        for e in self.epoch_names:
-            s = np.asarray(steps[e], dtype=np.int64)
-            if s.shape != (n,) or (s < 0).any():
+        return conds, self.epoch_steps(rng, n, conds)
+
+    def _frame(
+        self, n: int, steps: Mapping[str, np.ndarray], rng: Any
+    ) -> tuple[Trials, tuple]:
+        """The empty :class:`Trials` frame of trials with these epoch steps, and its layout:
+        the ``(n, T)`` valid steps (None when no trial is padded) and the ``(n_epochs, n)``
+        starts and stops."""
+        names = self.epoch_names
+        mat = np.zeros((len(names), n), dtype=np.int64)
+        for k, e in enumerate(names):
+            s = steps[e]
+            if np.shape(s) != (n,):
                 raise RuntimeError(f"epoch {e!r} steps must be (n,) and >= 0, got {s!r}")
-            starts[e], stops[e] = t0, t0 + s
-            t0 = stops[e]
-        lengths = t0
-        if (lengths < 1).any():
+            mat[k] = s
+        if names and (mat < 0).any():
+            k = int(np.nonzero((mat < 0).any(axis=1))[0][0])
+            raise RuntimeError(f"epoch {names[k]!r} steps must be (n,) and >= 0, got "
+                               f"{np.asarray(steps[names[k]])!r}")
+        stops_mat = np.cumsum(mat, axis=0)
+        starts_mat = stops_mat - mat
+        lengths = stops_mat[-1].copy() if names else np.zeros(n, dtype=np.int64)
+        shortest, n_steps = int(lengths.min()), int(lengths.max())
+        if shortest < 1:
             raise ValueError(f"{self.name}: every trial needs at least one step; check timing")
-        n_steps = int(lengths.max())
-        valid = np.arange(n_steps) < lengths[:, None]
-        targets_shape = (n, n_steps) if self.target_kind == "class" else (n, n_steps, self.n_outputs)
+        # Epochs whose bounds are the same in every trial (all of them, with fixed timing).
+        same = (stops_mat == stops_mat[:, :1]).all(axis=1).tolist()
+        uniform = {e: (int(starts_mat[k, 0]), int(stops_mat[k, 0]))
+                   for k, e in enumerate(names) if same[k] and (k == 0 or same[k - 1])}
+        if shortest < n_steps:
+            valid = np.arange(n_steps) < lengths[:, None]
+            mask = valid.astype(np.float32)
+        else:
+            valid, mask = None, np.ones((n, n_steps), dtype=np.float32)
+        engine = self._engine()
+        class_targets = self.target_kind == "class"
         trials = Trials(
             dt=self.dt,
             lengths=lengths,
-            starts=starts,
-            stops=stops,
-            input_index={c: i for i, c in enumerate(self.input_names)},
-            output_index={c: i for i, c in enumerate(self.output_names)},
+            starts={e: starts_mat[k] for k, e in enumerate(names)},
+            stops={e: stops_mat[k] for k, e in enumerate(names)},
+            input_index=engine["input_index"],
+            output_index=engine["output_index"],
             inputs=np.zeros((n, n_steps, self.n_inputs), dtype=np.float32),
-            targets=np.zeros(
-                targets_shape, dtype=np.int64 if self.target_kind == "class" else np.float32
-            ),
-            mask=valid.astype(np.float32),
+            targets=np.zeros((n, n_steps) if class_targets else (n, n_steps, self.n_outputs),
+                             dtype=np.int64 if class_targets else np.float32),
+            mask=mask,
             rng=rng,
+            _uniform=uniform,
         )
-        self.fill(trials, conds)
+        return trials, (valid, starts_mat, stops_mat)
+
+    def _finish(
+        self, trials: Trials, layout: tuple, conds: dict[str, np.ndarray],
+        rng: np.random.Generator | Sequence[np.random.Generator], noise: bool,
+    ) -> TrialBatch:
+        """Add the input noise (drawn from ``rng``), zero the padding, make the record.
+
+        ``rng`` may be a sequence of E generators for E equal blocks of trials (the stacked
+        batches of an ensemble): block k's noise is then drawn from generator k, as a batch of
+        its own would draw it."""
+        valid, starts, stops = layout
+        n, n_steps = trials.n, trials.n_steps
         if noise and self.noise_std > 0 and self.noise_channels:
-            idx = [trials.input_index[c] for c in self.noise_channels]
+            engine = self._engine()
             where = valid if self.noise_epochs is None else trials._where(self.noise_epochs)
-            eps = rng.standard_normal((n, n_steps, len(idx)))
+            if isinstance(rng, np.random.Generator):
+                eps = rng.standard_normal((n, n_steps, engine["n_noise"]))
+            else:
+                block = (n // len(rng), n_steps, engine["n_noise"])
+                eps = np.concatenate([r.standard_normal(block) for r in rng])
             eps *= self.noise_std  # in place: the noise of many-channel tasks is most of a batch
-            eps *= where[..., None]
-            # A run of channels is a view (no fancy-index copy and write-back).
-            run = idx == list(range(idx[0], idx[-1] + 1))
-            trials.inputs[..., slice(idx[0], idx[-1] + 1) if run else idx] += eps.astype(np.float32)
-        trials.inputs[~valid] = 0.0
-        trials.targets[~valid] = 0
-        trials.mask[~valid] = 0.0
+            if where is not None:
+                eps *= where[..., None]
+            trials.inputs[..., engine["noise_index"]] += eps.astype(np.float32)
         output_mask = None
         if trials.output_mask is not None:
             output_mask = np.asarray(trials.output_mask, dtype=np.float32)
-            output_mask[~valid] = 0.0
-        return TrialBatch(
+        if valid is not None:
+            pad = ~valid
+            trials.inputs[pad] = 0.0
+            trials.targets[pad] = 0
+            trials.mask[pad] = 0.0
+            if output_mask is not None:
+                output_mask[pad] = 0.0
+        names = self.epoch_names
+        bounds = np.stack((starts, stops), axis=-1)  # (n_epochs, n, 2)
+        return TrialBatch._from_engine(
             inputs=trials.inputs,
             targets=trials.targets,
             mask=trials.mask,
-            lengths=lengths,
+            lengths=trials.lengths,
             conditions=conds,
-            epochs={e: np.stack([starts[e], stops[e]], axis=1) for e in self.epoch_names},
+            epochs={e: bounds[k] for k, e in enumerate(names)},
             dt=self.dt,
             input_names=self.input_names,
             output_names=self.output_names,

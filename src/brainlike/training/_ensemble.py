@@ -37,6 +37,7 @@ from .. import _checks
 from .._progress import tqdm
 from ..models import ACTIVATIONS, RateRNN
 from ..models._activations import Activation
+from ..tasks._stacked import generate_stacked
 from ._loop import (
     _make_optimizer,
     _make_schedule,
@@ -68,11 +69,17 @@ class _EnsembleLoop(torch.autograd.Function):
         r = torch.empty_like(u)
         w_t = w_rec.transpose(1, 2)
         prev = r0
-        fn = activation.fn
+        fn, fn_out = activation.fn, activation.fn_out
+        # alpha = 1 (dt = tau): r_t = f(z_t), written straight into the buffer (what lerp with
+        # weight 1 gives, bit for bit).
+        direct = alpha == 1.0 and fn_out is not None
         for t in range(u.shape[1]):
             # bmm then add: torch's CPU baddbmm loops over the batch with one addmm per member.
             zt = torch.bmm(prev, w_t, out=z[:, t]).add_(u[:, t])
-            torch.lerp(prev, fn(zt), alpha, out=r[:, t])
+            if direct:
+                fn_out(zt, r[:, t])
+            else:
+                torch.lerp(prev, fn(zt), alpha, out=r[:, t])
             prev = r[:, t]
         return r, z
 
@@ -100,12 +107,15 @@ class _EnsembleLoop(torch.autograd.Function):
         leak = 1.0 - alpha
         for t in range(r.shape[1] - 1, -1, -1):
             # alpha f'(z_t) step by step: the (E, B, N) slice stays in cache, where the whole
-            # (E, T, B, N) tensor at once would not.
-            zt = z[:, t]
+            # (E, T, B, N) tensor at once would not. At alpha = 1 the scaling by 1 and the
+            # leak term 0 * g_t are left out (they change no finite value).
             torch.add(grad_r[:, t], carry, out=g)
-            torch.mul(g, act.derivative(zt, act.fn(zt)), out=dz[:, t])
-            dz[:, t].mul_(alpha)
-            carry = torch.bmm(dz[:, t], w_rec).add_(g, alpha=leak)
+            torch.mul(g, act.gain(z[:, t]), out=dz[:, t])
+            if leak != 0.0:
+                dz[:, t].mul_(alpha)
+                carry = torch.bmm(dz[:, t], w_rec).add_(g, alpha=leak)
+            else:
+                carry = torch.bmm(dz[:, t], w_rec)
         grad_w = grad_r0 = None
         if ctx.needs_input_grad[1]:
             e, n_steps, b, n = r.shape
@@ -345,6 +355,27 @@ def _to_stacked_tensors(batches: list) -> tuple[Tensor, Tensor, Tensor, list[int
     return inputs, targets, mask, steps, lengths
 
 
+def _member_batches(task: Any, batch_size: int, seeds: list) -> tuple:
+    """The members' batches (``task.generate(batch_size, seed=s)`` for each seed) as stacked
+    tensors (see :func:`_to_stacked_tensors`) and the target kind: one batch of E x B trials
+    where the task allows it (:func:`brainlike.tasks._stacked.generate_stacked`, the same
+    arrays bit for bit), else member by member."""
+    big = generate_stacked(task, batch_size, seeds)
+    if big is None:
+        batches = [task.generate(batch_size, seed=s) for s in seeds]
+        return (*_to_stacked_tensors(batches), batches[0].target_kind)
+    e, n_steps = len(seeds), big.n_steps
+
+    def stacked(a: np.ndarray, dtype: torch.dtype) -> Tensor:
+        return torch.tensor(a, dtype=dtype).view(e, batch_size, *a.shape[1:])
+
+    mask = big.mask if big.output_mask is None else big.output_mask
+    return (stacked(big.inputs, torch.float32),
+            stacked(big.targets, torch.long if big.target_kind == "class" else torch.float32),
+            stacked(mask, torch.float32), [n_steps] * e,
+            stacked(big.lengths, torch.int64), big.target_kind)
+
+
 # -- the training loop --------------------------------------------------------------------------
 
 
@@ -559,12 +590,11 @@ def _train_group(
     step = sessions[active[0]].step
     while active and step < steps:
         t0 = time.perf_counter()
-        batches = [task.generate(hp["batch_size"], seed=[seeds[k], TRAIN_TRIALS, step])
-                   for k in active]
-        inputs, targets, mask, n_steps, lengths = _to_stacked_tensors(batches)
+        inputs, targets, mask, n_steps, lengths, target_kind = _member_batches(
+            task, hp["batch_size"], [[seeds[k], TRAIN_TRIALS, step] for k in active])
         gens = [generator(seeds[k], TRAIN_NOISE, step) for k in active]
         outputs, rates = stack.forward(inputs, gens, n_steps)
-        main = _ensemble_loss(outputs, targets, mask, batches[0].target_kind, lengths, norm)
+        main = _ensemble_loss(outputs, targets, mask, target_kind, lengths, norm)
         penalty = main.new_zeros(len(active))
         if penalties:
             t = rates.shape[1]

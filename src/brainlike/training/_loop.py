@@ -44,9 +44,25 @@ def _make_optimizer(
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
     # foreach: one kernel launch per state tensor type instead of per parameter. (The fused
-    # kernel is faster still, but a run resumed from a checkpoint then drifts from an
-    # uninterrupted one at the first update; foreach resumes bitwise.)
+    # kernel is faster still, and resumes bitwise once the state gets its parameter's strides,
+    # but the demo network it trained (demo.py, seed 0) had no fixed point at 0 % coherence,
+    # where foreach's has 3: issue 19 kept foreach.)
     return cls(params, lr=lr, weight_decay=weight_decay, foreach=True)
+
+
+def _clip_and_norm(params: Sequence[Tensor], max_norm: float) -> Tensor:
+    """``torch.nn.utils.clip_grad_norm_(params, max_norm)`` for parameters on one device and of
+    one dtype (the same operations, hence the same values), without its per-call grouping;
+    ``max_norm = inf`` measures the norm only. Returns the total norm (a tensor: no host sync).
+    """
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads or len({(g.device, g.dtype) for g in grads}) > 1:
+        return torch.nn.utils.clip_grad_norm_(params, max_norm)
+    total_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
+    if max_norm != math.inf:
+        clip_coef = max_norm / (total_norm + 1e-6)
+        torch._foreach_mul_(grads, torch.clamp(clip_coef, max=1.0))
+    return total_norm
 
 
 def _make_schedule(name: str, optimizer: torch.optim.Optimizer, steps: int) -> Any:
@@ -116,7 +132,7 @@ def penalty_sum(
 ) -> Tensor:
     """The sum of ``penalties`` for one step (a 0-dim tensor like ``like`` when there are none);
     those with ``with_valid`` get the ``(B, T)`` mask of the steps before each trial ended."""
-    valid = valid_steps(batch) if any(with_valid) else None
+    valid = valid_steps(batch, like.device) if any(with_valid) else None
     total = like.new_zeros(())
     for p, masked in zip(penalties, with_valid):
         total = total + (p(model, activity, valid=valid) if masked else p(model, activity))
@@ -162,6 +178,7 @@ def train(
     resume: bool = True,
     progress: bool = True,
     loss_normalization: str = "weights",
+    device: str | torch.device | None = None,
 ) -> TrainResult:
     """Train a recurrent model on a task with masked BPTT.
 
@@ -231,6 +248,11 @@ def train(
     loss_normalization : {"weights", "entries"}
         Divide the weighted loss by the sum of the weights (default) or by the number of valid
         entries, as Yang et al. (2019) do (see :func:`task_loss`).
+    device : str or torch.device, optional
+        Where to train: the model is moved there (``model.to(device)``) and every batch is sent
+        there. Default: the device the model is on. Trials and the recurrent noise are drawn
+        on the CPU from the same streams on every device, so a seed gives the same batches
+        and noise on a GPU (the arithmetic then rounds differently).
 
     Returns
     -------
@@ -269,6 +291,8 @@ def train(
         raise TypeError(f"train trains one task or a MultiTask; {task.name!r} is a Sequential "
                         "schedule: train it with brainlike.training.train_sequential")
     check_model_fits_task(model, task)
+    if device is not None:
+        model.to(_checks.device("device", device, owner))
     penalties = list(penalties)
     with_valid = [takes_valid(p) for p in penalties]
 
@@ -292,21 +316,30 @@ def train(
         for step in run:
             batch = task.generate(hp["batch_size"], seed=[seed, TRAIN_TRIALS, step])
             main, out_, _ = batch_loss(model, task, batch, generator(seed, TRAIN_NOISE, step), norm)
-            penalty = penalty_sum(penalties, with_valid, model, out_.activity, batch, main)
-            loss = main + penalty
-            run.check_loss(loss)
+            parts = [main]
+            if penalties:
+                penalty = penalty_sum(penalties, with_valid, model, out_.activity, batch, main)
+                parts.append(penalty)
+                loss = main + penalty
+            else:
+                loss = main  # what main + 0 would give, bit for bit
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
-            run.check_gradient(grad_norm)
+            grad_norm = _clip_and_norm(params, max_norm)
+            # One transfer to the host per step for the guard and the log; the weights are
+            # updated only after both checks (the gradient of a non-finite loss is dropped).
+            values = torch.stack([t.detach() for t in (loss, *parts, grad_norm)]).tolist()
+            run.check_loss(values[0])
+            run.check_gradient(values[-1])
             lr_now = opt.param_groups[0]["lr"]
             opt.step()
             if sched is not None:
                 sched.step()
             run.check_parameters()
             run.record({
-                "loss": loss.item(), "task_loss": main.item(), "penalty": penalty.item(),
-                "lr": lr_now, "grad_norm": grad_norm,
+                "loss": values[0], "task_loss": values[1],
+                "penalty": values[2] if penalties else 0.0, "lr": lr_now,
+                "grad_norm": values[-1],
             })
         run.write_summary()
     return run.result()

@@ -195,26 +195,37 @@ def eval_seed(seed: int, step: int) -> int:
 # -- evaluation -----------------------------------------------------------------------------------
 
 
-def to_tensors(batch: Any) -> tuple[Tensor, Tensor, Tensor]:
-    """``(inputs, targets, loss weights)`` of a :class:`TrialBatch` as new tensors."""
+def to_tensors(batch: Any, device: Any = None) -> tuple[Tensor, Tensor, Tensor]:
+    """``(inputs, targets, loss weights)`` of a :class:`TrialBatch` as new tensors (on
+    ``device``, default the CPU)."""
     # torch.tensor copies: TrialBatch arrays are read-only and must stay so.
-    inputs = torch.tensor(batch.inputs, dtype=torch.float32)
+    inputs = torch.tensor(batch.inputs, dtype=torch.float32, device=device)
     if batch.target_kind == "class":
-        targets = torch.tensor(batch.targets, dtype=torch.long)
+        targets = torch.tensor(batch.targets, dtype=torch.long, device=device)
     else:
-        targets = torch.tensor(batch.targets, dtype=torch.float32)
+        targets = torch.tensor(batch.targets, dtype=torch.float32, device=device)
     # Per-output weights, where a task gives them, replace the per-step mask (value tasks).
     mask = batch.mask if getattr(batch, "output_mask", None) is None else batch.output_mask
-    return inputs, targets, torch.tensor(mask, dtype=torch.float32)
+    return inputs, targets, torch.tensor(mask, dtype=torch.float32, device=device)
 
 
-def valid_steps(batch: Any) -> Tensor | None:
-    """``(B, T)`` bool: the steps before each trial ended (padding is False); None for a batch
-    without a time axis (images, samples)."""
+def valid_steps(batch: Any, device: Any = None) -> Tensor | None:
+    """``(B, T)`` bool on ``device`` (default the CPU): the steps before each trial ended
+    (padding is False); None for a batch without a time axis (images, samples)."""
     if getattr(batch, "lengths", None) is None:
         return None
     t = batch.inputs.shape[1]
-    return torch.arange(t)[None, :] < torch.tensor(np.asarray(batch.lengths))[:, None]
+    lengths = torch.tensor(np.asarray(batch.lengths), device=device)
+    return torch.arange(t, device=device)[None, :] < lengths[:, None]
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of a model's first parameter (or buffer); CPU for a model without tensors."""
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device("cpu")
 
 
 def task_outputs(outputs: Tensor, task: Any, batch: Any) -> Tensor:
@@ -246,7 +257,7 @@ def batch_loss(
     The one place where a batch (trials ``(B, T, I)`` or examples without a time axis) meets a
     model and the task's loss (see :func:`task_outputs` for tasks with a head of their own).
     """
-    inputs, targets, mask = to_tensors(batch)
+    inputs, targets, mask = to_tensors(batch, model_device(model))
     out = model(inputs, generator=noise)
     outputs = task_outputs(out.outputs, task, batch)
     loss = task_loss(outputs, targets, mask, batch.target_kind, normalization=normalization,
@@ -295,7 +306,7 @@ def evaluate(
                                           loss_normalization)
     finally:
         model.train(was_training)
-    score = task.score(outputs.numpy(), batch)
+    score = task.score(outputs.cpu().numpy(), batch)
     loss = loss.item()
     return Evaluation(
         float(score.accuracy), loss, score.correct, score.decision, dict(batch.conditions)
@@ -555,8 +566,12 @@ def nonfinite(tensors: Sequence[Tensor]) -> list[int]:
     live = [t.detach() for t in tensors if t.numel()]
     if not live:
         return []
-    # max|x| is inf or nan exactly when x holds one (a sum could overflow on finite values).
-    peaks = torch.stack([t.abs().amax().to(torch.float64) for t in live])
+    # max|x| is inf or nan exactly when x holds one (a sum could overflow on finite values);
+    # one call for all tensors of a device and dtype, one host sync.
+    if len({(t.device, t.dtype) for t in live}) == 1 and live[0].dtype.is_floating_point:
+        peaks = torch.stack(torch._foreach_norm(live, math.inf))
+    else:
+        peaks = torch.stack([t.abs().amax().to(torch.float64).cpu() for t in live])
     if bool(torch.isfinite(peaks).all()):
         return []
     index = [k for k, t in enumerate(tensors) if t.numel()]
