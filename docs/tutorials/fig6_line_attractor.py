@@ -86,19 +86,24 @@ viz.fixed_points(fps, pca, values=list(pca.groups), value_label="f1 (Hz)",
 #
 # If the fixed points form a line, the state at the end of the delay sits along it at a
 # position that encodes f1, and the eigenvalue closest to 1 belongs to the direction of the
-# line. With too few fixed points (an untrained network) there is no line to measure.
+# line. With too few fixed points (an untrained network) there is no line to measure, and the
+# figure shows the delay-end states along their own first principal axis instead.
 
 # %%
-fig = None
+end = delay[:, -1]
 if len(fps.points) >= 2:
     la = line_attractor(fps)
-    position = (delay[:, -1] - fps.points.mean(0)) @ la.axis
-    print(f"f1 vs position along the line: r = {np.corrcoef(position, f1)[0, 1]:.3f}")
+    origin, axis, label = fps.points.mean(0), la.axis, "delay-end state along the line"
     print(f"eigenvalue closest to 1: median {np.median(la.eigenvalues.real):.3f}")
-    fig = Figure(figsize=(4.2, 3.2), layout="constrained")
-    ax = fig.subplots()
-    ax.scatter(f1, position, c=f1, cmap="coolwarm", s=8)
-    ax.set(xlabel="f1 (Hz)", ylabel="delay-end state along the line", title="memory of f1")
 else:
     print("fewer than 2 fixed points: train longer (BRAINLIKE_TUTORIAL_BUDGET=full)")
+    origin = end.mean(0)
+    axis = np.linalg.svd(end - origin, full_matrices=False)[2][0]
+    label = "delay-end state along its first PC"
+position = (end - origin) @ axis
+print(f"f1 vs position: r = {np.corrcoef(position, f1)[0, 1]:.3f}")
+fig = Figure(figsize=(4.2, 3.2), layout="constrained")
+ax = fig.subplots()
+ax.scatter(f1, position, c=f1, cmap="coolwarm", s=8)
+ax.set(xlabel="f1 (Hz)", ylabel=label, title="memory of f1")
 fig
