@@ -50,6 +50,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import _checks
+from ._eprop_spiking import spiking_eligibility_gradients
 from ._gradient_rule import GradientRule, feedback_generator
 from ._loop import check_model_fits_task
 from ._session import TRAIN_NOISE, TRAIN_TRIALS, StepInfo, TrainResult, generator, to_tensors
@@ -162,6 +163,15 @@ def eligibility_gradients(
         The update of each trainable parameter, by name, taken through the model's
         connectivity by autograd.
     """
+    from ..models import SpikingRNN
+
+    if isinstance(model, SpikingRNN):
+        if trace != "local":
+            raise ValueError(f"trace={trace!r} is for a RateRNN; a SpikingRNN has e-prop's local "
+                             "traces only (trace='local')")
+        return spiking_eligibility_gradients(
+            model, inputs, targets, mask, target_kind, feedback=feedback, generator=generator,
+            loss_normalization=loss_normalization, lengths=lengths)
     b, steps, n_in = inputs.shape
     n, n_out = model.n_hidden, model.n_output
     dyn = _RateDynamics(model, b, steps, generator, inputs)
@@ -215,12 +225,20 @@ def eligibility_gradients(
 
 
 def _check_model(model: nn.Module, owner: str, trace: str, batch_size: int, n_input: int) -> None:
-    from ..models import RateRNN
+    from ..models import RateRNN, SpikingRNN
 
+    if owner == "train_eprop" and isinstance(model, SpikingRNN):
+        if trace != "local":
+            raise ValueError(f"train_eprop(trace={trace!r}) is for a RateRNN; a SpikingRNN "
+                             "trains with e-prop's local traces only (trace='local')")
+        return
     if not isinstance(model, RateRNN):
+        spiking = ("; for a SpikingRNN use train_eprop (feedback='random' is random e-prop)"
+                   if isinstance(model, SpikingRNN) else "")
+        supported = "RateRNN and SpikingRNN" if owner == "train_eprop" else "RateRNN"
         raise TypeError(
-            f"{owner} supports RateRNN (a spiking network would add its own eligibility trace, "
-            f"see brainlike.training._eligibility); got {type(model).__name__}"
+            f"{owner} supports {supported} (the models with an eligibility trace in "
+            f"brainlike.training); got {type(model).__name__}{spiking}"
         )
     if model.train_initial_state:
         raise ValueError(
