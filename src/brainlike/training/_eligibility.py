@@ -32,10 +32,10 @@ Everything is computed forward in time, one step after another: the network's tr
 never stored (memory ``B N (N + n_input + 1)`` for the traces), and the readout's gradient
 ``sum_t (dL_t/dy_t)^T r_t`` is accumulated on the way.
 
-A spiking network fits the same engine: its eligibility trace is ``psi_t (pseudo-derivative)
-times the filtered presynaptic spikes`` (Bellec et al. 2020, Eq. 24), i.e. another decay and
-another ``(postsynaptic factor, presynaptic vector)`` pair per step (:class:`_RateDynamics`
-is the rate network's).
+A :class:`~brainlike.models.SpikingRNN` has e-prop's trace for leaky integrate-and-fire units
+with current synapses: the pseudo-derivative times the synaptic and membrane filters of the
+presynaptic quantities, filtered again by the readout (``brainlike.training._eprop_spiking``,
+where it is exact).
 """
 
 from __future__ import annotations
@@ -134,12 +134,14 @@ def eligibility_gradients(
     generator: torch.Generator | None = None, loss_normalization: str = "weights",
     lengths: Any = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
-    """The loss and the e-prop/RFLO update of every parameter of a RateRNN, forward in time.
+    """The loss and the e-prop/RFLO update of every parameter of a RateRNN (or the e-prop update
+    of a SpikingRNN), forward in time.
 
     Parameters
     ----------
-    model : RateRNN
-        With ``train_initial_state=False`` (the traces give no update of ``r0``).
+    model : RateRNN or SpikingRNN
+        A RateRNN with ``train_initial_state=False`` (the traces give no update of ``r0``); a
+        SpikingRNN takes ``trace="local"`` only (``brainlike.training._eprop_spiking``).
     inputs : Tensor, shape (B, T, n_input)
     targets, mask
         As :func:`brainlike.training.task_loss` takes them.
@@ -302,10 +304,9 @@ _COMMON_DOC = """
 
     Parameters
     ----------
-    model : RateRNN
-        With ``train_initial_state=False``. Other models are refused; a spiking network needs
-        its own eligibility trace (the module ``brainlike.training._eligibility`` says how it
-        fits).
+    model : RateRNN (or SpikingRNN for e-prop)
+        A RateRNN with ``train_initial_state=False``. :func:`train_eprop` also takes a
+        SpikingRNN (its own trace; ``trace="local"`` only); other models are refused by name.
     task : Task
         A trial task (or anything :func:`train` takes).
     feedback : {"symmetric", "random"}
@@ -378,7 +379,13 @@ train_eprop.__doc__ = """Train a RateRNN with e-prop (Bellec et al. 2020).
     The update ``sum_t s_t e_t`` of the module docstring with the learning signal through the
     readout, ``s_t = (dL_t/dy_t) W_out`` (symmetric e-prop; ``feedback="random"``: random
     e-prop). For a rate network the eligibility trace is RFLO's, so :func:`train_rflo` is this
-    function with random feedback; for spiking networks e-prop's traces differ.
+    function with random feedback. For a :class:`~brainlike.models.SpikingRNN` (leaky
+    integrate-and-fire units with current synapses) the trace is the model's surrogate
+    pseudo-derivative ``psi_t`` times the eligibility vector ``eps_t = dP_t/dW`` through the
+    unit's own synaptic and membrane filters, low-pass filtered by the readout's filter
+    (Bellec et al. 2020, Eq. 24 and 28; ``brainlike.training._eprop_spiking`` has the equations):
+    with symmetric feedback it is exactly the gradient of the network whose recurrent input
+    ``W s_{t-1}`` takes the spikes as constants, and BPTT's gradient when ``W = 0``.
 """ + _COMMON_DOC + """
     Examples
     --------
@@ -389,6 +396,10 @@ train_eprop.__doc__ = """Train a RateRNN with e-prop (Bellec et al. 2020).
     >>> model = RateRNN(task.n_inputs, 16, task.n_outputs, dt=100.0, tau=100.0, seed=0)
     >>> train_eprop(model, task, steps=2, batch_size=8, eval_every=2, eval_trials=20).steps
     2
+    >>> from brainlike.models import SpikingRNN
+    >>> snn = SpikingRNN(3, 8, 3, dt=100.0, seed=0)
+    >>> train_eprop(snn, task, steps=1, batch_size=4, eval_every=1, eval_trials=10).steps
+    1
 
     References
     ----------

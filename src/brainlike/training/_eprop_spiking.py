@@ -43,8 +43,8 @@ recurrent input ``W s_{t-1}`` receives the spikes as constants (a stop-gradient;
 sees them), for any ``W``; and it is the model's BPTT gradient (``train``'s, through its own
 surrogate) when ``W = 0``. The readout's gradient ``sum_t (dL_t/dy_t)^T rho_t`` is exact.
 
-Memory: the traces ``eps^V`` and ``ebar``, ``2 B N (n_input + N + 1)`` numbers, whatever the
-trial's length; the trajectory is never stored.
+Memory: the traces ``eps^V`` and ``ebar`` and the update per trial, ``3 B N (n_input + N + 1)``
+numbers, whatever the trial's length; the trajectory is never stored.
 """
 
 from __future__ import annotations
@@ -92,9 +92,9 @@ def spiking_eligibility_gradients(
         c_mem = inputs.new_full((p_cols,), 0.0 if k.input_synapse else 1.0)
         c_mem[n_in:n_in + n] = 0.0
         eps_i = inputs.new_zeros(b, p_cols)
-        eps_v = inputs.new_zeros(n, b, p_cols)  # unit-major: one bmm per step below
+        eps_v = inputs.new_zeros(n, b, p_cols)  # unit-major
         ebar = inputs.new_zeros(n, b, p_cols)
-        grad = inputs.new_zeros(n, p_cols)
+        grad = inputs.new_zeros(n, b, p_cols)  # per trial; summed over trials at the end
         grad_out = inputs.new_zeros(n_out, n)
         grad_b_out = inputs.new_zeros(n_out)
         loss = inputs.new_zeros(())
@@ -117,15 +117,17 @@ def spiking_eligibility_gradients(
                 psi = psi * free
                 eps_v.lerp_(drive_trace[None], ((1.0 - k.beta) * free).t()[:, :, None])
             ebar.mul_(k.gamma).addcmul_(psi.t()[:, :, None], eps_v)
-            if k.reset == "zero":
-                eps_v.mul_((1.0 - s).t()[:, :, None])  # eps^V_t
+            if k.reset == "zero":  # eps^V_t: zero where the unit spiked
+                fired_b, fired_j = torch.nonzero(s, as_tuple=True)
+                eps_v[fired_j, fired_b] = 0.0
             y = torch.addmm(b_out, rho, w_out.t())
             err = _output_error(y, targets[:, t], mask[:, t], target_kind, scale)  # (B, O)
             loss = loss + _step_loss(y, targets[:, t], mask[:, t], target_kind, scale)
             signal = err @ back  # (B, N)
-            grad += torch.bmm(signal.t()[:, None, :], ebar)[:, 0]
+            grad.addcmul_(signal.t()[:, :, None], ebar)  # one pass; a bmm took 4x longer
             grad_out += err.t() @ rho
             grad_b_out += err.sum(0)
+        grad = grad.sum(1)
     sources = [w.w_in, w.w_rec, w.w_out, model.b_rec, model.b_out]
     updates = [grad[:, :n_in], grad[:, n_in:n_in + n], grad_out, grad[:, -1], grad_b_out]
     names = {id(q): name for name, q in model.named_parameters()}
