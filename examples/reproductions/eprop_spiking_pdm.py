@@ -54,7 +54,7 @@ def run(rule: str, seed: int, steps: int, task) -> dict:
                          lr=SETTINGS["lr"], eval_every=SETTINGS["eval_every"],
                          eval_trials=SETTINGS["eval_trials"],
                          criterion=SETTINGS["criterion_fraction"] * task.ceiling, seed=seed,
-                         callbacks=[tick])
+                         callbacks=[tick], progress=False)
     h = result.history
     ok = ~np.isnan(h["accuracy"])
     at, acc = h["step"][ok], h["accuracy"][ok]
@@ -86,12 +86,25 @@ def summarize(runs: list[dict], ceiling: float) -> dict:
     return summary
 
 
+def plot(runs: list[dict], ceiling: float, out: Path) -> None:
+    figure(runs, ceiling, out / "eprop_spiking_pdm.png",
+           title=f"spiking network (LIF, dt 20 ms), perceptual decisions: seeds "
+                 f"{sorted({r['seed'] for r in runs})}",
+           criterion=SETTINGS["criterion_fraction"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw the figure from the results JSON in --out")
     args = parser.parse_args()
+    if args.replot:
+        report = json.loads((args.out / "eprop_spiking_pdm.json").read_text())
+        plot(report["runs"], report["settings"]["ceiling"], args.out)
+        return
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     task = make("perceptual_decision", dt=SETTINGS["dt_ms"])
@@ -107,9 +120,7 @@ def main() -> None:
                                    "max_steps": args.steps, "seeds": args.seeds, "threads": 1},
                       "summary": summarize(runs, task.ceiling), "runs": runs}
             (args.out / "eprop_spiking_pdm.json").write_text(json.dumps(report, indent=2) + "\n")
-            figure(runs, task.ceiling, args.out / "eprop_spiking_pdm.png",
-                   title=f"spiking network (LIF, dt 20 ms), perceptual decisions: seeds "
-                         f"{sorted({r['seed'] for r in runs})}")
+            plot(runs, task.ceiling, args.out)
     print(json.dumps(report["summary"], indent=2))
 
 

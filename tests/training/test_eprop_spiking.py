@@ -179,7 +179,7 @@ def test_spiking_models_and_settings_e_prop_does_not_cover_are_refused():
     with pytest.raises(TypeError, match=r"train_rflo supports RateRNN .*; got SpikingRNN; for a "
                                         r"SpikingRNN use train_eprop"):
         train_rflo(snn, PDM)
-    batch, x, y, m = _batch(PDM)
+    _, x, y, m = _batch(PDM)
     with pytest.raises(ValueError, match=r"trace='full' is for a RateRNN"):
         eligibility_gradients(snn.double(), x, y, m, "class", trace="full")
 

@@ -217,13 +217,25 @@ def eligibility_gradients(
                 grad += torch.bmm(signal.t()[:, None, :], e)[:, 0]
             grad_out += err.t() @ r
             grad_b_out += err.sum(0)
+    return loss.detach(), parameter_updates(model, w, grad, grad_out, grad_b_out)
+
+
+def parameter_updates(model: nn.Module, w: Any, grad: Tensor, grad_out: Tensor,
+                      grad_b_out: Tensor) -> dict[str, Tensor]:
+    """The updates of the effective weights ``w`` taken to the model's parameters by autograd
+    (through its connectivity: Dale's law, masks, low rank), by parameter name.
+
+    ``grad`` is ``(N, n_input + N + 1)``: the columns of ``W_in``, ``W`` and ``b``.
+    """
+    n = grad.shape[0]
+    n_in = grad.shape[1] - n - 1
     sources = [w.w_in, w.w_rec, w.w_out, model.b_rec, model.b_out]
     updates = [grad[:, :n_in], grad[:, n_in:n_in + n], grad_out, grad[:, -1], grad_b_out]
     names = {id(p): k for k, p in model.named_parameters()}
     for p in model.parameters():
         p.grad = None
     torch.autograd.backward(sources, updates)
-    return loss.detach(), {names[id(p)]: p.grad for p in model.parameters() if p.grad is not None}
+    return {names[id(p)]: p.grad for p in model.parameters() if p.grad is not None}
 
 
 def _check_model(model: nn.Module, owner: str, trace: str, batch_size: int, n_input: int) -> None:
@@ -374,7 +386,7 @@ train_rflo.__doc__ = """Train a RateRNN with random-feedback local online learni
     eLife 8, e43299.
 """
 
-train_eprop.__doc__ = """Train a RateRNN with e-prop (Bellec et al. 2020).
+train_eprop.__doc__ = """Train a RateRNN or a SpikingRNN with e-prop (Bellec et al. 2020).
 
     The update ``sum_t s_t e_t`` of the module docstring with the learning signal through the
     readout, ``s_t = (dL_t/dy_t) W_out`` (symmetric e-prop; ``feedback="random"``: random
@@ -383,7 +395,7 @@ train_eprop.__doc__ = """Train a RateRNN with e-prop (Bellec et al. 2020).
     integrate-and-fire units with current synapses) the trace is the model's surrogate
     pseudo-derivative ``psi_t`` times the eligibility vector ``eps_t = dP_t/dW`` through the
     unit's own synaptic and membrane filters, low-pass filtered by the readout's filter
-    (Bellec et al. 2020, Eq. 24 and 28; ``brainlike.training._eprop_spiking`` has the equations):
+    (Bellec et al. 2020, Methods; ``brainlike.training._eprop_spiking`` has the equations):
     with symmetric feedback it is exactly the gradient of the network whose recurrent input
     ``W s_{t-1}`` takes the spikes as constants, and BPTT's gradient when ``W = 0``.
 """ + _COMMON_DOC + """

@@ -10,7 +10,7 @@ input, the previous step's spikes, bias) and enters
 
 (the input into the synapse with ``input_synapse=True``, into the membrane otherwise). e-prop's
 eligibility vector is the derivative of the unit's own hidden state with respect to its
-incoming weight through that unit's own past only (Bellec et al. 2020, Eq. 13-14): the synaptic
+incoming weight through that unit's own past only (Bellec et al. 2020, Methods): the synaptic
 and membrane filters of ``p``::
 
     eps^I_t = alpha eps^I_{t-1} + c^I p_t                      (B, P): the same for every unit
@@ -20,10 +20,10 @@ and membrane filters of ``p``::
 with ``c^I`` 1 for the recurrent columns and ``1 - alpha`` for the input and bias columns
 through the synapse, ``c^P`` 1 for the input and bias columns into the membrane (and 0
 otherwise). The eligibility trace is the pseudo-derivative times the eligibility vector,
-``e_t = psi_t eps^P_t`` (Bellec et al. 2020, Eq. 24), with ``psi_t = surrogate'(P_t)`` -- the
-model's own ``surrogate`` and ``surrogate_scale``, the function its BPTT uses -- and ``psi_t = 0``
-during the refractory period (Bellec et al. 2020, Methods, "the pseudo-derivative is set to zero
-during the refractory period"). The spike enters the reset as a constant, as in the model's own
+``e_t = psi_t eps^P_t`` (Bellec et al. 2020, Methods, LIF neurons), with ``psi_t =
+surrogate'(P_t)`` -- the model's own ``surrogate`` and ``surrogate_scale``, the function its BPTT
+uses -- and ``psi_t = 0`` during the refractory period, where the model cannot spike (as Bellec
+et al. do). The spike enters the reset as a constant, as in the model's own
 backward pass (and Bellec et al.'s implementation): hence ``dV_t/dP_t = 1 - s_t`` (zero reset) or
 1 (subtraction); a refractory unit's potential is held (``P_t = V_{t-1}``), so its eligibility
 vector is too.
@@ -31,7 +31,7 @@ vector is too.
 The readout is a low-pass filter of the spikes, ``rho_t = gamma rho_{t-1} + s_t``,
 ``y_t = W_out rho_t + b_out``: a spike at ``t`` changes every later output, so the loss's
 derivative with respect to ``s_t`` looks into the future. Exchanging the two sums moves the filter
-onto the trace (Bellec et al. 2020, Eq. 28, "filtered eligibility traces"), and the update is
+onto the trace (Bellec et al. 2020's low-pass filtered eligibility traces), and the update is
 on-line and exact for that path::
 
     ebar_t = gamma ebar_{t-1} + e_t,     L_t = (dL_t/dy_t) B,     dtheta_jq = sum_t L_{t,j} ebar_{t,jq}
@@ -68,7 +68,7 @@ def spiking_eligibility_gradients(
     (``trace="local"``); the input encoding and the membrane noise are drawn from
     ``generator`` as ``model.forward`` draws them.
     """
-    from ._eligibility import _normalizer, _output_error, _step_loss
+    from ._eligibility import _normalizer, _output_error, _step_loss, parameter_updates
 
     b, steps, n_in = inputs.shape
     n, n_out = model.n_hidden, model.n_output
@@ -128,10 +128,4 @@ def spiking_eligibility_gradients(
             grad_out += err.t() @ rho
             grad_b_out += err.sum(0)
         grad = grad.sum(1)
-    sources = [w.w_in, w.w_rec, w.w_out, model.b_rec, model.b_out]
-    updates = [grad[:, :n_in], grad[:, n_in:n_in + n], grad_out, grad[:, -1], grad_b_out]
-    names = {id(q): name for name, q in model.named_parameters()}
-    for q in model.parameters():
-        q.grad = None
-    torch.autograd.backward(sources, updates)
-    return loss.detach(), {names[id(q)]: q.grad for q in model.parameters() if q.grad is not None}
+    return loss.detach(), parameter_updates(model, w, grad, grad_out, grad_b_out)
