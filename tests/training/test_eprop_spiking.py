@@ -98,11 +98,13 @@ def test_eprop_is_the_gradient_of_the_network_with_recurrent_spikes_as_constants
     assert gap > 1e-2  # with recurrent weights, the approximation is one
 
 
-@pytest.mark.parametrize("kw", [{}, {"reset": "subtract", "refractory": 40.0, "input_synapse": True}],
-                         ids=["zero reset", "subtract, refractory, input synapse"])
+@pytest.mark.parametrize("kw", [{}, {"reset": "subtract", "refractory": 40.0, "input_synapse": True,
+                                 "input_encoding": "poisson"}],
+                         ids=["zero reset", "subtract, refractory, input synapse, Poisson"])
 def test_eprop_equals_bptt_when_the_recurrent_weights_are_zero(kw):
     """With W = 0 no gradient crosses a recurrent synapse, and symmetric e-prop's update is the
-    model's BPTT gradient (its hand-written backward pass, what ``train`` uses), float64."""
+    model's BPTT gradient (its hand-written backward pass, what ``train`` uses), float64; the
+    membrane noise and the Poisson inputs are drawn as the model's forward pass draws them."""
     batch, x, y, m = _batch(PDM, steps=60)
     model = _snn(PDM, **kw)
     with torch.no_grad():
