@@ -55,22 +55,24 @@ def run(rule: str, seed: int, steps: int, task) -> dict:
     }
 
 
-def figure(runs: list[dict], ceiling: float, path: Path) -> None:
+def figure(runs: list[dict], ceiling: float, path: Path,
+           title: str = "perceptual decisions: learning curves (3 seeds)",
+           criterion: float = 0.9) -> None:
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     ax_steps, ax_time = fig.subplots(1, 2, sharey=True)
     for r in runs:
-        label = r["rule"] if r["seed"] == 0 else None
+        label = r["rule"] if r["seed"] == runs[0]["seed"] else None
         kw = {"color": COLORS[r["rule"]], "lw": 1.2, "alpha": 0.85, "label": label}
         ax_steps.plot(r["eval_steps"], r["eval_accuracy"], **kw)
         ax_time.plot(r["eval_seconds"], r["eval_accuracy"], **kw)
     for ax in (ax_steps, ax_time):
         ax.axhline(ceiling, color="gray", ls="--", lw=1)
-        ax.axhline(0.9 * ceiling, color="gray", ls=":", lw=1)
+        ax.axhline(criterion * ceiling, color="gray", ls=":", lw=1)
         ax.legend(fontsize=8, loc="lower right")
     ax_steps.set(xlabel="training step", ylabel="accuracy (1000 fresh trials)",
-                 title="perceptual decisions: learning curves (3 seeds)")
+                 title=title)
     ax_time.set(xlabel="wall time (s, one core)",
-                title="- - ideal observer, ... 90 % of it (the criterion)")
+                title=f"- - ideal observer, ... {criterion:.0%} of it (the criterion)")
     fig.savefig(path, dpi=110)
 
 

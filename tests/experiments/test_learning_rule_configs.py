@@ -27,6 +27,23 @@ def test_gradient_rules_train_a_rate_network_from_a_config(algorithm, tmp_path):
     assert run_training(cfg, tmp_path).steps == 2  # finished: returns at once
 
 
+def test_eprop_trains_a_spiking_network_from_the_command_line_and_resumes(tmp_path):
+    config = tmp_path / "eprop.yaml"
+    config.write_text(yaml.safe_dump({
+        "task": {"name": "perceptual_decision", "params": {"dt": 20.0}},
+        "model": {"type": "spiking", "n_hidden": 6, "sigma_rec": 0.1},
+        "training": {"algorithm": "eprop", "feedback": "random", **SMALL},
+    }))
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["train", str(config), "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "max_steps after 2 steps" in res.output
+    assert load_run(out).config.model.type == "spiking"
+    assert json.loads((out / "summary.json").read_text())["steps"] == 2
+    res = CliRunner().invoke(app, ["train", str(config), "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0 and "max_steps after 2 steps" in res.output  # finished: resumed
+
+
 def test_force_runs_from_the_command_line(tmp_path):
     config = tmp_path / "force.yaml"
     config.write_text(yaml.safe_dump({
@@ -48,7 +65,13 @@ def test_configs_refuse_models_penalties_and_options_an_algorithm_does_not_take(
         ({"task": {"name": "sum_of_sines"}, "training": {"algorithm": "force"}},
          r"training.algorithm 'force' trains model.type \['feedback'\]; got 'rate'"),
         ({"task": PDM, "model": {"type": "gru"}, "training": {"algorithm": "eprop"}},
-         r"training.algorithm 'eprop' trains model.type \['rate'\]; got 'gru'"),
+         r"training.algorithm 'eprop' trains model.type \['rate', 'spiking'\]; got 'gru'"),
+        ({"task": PDM, "model": {"type": "spiking"}, "training": {"algorithm": "rflo"}},
+         r"training.algorithm 'rflo' trains model.type \['rate'\]; got 'spiking'"),
+        ({"task": PDM, "model": {"type": "spiking"},
+          "training": {"algorithm": "eprop", "trace": "full"}},
+         r"training.trace 'full' is for model.type 'rate'; a 'spiking' model trains with "
+         r"e-prop's local traces"),
         ({"task": PDM, "training": {"algorithm": "rflo"}, "penalties": {"l2_rate": 0.1}},
          r"training.algorithm 'rflo' takes no penalties; remove the penalties section"),
         ({"task": PDM, "training": {"algorithm": "feedback_alignment", "mode": "sign"}},

@@ -486,10 +486,16 @@ class RfloConfig(_GradientRuleConfig):
 
 
 class EpropConfig(RfloConfig):
-    """e-prop: :func:`brainlike.training.train_eprop` on a ``rate`` model."""
+    """e-prop: :func:`brainlike.training.train_eprop` on a ``rate`` or ``spiking`` model."""
 
     algorithm: Literal["eprop"] = "eprop"  # type: ignore[assignment]
     feedback: Literal["symmetric", "random"] = "symmetric"
+
+    def check_model(self, model_type: str) -> None:
+        _trains_only("eprop", model_type, ("rate", "spiking"))
+        if model_type == "spiking" and self.trace != "local":
+            raise ValueError(f"training.trace {self.trace!r} is for model.type 'rate'; a "
+                             "'spiking' model trains with e-prop's local traces (trace: local)")
 
     def train(self, model, task, *, out, criterion, penalties, resume, progress) -> TrainResult:
         from ..training import train_eprop

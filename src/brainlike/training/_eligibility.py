@@ -32,10 +32,10 @@ Everything is computed forward in time, one step after another: the network's tr
 never stored (memory ``B N (N + n_input + 1)`` for the traces), and the readout's gradient
 ``sum_t (dL_t/dy_t)^T r_t`` is accumulated on the way.
 
-A spiking network fits the same engine: its eligibility trace is ``psi_t (pseudo-derivative)
-times the filtered presynaptic spikes`` (Bellec et al. 2020, Eq. 24), i.e. another decay and
-another ``(postsynaptic factor, presynaptic vector)`` pair per step (:class:`_RateDynamics`
-is the rate network's).
+A :class:`~brainlike.models.SpikingRNN` has e-prop's trace for leaky integrate-and-fire units
+with current synapses: the pseudo-derivative times the synaptic and membrane filters of the
+presynaptic quantities, filtered again by the readout (``brainlike.training._eprop_spiking``,
+where it is exact).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import _checks
+from ._eprop_spiking import spiking_eligibility_gradients
 from ._gradient_rule import GradientRule, feedback_generator
 from ._loop import check_model_fits_task
 from ._session import TRAIN_NOISE, TRAIN_TRIALS, StepInfo, TrainResult, generator, to_tensors
@@ -133,12 +134,14 @@ def eligibility_gradients(
     generator: torch.Generator | None = None, loss_normalization: str = "weights",
     lengths: Any = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
-    """The loss and the e-prop/RFLO update of every parameter of a RateRNN, forward in time.
+    """The loss and the e-prop/RFLO update of every parameter of a RateRNN (or the e-prop update
+    of a SpikingRNN), forward in time.
 
     Parameters
     ----------
-    model : RateRNN
-        With ``train_initial_state=False`` (the traces give no update of ``r0``).
+    model : RateRNN or SpikingRNN
+        A RateRNN with ``train_initial_state=False`` (the traces give no update of ``r0``); a
+        SpikingRNN takes ``trace="local"`` only (``brainlike.training._eprop_spiking``).
     inputs : Tensor, shape (B, T, n_input)
     targets, mask
         As :func:`brainlike.training.task_loss` takes them.
@@ -162,6 +165,15 @@ def eligibility_gradients(
         The update of each trainable parameter, by name, taken through the model's
         connectivity by autograd.
     """
+    from ..models import SpikingRNN
+
+    if isinstance(model, SpikingRNN):
+        if trace != "local":
+            raise ValueError(f"trace={trace!r} is for a RateRNN; a SpikingRNN has e-prop's local "
+                             "traces only (trace='local')")
+        return spiking_eligibility_gradients(
+            model, inputs, targets, mask, target_kind, feedback=feedback, generator=generator,
+            loss_normalization=loss_normalization, lengths=lengths)
     b, steps, n_in = inputs.shape
     n, n_out = model.n_hidden, model.n_output
     dyn = _RateDynamics(model, b, steps, generator, inputs)
@@ -205,22 +217,42 @@ def eligibility_gradients(
                 grad += torch.bmm(signal.t()[:, None, :], e)[:, 0]
             grad_out += err.t() @ r
             grad_b_out += err.sum(0)
+    return loss.detach(), parameter_updates(model, w, grad, grad_out, grad_b_out)
+
+
+def parameter_updates(model: nn.Module, w: Any, grad: Tensor, grad_out: Tensor,
+                      grad_b_out: Tensor) -> dict[str, Tensor]:
+    """The updates of the effective weights ``w`` taken to the model's parameters by autograd
+    (through its connectivity: Dale's law, masks, low rank), by parameter name.
+
+    ``grad`` is ``(N, n_input + N + 1)``: the columns of ``W_in``, ``W`` and ``b``.
+    """
+    n = grad.shape[0]
+    n_in = grad.shape[1] - n - 1
     sources = [w.w_in, w.w_rec, w.w_out, model.b_rec, model.b_out]
     updates = [grad[:, :n_in], grad[:, n_in:n_in + n], grad_out, grad[:, -1], grad_b_out]
     names = {id(p): k for k, p in model.named_parameters()}
     for p in model.parameters():
         p.grad = None
     torch.autograd.backward(sources, updates)
-    return loss.detach(), {names[id(p)]: p.grad for p in model.parameters() if p.grad is not None}
+    return {names[id(p)]: p.grad for p in model.parameters() if p.grad is not None}
 
 
 def _check_model(model: nn.Module, owner: str, trace: str, batch_size: int, n_input: int) -> None:
-    from ..models import RateRNN
+    from ..models import RateRNN, SpikingRNN
 
+    if owner == "train_eprop" and isinstance(model, SpikingRNN):
+        if trace != "local":
+            raise ValueError(f"train_eprop(trace={trace!r}) is for a RateRNN; a SpikingRNN "
+                             "trains with e-prop's local traces only (trace='local')")
+        return
     if not isinstance(model, RateRNN):
+        spiking = ("; for a SpikingRNN use train_eprop (feedback='random' is random e-prop)"
+                   if isinstance(model, SpikingRNN) else "")
+        supported = "RateRNN and SpikingRNN" if owner == "train_eprop" else "RateRNN"
         raise TypeError(
-            f"{owner} supports RateRNN (a spiking network would add its own eligibility trace, "
-            f"see brainlike.training._eligibility); got {type(model).__name__}"
+            f"{owner} supports {supported} (the models with an eligibility trace in "
+            f"brainlike.training); got {type(model).__name__}{spiking}"
         )
     if model.train_initial_state:
         raise ValueError(
@@ -284,10 +316,9 @@ _COMMON_DOC = """
 
     Parameters
     ----------
-    model : RateRNN
-        With ``train_initial_state=False``. Other models are refused; a spiking network needs
-        its own eligibility trace (the module ``brainlike.training._eligibility`` says how it
-        fits).
+    model : RateRNN (or SpikingRNN for e-prop)
+        A RateRNN with ``train_initial_state=False``. :func:`train_eprop` also takes a
+        SpikingRNN (its own trace; ``trace="local"`` only); other models are refused by name.
     task : Task
         A trial task (or anything :func:`train` takes).
     feedback : {"symmetric", "random"}
@@ -355,12 +386,18 @@ train_rflo.__doc__ = """Train a RateRNN with random-feedback local online learni
     eLife 8, e43299.
 """
 
-train_eprop.__doc__ = """Train a RateRNN with e-prop (Bellec et al. 2020).
+train_eprop.__doc__ = """Train a RateRNN or a SpikingRNN with e-prop (Bellec et al. 2020).
 
     The update ``sum_t s_t e_t`` of the module docstring with the learning signal through the
     readout, ``s_t = (dL_t/dy_t) W_out`` (symmetric e-prop; ``feedback="random"``: random
     e-prop). For a rate network the eligibility trace is RFLO's, so :func:`train_rflo` is this
-    function with random feedback; for spiking networks e-prop's traces differ.
+    function with random feedback. For a :class:`~brainlike.models.SpikingRNN` (leaky
+    integrate-and-fire units with current synapses) the trace is the model's surrogate
+    pseudo-derivative ``psi_t`` times the eligibility vector ``eps_t = dP_t/dW`` through the
+    unit's own synaptic and membrane filters, low-pass filtered by the readout's filter
+    (Bellec et al. 2020, Methods; ``brainlike.training._eprop_spiking`` has the equations):
+    with symmetric feedback it is exactly the gradient of the network whose recurrent input
+    ``W s_{t-1}`` takes the spikes as constants, and BPTT's gradient when ``W = 0``.
 """ + _COMMON_DOC + """
     Examples
     --------
@@ -371,6 +408,10 @@ train_eprop.__doc__ = """Train a RateRNN with e-prop (Bellec et al. 2020).
     >>> model = RateRNN(task.n_inputs, 16, task.n_outputs, dt=100.0, tau=100.0, seed=0)
     >>> train_eprop(model, task, steps=2, batch_size=8, eval_every=2, eval_trials=20).steps
     2
+    >>> from brainlike.models import SpikingRNN
+    >>> snn = SpikingRNN(3, 8, 3, dt=100.0, seed=0)
+    >>> train_eprop(snn, task, steps=1, batch_size=4, eval_every=1, eval_trials=10).steps
+    1
 
     References
     ----------
