@@ -45,14 +45,14 @@ from brainlike.training import EWC, SI, train_sequential
 def penalty(method: str, args: argparse.Namespace):
     if method.endswith("si"):
         return SI(args.si, damping=0.01)
-    if method == "ewc":
-        return EWC(args.ewc, fisher_trials=100)
+    if method.endswith("ewc"):
+        return EWC(args.ewc, fisher_trials=100, fisher=args.fisher)
     return None
 
 
 def network(plan: Sequential, method: str, seed: int, args: argparse.Namespace):
     model = RateRNN(plan.n_inputs, args.hidden, plan.n_outputs, tau=100.0, dt=plan.dt,
-                    sigma_rec=0.05, seed=seed)
+                    sigma_rec=0.05, activation=args.activation, seed=seed)
     if not method.startswith("xdg"):
         return model
     rules = [k for k, name in enumerate(plan.input_names) if name.startswith("rule_")]
@@ -87,10 +87,13 @@ def main() -> None:
     parser.add_argument("--dt", type=float, default=20.0, help="time step in ms (tau is 100)")
     parser.add_argument("--si", type=float, default=100.0)
     parser.add_argument("--ewc", type=float, default=30.0)
+    parser.add_argument("--fisher", default="empirical", choices=["empirical", "true"],
+                        help="EWC's Fisher")
+    parser.add_argument("--activation", default="relu", choices=["relu", "softplus"])
     parser.add_argument("--keep", type=float, default=0.2, help="XdG: fraction of units kept")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=["none", "si", "ewc"],
-                        choices=["none", "si", "ewc", "xdg", "xdg+si"])
+                        choices=["none", "si", "ewc", "xdg", "xdg+si", "xdg+ewc"])
     parser.add_argument("--name", default="continual_yang19",
                         help="name of the results files (.json, .png)")
     args = parser.parse_args()
@@ -102,11 +105,12 @@ def main() -> None:
                        for name, n in zip(args.blocks, steps)])
     report: dict = {
         "setup": {"blocks": args.blocks, "steps_per_block": steps, "hidden": args.hidden,
-                  "model": f"RateRNN relu, tau 100 ms, dt {args.dt:g} ms, sigma_rec 0.05",
+                  "model": f"RateRNN {args.activation}, tau 100 ms, dt {args.dt:g} ms, "
+                           "sigma_rec 0.05",
                   "training": "adam lr 1e-3, batch 64, optimizer reset per block, loss "
                               "normalization 'entries', grad_clip 1",
                   "si": {"strength": args.si, "damping": 0.01},
-                  "ewc": {"strength": args.ewc, "fisher_trials": 100},
+                  "ewc": {"strength": args.ewc, "fisher_trials": 100, "fisher": args.fisher},
                   "xdg": {"keep": args.keep, "context_inputs": "the 20 rule inputs"},
                   "eval": "300 fresh trials per task after each block and every 150 steps",
                   "seeds": args.seeds, "threads": 1, "loadavg_start": os.getloadavg()},
