@@ -76,6 +76,58 @@ def run(plan: Sequential, method: str, seed: int, args: argparse.Namespace) -> d
             "curves": curves, "penalty_last": float(h["penalty"][-1])}
 
 
+def ewc_diagnosis(plan: Sequential, args: argparse.Namespace, anti_steps: int = 150) -> dict:
+    """Why EWC does not hold go in a ReLU network: train go, then ``anti_steps`` of anti with EWC
+    (seed 0), and compare the go loss with what the diagonal-Fisher penalty predicts, restoring
+    one parameter group at a time to its anchor."""
+    from brainlike.training._session import batch_loss
+
+    ewc = EWC(args.ewc, fisher_trials=100, fisher=args.fisher)
+    model = network(plan, "ewc", 0, args)
+    short = Sequential([(plan.blocks[0].task, plan.blocks[0].steps),
+                        (plan.blocks[1].task, anti_steps)])
+    train_sequential(model, short, continual=ewc, batch_size=64, lr=1e-3, eval_trials=300,
+                     seed=0, loss_normalization="entries")
+    go = plan.blocks[0].task
+    trials = go.generate(300, seed=12345)
+    fisher, anchor = ewc.terms[0]
+
+    def go_loss() -> float:
+        with torch.no_grad():
+            return float(batch_loss(model, go, trials, None, "entries")[0])
+
+    now = {n: p.detach().clone() for n, p in model.named_parameters()}
+    report: dict = {"strength": args.ewc, "anti_steps": anti_steps, "go_loss_now": go_loss()}
+    restored, quad, smallest = {}, {}, {}
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            d = now[name] - anchor[name]
+            quad[name] = float((fisher[name] * d.square()).sum())
+            smallest[name] = float(fisher[name].flatten()[d.abs().flatten().argmax()])
+            p.copy_(anchor[name])
+            restored[name] = go_loss()
+            p.copy_(now[name])
+        for name, p in model.named_parameters():
+            p.copy_(anchor[name])
+        report["go_loss_at_anchor"] = go_loss()
+        inputs = torch.tensor(trials.inputs, dtype=torch.float32)
+        rates = model(inputs).activity.amax((0, 1))
+        report["max_rate_of_least_active_units_at_anchor"] = sorted(rates.tolist())[:6]
+        fisher_rows = fisher["w_rec"].sum(1).sort().values
+        report["w_rec_row_fisher_smallest"] = fisher_rows[:6].tolist()
+        report["w_rec_row_fisher_median"] = float(fisher_rows.median())
+    # loss of a trial = (T * 33) * the 'entries' loss; the penalty's quadratic predicts
+    # 0.5 * sum F d^2 per trial for the rise of the go NLL
+    lengths = trials.lengths if trials.lengths is not None else [trials.inputs.shape[1]]
+    entries = float(np.mean(lengths)) * go.n_outputs
+    report.update({
+        "sum_F_delta2": quad, "go_loss_with_group_restored": restored,
+        "fisher_at_largest_change": smallest,
+        "predicted_rise_of_go_loss": 0.5 * sum(quad.values()) / entries,
+    })
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
@@ -94,6 +146,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=["none", "si", "ewc"],
                         choices=["none", "si", "ewc", "xdg", "xdg+si", "xdg+ewc"])
+    parser.add_argument("--diagnose", action="store_true",
+                        help="also run the EWC diagnosis (seed 0) into <name>_ewc_diagnosis.json")
     parser.add_argument("--name", default="continual_yang19",
                         help="name of the results files (.json, .png)")
     args = parser.parse_args()
@@ -131,6 +185,10 @@ def main() -> None:
               f"{matrices[:, -1, -1].mean():.3f}", flush=True)
     report["setup"]["loadavg_end"] = os.getloadavg()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.diagnose:
+        diagnosis = ewc_diagnosis(plan, args)
+        print(json.dumps(diagnosis, indent=1), flush=True)
+        (args.out / f"{args.name}_ewc_diagnosis.json").write_text(json.dumps(diagnosis, indent=1))
     (args.out / f"{args.name}.json").write_text(json.dumps(report, indent=1))
     figure(report).savefig(args.out / f"{args.name}.png", dpi=120)
 
