@@ -13,7 +13,10 @@ stimuli answered the opposite way, for 900), with
   per group, 30x more than here, and is too weak for this budget: see docs/continual.md);
 * ``ewc``: EWC, strength ``--ewc`` (empirical Fisher from 100 trials per block);
 * ``xdg`` (optional): context-dependent gating alone (Masse et al. 2018), each rule input keeping
-  its own random 20 % of the units; ``xdg+si`` adds SI.
+  its own random 20 % of the units; ``xdg+si`` adds SI, ``xdg+ewc`` EWC.
+
+``--diagnose`` adds why EWC alone fails (seed 0): the go loss after 150 steps of anti against
+the rise EWC's diagonal-Fisher quadratic predicts, with each parameter group restored in turn.
 
 After each block every task trained so far is scored on 300 fresh trials (the retention matrix);
 learning curves of every task are recorded every 150 steps. Three seeds (network and trials).
@@ -22,7 +25,9 @@ Writes ``results/continual_yang19.json`` and ``.png``; the runs' directories go 
 (resumable: rerunning the script continues unfinished runs and reuses finished ones, so the
 methods can run as separate processes, ``--methods si``, ``--methods ewc``, ..., and a last call
 with all of them collects the results).
-Run: ``python examples/reproductions/continual_yang19.py``.
+Run: ``python examples/reproductions/continual_yang19.py``; the three-seed table of
+docs/continual.md: ``--dt 100 --methods none si ewc xdg xdg+si xdg+ewc --ewc 300 --diagnose
+--name continual_yang19_dt100``.
 """
 
 from __future__ import annotations
