@@ -58,7 +58,8 @@ def test_the_cli_trains_a_sequential_config(tmp_path):
     path = tmp_path / "seq.yaml"
     path.write_text(yaml.safe_dump(_with(SEQ, training__continual={"method": "ewc",
                                                                     "strength": 10.0,
-                                                                    "fisher_trials": 2})))
+                                                                    "fisher_trials": 2,
+                                                                    "fisher": "true"})))
     result = CliRunner().invoke(app, ["train", str(path), "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "retention.json").is_file()
@@ -80,6 +81,8 @@ def test_the_cli_trains_a_sequential_config(tmp_path):
          r"training.continual.si.strength: Input should be greater than or equal to 0"),
         ({"training__continual": {"method": "si", "strength": 1.0, "fisher_trials": 3}},
          r"training.continual.si.fisher_trials: Extra inputs are not permitted"),
+        ({"training__continual": {"method": "ewc", "strength": 1.0, "fisher": "exact"}},
+         r"training.continual.ewc.fisher: Input should be 'empirical' or 'true'"),
         ({"task": {"name": "yang19.go", "blocks": [{"tasks": ["yang19.go"], "steps": 1}]}},
          r"give either name \(one task\) or tasks \(a multi-task\) or blocks .*got \['name', "
          r"'blocks'\]"),

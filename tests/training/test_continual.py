@@ -112,6 +112,67 @@ def test_ewc_fisher_of_softmax_regression_is_the_closed_form(heads):
         assert float(fisher["fc.bias"][[0, 1, 4, 5]].abs().max()) == 0.0
 
 
+def test_true_fisher_of_softmax_regression_is_the_closed_form_within_sampling_error():
+    """Drawing y ~ p(y|x) per trial, E[(p_k - [y = k])^2] = sum_c p_c (p_k - [c = k])^2 for the
+    bias of class k (times x_j^2 for the weight w_kj): the estimate over the same trials is
+    within 4.5 standard errors of that expectation (only the drawn labels are random), for each
+    bias and each class's summed weights (single pixels that are rarely on make too skewed a
+    sum for a normal bound)."""
+    task = make("digits")
+    torch.manual_seed(0)
+    model = _Softmax()
+    n = 300
+    fisher = fisher_information(model, task, n_trials=n, seed=1, kind="true")
+    w, b = (t.detach().double().numpy() for t in (model.fc.weight, model.fc.bias))
+    mean_b, var_b = np.zeros_like(b), np.zeros_like(b)
+    mean_w, var_w = np.zeros_like(b), np.zeros_like(b)
+    for i in range(n):
+        x = task.generate(1, seed=[1, 4, 0, i]).inputs.reshape(-1).astype(np.float64)
+        z = w @ x + b
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        sq = (p[None, :] - np.eye(10)) ** 2        # [drawn class c, entry k]
+        m1, m2 = p @ sq, p @ sq**2                  # E and E[.^2] of (p_k - [k = y])^2
+        mean_b += m1 / n
+        var_b += (m2 - m1**2) / n**2
+        mean_w += m1 * (x**2).sum() / n
+        var_w += (m2 - m1**2) * (x**2).sum() ** 2 / n**2
+    assert np.all(np.abs(fisher["fc.bias"].numpy() - mean_b) <= 4.5 * np.sqrt(var_b))
+    assert np.all(np.abs(fisher["fc.weight"].double().sum(1).numpy() - mean_w)
+                  <= 4.5 * np.sqrt(var_w))
+    # and it is not the empirical Fisher (which uses the data's labels)
+    empirical = fisher_information(model, task, n_trials=n, seed=1)
+    assert float((empirical["fc.bias"] - fisher["fc.bias"]).abs().max()) > 1e-3
+
+
+def test_true_fisher_of_a_linear_readout_is_the_output_sensitivity_within_sampling_error():
+    """Value targets of weight w are a Gaussian of variance 1/(2w), so the true Fisher of the
+    readout y_o(t) = w_out[o] . r(t) + b_out[o] is E[sum_t 2 w_ot r_j(t)^2] for w_out[o, j] and
+    E[sum_t 2 w_ot] for b_out[o] -- whatever the residuals, which the empirical Fisher scales
+    with. Per trial the estimate of b_out[o] is (sum_t sqrt(2 w_ot) z_ot)^2, z standard normal:
+    mean s = sum_t 2 w_ot, variance 2 s^2; so is the estimate for w_out[o, j] with w_ot r_j(t)^2."""
+    from brainlike.training._session import generator, to_tensors
+
+    rnn = RateRNN(GO.n_inputs, 8, GO.n_outputs, dt=100.0, tau=100.0, sigma_rec=0.05, seed=0)
+    n = 150
+    fisher = fisher_information(rnn, GO, n_trials=n, seed=2, block=1, kind="true")
+    want_b, var_b = np.zeros(GO.n_outputs), np.zeros(GO.n_outputs)
+    want_w, var_w = np.zeros((GO.n_outputs, 8)), np.zeros((GO.n_outputs, 8))
+    with torch.no_grad():
+        for i in range(n):
+            batch = GO.generate(1, seed=[2, 4, 1, i])
+            inputs, _, weights = to_tensors(batch)
+            rates = rnn(inputs, generator=generator(2, 5, n + i)).activity[0].double().numpy()
+            wt = weights[0].double().numpy()                  # (T, O)
+            s_b = 2 * wt.sum(0)
+            s_w = 2 * wt.T @ rates**2                         # (O, N)
+            want_b, var_b = want_b + s_b / n, var_b + 2 * s_b**2 / n**2
+            want_w, var_w = want_w + s_w / n, var_w + 2 * s_w**2 / n**2
+    assert want_b.min() > 0
+    assert np.all(np.abs(fisher["b_out"].double().numpy() - want_b) <= 4.5 * np.sqrt(var_b))
+    assert np.all(np.abs(fisher["w_out"].double().numpy() - want_w) <= 4.5 * np.sqrt(var_w) + 1e-9)
+
+
 def test_si_path_integral_is_the_sum_of_squared_sgd_steps_over_the_learning_rate():
     """With plain SGD (no momentum, clipping or penalty) Delta theta_t = -lr g_t, so
     omega = -sum_t g_t Delta theta_t = sum_t Delta theta_t^2 / lr, and at the task's end
@@ -242,6 +303,9 @@ def test_refusals_name_the_argument():
         SI(1.0, damping=0.0)
     with pytest.raises(ValueError, match=r"'fisher_trials' parameter of EWC must be an int >= 1"):
         EWC(1.0, fisher_trials=0)
+    with pytest.raises(ValueError, match=r"'fisher' parameter of EWC must be one of \['empirical', "
+                                         r"'true'\]. Got 'exact' instead"):
+        EWC(1.0, fisher="exact")
     with pytest.raises(ValueError, match=r"model.dt \(20.0 ms\) must equal task.dt \(100.0 ms\)"):
         train_sequential(RateRNN(85, 8, 33, dt=20.0, seed=0), FAST)
     ewc = EWC(1.0, fisher_trials=2)

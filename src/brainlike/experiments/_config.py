@@ -238,9 +238,10 @@ class EWCConfig(_Strict):
     method: Literal["ewc"]
     strength: float = Field(ge=0, le=_F32)
     fisher_trials: int = Field(200, ge=1)
+    fisher: Literal["empirical", "true"] = "empirical"
 
     def build(self) -> EWC:
-        return EWC(self.strength, fisher_trials=self.fisher_trials)
+        return EWC(self.strength, fisher_trials=self.fisher_trials, fisher=self.fisher)
 
 
 class SIConfig(_Strict):

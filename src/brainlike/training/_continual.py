@@ -64,8 +64,10 @@ from ._session import (
 __all__ = ["EWC", "SI", "Consolidation", "SequentialResult", "retention_matrix", "train_sequential"]
 
 RETENTION = "retention.json"
-# Random streams beside those of _session (0-3): the trials and noise of EWC's Fisher estimate.
-FISHER_TRIALS, FISHER_NOISE = 4, 5
+# Random streams beside those of _session (0-3): the trials and noise of EWC's Fisher estimate,
+# and the targets drawn from the model's own distribution for the true Fisher.
+FISHER_TRIALS, FISHER_NOISE, FISHER_SAMPLES = 4, 5, 6
+FISHER_KINDS = ("empirical", "true")
 
 
 def _trainable(model: nn.Module) -> list[tuple[str, Tensor]]:
@@ -179,10 +181,11 @@ class EWC(Consolidation):
     is estimated and a term ``(lambda / 2) sum_i F_i (theta_i - theta*_A,i)^2`` is added to the
     loss of every later task, one term per task (the paper's form for several tasks).
 
-    The Fisher here is the *empirical* Fisher (:func:`fisher_information`): the mean over
-    ``fisher_trials`` fresh single trials of the block of the squared gradient of the trial's
-    negative log-likelihood, its loss summed over steps and outputs (a Gaussian of variance 1/2
-    for value targets).
+    The Fisher (:func:`fisher_information`) is the mean over ``fisher_trials`` fresh single
+    trials of the block of the squared gradient of the trial's negative log-likelihood, its loss
+    summed over steps and outputs (a Gaussian of variance ``1 / (2 w)`` for value targets of
+    weight ``w``), with the targets of the data (``fisher="empirical"``, the default) or drawn
+    from the network's own output distribution (``"true"``, the Fisher's definition).
 
     Parameters
     ----------
@@ -190,6 +193,8 @@ class EWC(Consolidation):
         ``lambda`` (>= 0).
     fisher_trials : int
         Trials of the Fisher estimate at the end of each task.
+    fisher : {"empirical", "true"}
+        Which Fisher (see :func:`fisher_information`).
 
     Examples
     --------
@@ -211,21 +216,23 @@ class EWC(Consolidation):
 
     method = "ewc"
 
-    def __init__(self, strength: float, *, fisher_trials: int = 200) -> None:
+    def __init__(self, strength: float, *, fisher_trials: int = 200,
+                 fisher: str = "empirical") -> None:
         super().__init__(strength)
         self.fisher_trials = _checks.positive_int("fisher_trials", fisher_trials, "EWC")
+        self.fisher = _checks.one_of("fisher", fisher, "EWC", FISHER_KINDS)
 
     @property
     def coefficient(self) -> float:
         return self.strength / 2
 
     def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "fisher_trials": self.fisher_trials}
+        return {**super().settings(), "fisher_trials": self.fisher_trials, "fisher": self.fisher}
 
     def end_task(self, model: nn.Module, task: Any, *, seed: int, block: int) -> None:
         """Add the term of the task just trained: its Fisher and the parameters now."""
         self.terms.append((fisher_information(model, task, n_trials=self.fisher_trials, seed=seed,
-                                              block=block), _snapshot(model)))
+                                              block=block, kind=self.fisher), _snapshot(model)))
 
     def state(self) -> dict[str, Tensor]:
         out = {}
@@ -343,28 +350,65 @@ def _weight_total(batch: Any, outputs: Tensor) -> float:
     return float(mask.sum()) * (outputs.shape[-1] if per_output else 1)
 
 
+def _sampled_nll(batch: Any, outputs: Tensor, g: torch.Generator) -> Tensor:
+    """A trial's negative log-likelihood (up to a constant) with its targets drawn from the
+    model's own distribution, ``y ~ p(y | x, theta)``, the outputs ``(1, T, O)`` as scored.
+
+    Value targets of weight ``w``: ``-log p = sum_e w_e (y_e - f_e)^2`` is a Gaussian of variance
+    ``1 / (2 w_e)``, so ``y_e = f_e + z_e / sqrt(2 w_e)`` and the gradient is that of
+    ``-sum_e sqrt(2 w_e) z_e f_e`` (``z`` standard normal, ``f`` differentiated, ``y`` not).
+    Class targets: a class drawn per step from the softmax, then the weighted cross-entropy.
+    """
+    _, _, mask = to_tensors(batch, outputs.device)
+    if batch.target_kind == "value":
+        weights = mask.unsqueeze(-1).expand_as(outputs) if mask.ndim == outputs.ndim - 1 else mask
+        z = torch.randn(outputs.shape, generator=g).to(outputs.device)
+        return -((2.0 * weights).sqrt() * z * outputs).sum()
+    logits = outputs.detach().reshape(-1, outputs.shape[-1])
+    labels = torch.multinomial(torch.softmax(logits, -1).cpu(), 1, generator=g).view(-1)
+    labels = labels.to(outputs.device)
+    per_step = torch.nn.functional.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), labels,
+                                                 reduction="none")
+    return (per_step * mask.reshape(-1)).sum()
+
+
 def fisher_information(
     model: nn.Module, task: Any, *, n_trials: int, seed: int = 0, block: int = 0,
+    kind: str = "empirical",
 ) -> dict[str, Tensor]:
-    """Diagonal empirical Fisher of ``model`` on ``task``, per trainable parameter.
+    """Diagonal Fisher information of ``model`` on ``task``, per trainable parameter.
 
     The mean over ``n_trials`` single trials of the squared gradient of the trial's negative
     log-likelihood: its loss *summed* (not averaged) over its steps and outputs with the task's
-    weights -- cross-entropy per step for class targets (exactly ``-log p(y|x)`` of independent
-    steps), the squared error for value targets (``-log p`` of a Gaussian with variance 1/2, up to
-    a constant). A sum keeps the Fisher of one trial independent of how the training loss is
-    normalized and of the trial's length, as the likelihood is. The trials (and their noise)
-    come from their own random streams, ``[seed, 4, block, i]``, independent of the training
-    trials.
+    weights ``w`` -- cross-entropy per step for class targets (exactly ``-log p(y|x)`` of
+    independent steps), the squared error for value targets (``-log p`` of a Gaussian with
+    variance ``1 / (2 w)``, up to a constant). A sum keeps the Fisher of one trial independent of
+    how the training loss is normalized and of the trial's length, as the likelihood is.
+
+    ``kind="empirical"`` takes the targets of the trials (the *empirical* Fisher, what most
+    continual-learning code computes); ``kind="true"`` draws them from the model's own output
+    distribution, one draw per trial, an unbiased estimate of the Fisher's definition
+    ``E_x E_{y ~ p(y|x)}[(d log p / d theta)^2]`` -- for value targets
+    ``sum_e 2 w_e (d f_e / d theta)^2``, the output's sensitivity, whatever the residuals. The
+    two differ most where the network fits the data well (the empirical Fisher scales with the
+    squared residuals; Kunstner, Hennig & Balles 2019, "Limitations of the empirical Fisher
+    approximation").
+
+    The trials (and their noise) come from their own random streams, ``[seed, 4, block, i]``,
+    independent of the training trials; the drawn targets from stream ``[seed, 6, ...]``.
     """
+    kind = _checks.one_of("kind", kind, "fisher_information", FISHER_KINDS)
     named = _trainable(model)
     sums = {n: torch.zeros_like(p) for n, p in named}
     params = [p for _, p in named]
     for i in range(n_trials):
         batch = task.generate(1, seed=[seed, FISHER_TRIALS, block, i])
         noise = generator(seed, FISHER_NOISE, block * n_trials + i)
-        mean, out, _ = batch_loss(model, task, batch, noise, "weights")
-        nll = mean * _weight_total(batch, out.outputs)  # summed over the trial's steps, outputs
+        mean, out, scored = batch_loss(model, task, batch, noise, "weights")
+        if kind == "true":
+            nll = _sampled_nll(batch, scored, generator(seed, FISHER_SAMPLES, block * n_trials + i))
+        else:
+            nll = mean * _weight_total(batch, out.outputs)  # summed over the trial's steps, outputs
         grads = torch.autograd.grad(nll, params, allow_unused=True)
         for (name, _), g in zip(named, grads):
             if g is not None:
