@@ -357,6 +357,15 @@ class PostDecisionWager(Task):
             ``threshold``, the confidence below which the sure target pays more.
             The signatures of Kiani & Shadlen (2009): ``p_sure`` falls with coherence,
             ``accuracy_waived >= accuracy``, ``p_sure_if_wrong > p_sure_if_correct``.
+
+        Examples
+        --------
+        >>> from brainlike.tasks import make
+        >>> ideal = make("post_decision_wager").ideal_observer()
+        >>> ideal["p_sure"].round(2).tolist()
+        [0.61, 0.57, 0.47, 0.25, 0.06, 0.0]
+        >>> round(float(ideal["reward_optimal"].mean()), 3), float(ideal["reward_always_sure"][0])
+        (0.842, 0.7)
         """
         n_grid = _check_positive("n_grid", n_grid, integer=True)
         steps, counts = duration_steps_sample(self.timing["stimulus"], self.dt)
