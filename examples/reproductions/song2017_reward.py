@@ -309,10 +309,10 @@ def figure(results: dict) -> Figure:
                          "accuracy_wager_waived": "accuracy_waived"}.get(key, key)
             axes[2].plot(ideal["coherence"], ideal[key_ideal], ":", color=line.get_color())
         axes[2].set(xlabel="coherence (%)", title="Post-decision wager (dotted: ideal)")
-        axes[2].text(0.45, 0.45, f"P(sure | would be wrong) {w['p_sure_would_be_wrong']:.2f}\n"
+        axes[2].text(0.4, 0.2, f"P(sure | would be wrong) {w['p_sure_would_be_wrong']:.2f}\n"
                      f"P(sure | would be right) {w['p_sure_would_be_correct']:.2f}",
                      transform=axes[2].transAxes, fontsize=7)
-        axes[2].legend(fontsize=7)
+        axes[2].legend(fontsize=7, loc="center right")
     if "bandit" in results:
         for label in ("meta_rl", "no_reward_input"):
             b = results["bandit"][label]
