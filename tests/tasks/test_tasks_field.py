@@ -131,3 +131,15 @@ def test_wager_reward_design_makes_the_confidence_wager_optimal():
     np.testing.assert_allclose(free["p_sure"], 0.0)
     with pytest.raises(ValueError, match=r"r_abort must be a number <= 0, got 0.5"):
         make("post_decision_wager", r_abort=0.5)
+    with pytest.raises(ValueError, match=r"ideal_observer needs sigma > 0"):
+        make("post_decision_wager", sigma=0.0).ideal_observer()
+    with pytest.raises(ValueError, match=r"n_grid"):
+        task.ideal_observer(n_grid=0)
+
+
+def test_wager_ideal_observer_without_evidence_takes_the_sure_target():
+    """A 0 ms stimulus gives confidence 1/2: the sure target (0.7) is taken on every trial."""
+    ideal = make("post_decision_wager", timing={"stimulus": 0.0}).ideal_observer()
+    np.testing.assert_allclose(ideal["p_sure"], 1.0)
+    np.testing.assert_allclose(ideal["reward_optimal"], 0.7)
+    np.testing.assert_allclose(ideal["accuracy"], 0.5)

@@ -368,6 +368,8 @@ class PostDecisionWager(Task):
         (0.842, 0.7)
         """
         n_grid = _check_positive("n_grid", n_grid, integer=True)
+        if self.noise_std == 0:
+            raise ValueError("ideal_observer needs sigma > 0 (noise-free evidence is certain)")
         steps, counts = duration_steps_sample(self.timing["stimulus"], self.dt)
         w_k = counts / counts.sum()
         coh = np.asarray(self.coherences, np.float64) / 100.0
@@ -377,13 +379,15 @@ class PostDecisionWager(Task):
         out = {name: np.zeros(len(coh)) for name in (
             "accuracy", "p_sure", "p_right_taken", "p_wrong_sure", "p_right_sure")}
         for k, wk in zip(steps.astype(np.float64), w_k):
-            if k == 0:
+            if k == 0:  # no evidence: confidence 1/2
+                sure = float(theta > 0.5)
                 out["accuracy"] += wk * 0.5
-                out["p_sure"] += wk * float(theta > 0.5)
+                out["p_sure"] += wk * sure
+                out["p_right_taken"] += wk * 0.5 * (1 - sure)
+                out["p_wrong_sure"] += wk * 0.5 * sure
+                out["p_right_sure"] += wk * 0.5 * sure
                 continue
             sd = math.sqrt(2.0 * k) * self.noise_std
-            if sd == 0:
-                raise ValueError("ideal_observer needs sigma > 0 (noise-free evidence is certain)")
             x = coh[:, None] * k + sd * z[None, :]  # (C, G): evidence given the true coherence
             like_r = np.exp(-0.5 * ((x[..., None] - k * coh) / sd) ** 2).mean(-1)
             like_l = np.exp(-0.5 * ((x[..., None] + k * coh) / sd) ** 2).mean(-1)
