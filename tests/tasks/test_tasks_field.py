@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from brainlike.tasks import as_gym_env, make
 
@@ -41,7 +42,7 @@ def test_wager_reward_structure():
     out = np.zeros((200, b.n_steps, 4))
     out[..., 3] = 1.0  # always take the sure target
     r = task.reward(task.score(out, b), b)
-    np.testing.assert_allclose(r, np.where(wager == 1, 0.6, 0.0))
+    np.testing.assert_allclose(r, np.where(wager == 1, 0.6, -1.0))  # not offered: an abort
     out = 10.0 * np.eye(4)[b.targets]
     np.testing.assert_allclose(task.reward(task.score(out, b), b), 1.0)
     assert set(np.unique(gt)) == {1, 2}
@@ -82,3 +83,63 @@ def test_go_no_go_cue_and_target():
     rows = np.arange(32)
     np.testing.assert_array_equal(b.inputs[rows, stim, 1], go)
     np.testing.assert_array_equal(b.targets[rows, b.lengths - 1], np.where(go, 1, 0))
+
+
+def test_wager_ideal_observer_matches_monte_carlo_on_generated_trials():
+    """The quadrature of ``ideal_observer`` against the same observer run on the task's own noisy
+    trials (the evidence summed from ``batch.inputs``; posterior by a plain loop over the
+    coherences). 24 000 trials, ~4 000 a coherence: binomial SE <= 0.008, tolerance 0.035."""
+    task = make("post_decision_wager", dt=50.0)
+    ideal = task.ideal_observer()
+    b = task.generate(24_000, seed=3)
+    t = np.arange(b.n_steps)
+    on = (t >= b.epochs["stimulus"][:, :1]) & (t < b.epochs["stimulus"][:, 1:])
+    x = ((b.inputs[..., 2] - b.inputs[..., 1]) * on).sum(1)  # evidence for side 2
+    k = on.sum(1)
+    sd = np.sqrt(2.0 * k) * task.noise_std
+    like2 = sum(np.exp(-0.5 * ((x - k * c / 100) / sd) ** 2) for c in task.coherences)
+    like1 = sum(np.exp(-0.5 * ((x + k * c / 100) / sd) ** 2) for c in task.coherences)
+    choice = np.where(x > 0, 2, 1)
+    q = np.maximum(like1, like2) / (like1 + like2)
+    right = choice == b.conditions["ground_truth"]
+    sure = q < task.r_sure / task.r_correct
+    coh = b.conditions["coherence"]
+    for i, c in enumerate(task.coherences):
+        m = coh == c
+        assert abs(right[m].mean() - ideal["accuracy"][i]) < 0.035
+        assert abs(sure[m].mean() - ideal["p_sure"][i]) < 0.035
+        assert abs(right[m & ~sure].mean() - ideal["accuracy_waived"][i]) < 0.035
+    assert abs(sure[~right].mean() - ideal["p_sure_if_wrong"]) < 0.035
+    assert abs(sure[right].mean() - ideal["p_sure_if_correct"]) < 0.035
+
+
+def test_wager_reward_design_makes_the_confidence_wager_optimal():
+    """r_sure = 0.7: the Bayes-optimal wager earns more than always or never taking the sure
+    target, and shows Kiani & Shadlen (2009)'s signatures."""
+    task = make("post_decision_wager")
+    ideal = task.ideal_observer()
+    optimal, never = ideal["reward_optimal"].mean(), ideal["reward_never_sure"].mean()
+    assert optimal > never + 0.02 and optimal > task.r_sure + 0.1  # 0.842, 0.808, 0.7
+    assert np.all(np.diff(ideal["p_sure"]) < 0)  # sure taken less as coherence rises
+    assert ideal["p_sure"][0] > 0.5 and ideal["p_sure"][-1] < 0.01
+    assert np.all(ideal["accuracy_waived"] >= ideal["accuracy"] - 1e-12)
+    assert ideal["accuracy_waived"][2] > ideal["accuracy"][2] + 0.1  # 6.4 %: 0.90 vs 0.78
+    assert ideal["p_sure_if_wrong"] > ideal["p_sure_if_correct"] + 0.3  # 0.69 vs 0.24
+    np.testing.assert_allclose(ideal["accuracy"].mean(), task.ceiling, atol=1e-3)
+    # without any value in the sure target, it is never taken
+    free = make("post_decision_wager", r_sure=0.0).ideal_observer()
+    np.testing.assert_allclose(free["p_sure"], 0.0)
+    with pytest.raises(ValueError, match=r"r_abort must be a number <= 0, got 0.5"):
+        make("post_decision_wager", r_abort=0.5)
+    with pytest.raises(ValueError, match=r"ideal_observer needs sigma > 0"):
+        make("post_decision_wager", sigma=0.0).ideal_observer()
+    with pytest.raises(ValueError, match=r"n_grid"):
+        task.ideal_observer(n_grid=0)
+
+
+def test_wager_ideal_observer_without_evidence_takes_the_sure_target():
+    """A 0 ms stimulus gives confidence 1/2: the sure target (0.7) is taken on every trial."""
+    ideal = make("post_decision_wager", timing={"stimulus": 0.0}).ideal_observer()
+    np.testing.assert_allclose(ideal["p_sure"], 1.0)
+    np.testing.assert_allclose(ideal["reward_optimal"], 0.7)
+    np.testing.assert_allclose(ideal["accuracy"], 0.5)

@@ -25,8 +25,10 @@ def _reference(task, batch, actions, r_abort=-1.0):
             if a != 0:
                 if task.name == "post_decision_wager":
                     wager = batch.conditions["wager"][b] == 1
-                    reward = task.r_sure if (a == 3 and wager) else (task.r_correct if a == target
-                                                                     else 0.0)
+                    if a == 3:  # the sure target: r_sure if offered, else an abort (Song 2017)
+                        reward = task.r_sure if wager else task.r_abort
+                    else:
+                        reward = task.r_correct if a == target else 0.0
                 else:
                     reward = 1.0 if a == target else 0.0
                 out.append((t, reward, a, False, a == target))
@@ -72,8 +74,21 @@ def test_wagering_pays_the_sure_bet_only_when_offered():
     ep = play(task, batch, sure)
     wager = batch.conditions["wager"] == 1
     np.testing.assert_allclose(ep.reward[wager], task.r_sure)
-    np.testing.assert_allclose(ep.reward[~wager], 0.0)
+    # Song et al. 2017 (pyrl's postdecisionwager) and NeuroGym: R_ABORTED when not offered
+    np.testing.assert_allclose(ep.reward[~wager], -1.0)
     assert not ep.correct.any() and (ep.decision == 3).all()
+    # the sure cue is on only after the stimulus and a delay, and choosing it any time before
+    # the decision epoch breaks fixation
+    cue = batch.inputs[..., 3] > 0
+    for b in range(200):
+        on = np.flatnonzero(cue[b])
+        stim_end = batch.epochs["stimulus"][b, 1]
+        assert (on.size > 0) == wager[b]
+        if wager[b]:
+            assert on[0] - stim_end >= 500 / task.dt and on[-1] == batch.lengths[b] - 1
+    early = np.where(cue & (batch.targets == 0), 3, 0)
+    ep = play(task, batch, early)
+    assert ep.aborted[wager].all() and (ep.reward[wager] == -1.0).all()
 
 
 def test_reaction_time_trials_end_at_the_choice():

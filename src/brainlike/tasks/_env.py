@@ -11,8 +11,9 @@ off the trial's own targets, so that any task of the library becomes an environm
 * a **choice** -- an action but 0 where the target is not 0 (the response window: the decision
   epoch, or, in a reaction-time task, the stimulus) -- ends the trial. Its reward is the task's
   own rule where it has one (``task.reward(score, batch)``: post-decision wagering pays
-  ``r_sure`` for the sure bet on wager trials) and otherwise ``r_correct`` (1) when the action is
-  the target, ``r_wrong`` (0) when not;
+  ``r_sure`` for the sure bet on wager trials, the task's ``r_abort`` for it where it is not
+  offered) and otherwise ``r_correct`` (1) when the action is the target, ``r_wrong`` (0) when
+  not;
 * reaching the trial's last step still fixating ends it: reward ``r_correct`` (scored correct)
   when fixating *was* the answer there (a no-go trial), else ``r_no_response`` (default
   ``r_abort``: Song et al. 2017's ``R_TERMINAL``);

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -28,6 +29,8 @@ from ._core import (
     Variable,
     _check_positive,
     check_values,
+    duration_steps_sample,
+    integrator_ceiling,
     pick,
 )
 from ._distributions import Choice, Fixed, Uniform, to_steps
@@ -251,9 +254,13 @@ class PostDecisionWager(Task):
 
     Supervised target: the correct direction during ``decision`` (as
     NeuroGym's); learning when to wager needs the rewards. Reward structure
-    (:meth:`reward`, used by :func:`as_gym_env`): correct direction
-    ``r_correct`` (1), wrong direction 0, sure target ``r_sure`` (default 0.7,
-    "smaller but certain"; only on wager trials, else 0).
+    (:meth:`reward`, used by :func:`as_gym_env` and :meth:`as_vector_env`):
+    correct direction ``r_correct`` (1), wrong direction 0, sure target
+    ``r_sure`` (default 0.7, "smaller but certain") on wager trials; choosing
+    the sure target when it was not offered pays ``r_abort`` (-1), as breaking
+    fixation does (Song et al. 2017's ``R_ABORTED``; NeuroGym's ``abort``).
+    :meth:`ideal_observer` gives the Bayes-optimal wager and its expected
+    reward per coherence.
 
     Conditions ``coherence``, ``ground_truth`` (1/2), ``wager`` (0/1). Score:
     correct when the last-step choice is the correct direction (a sure choice
@@ -281,6 +288,7 @@ class PostDecisionWager(Task):
         coherences: Any = (0.0, 3.2, 6.4, 12.8, 25.6, 51.2),
         r_correct: float = 1.0,
         r_sure: float = 0.7,
+        r_abort: float = -1.0,
         timing=None,
     ) -> None:
         super().__init__(dt=dt, sigma=sigma, timing=timing)
@@ -289,6 +297,9 @@ class PostDecisionWager(Task):
         self.r_sure = _check_positive("r_sure", r_sure, allow_zero=True)
         if self.r_sure >= self.r_correct:
             raise ValueError(f"r_sure must be < r_correct={self.r_correct}, got {self.r_sure}")
+        if isinstance(r_abort, bool) or not isinstance(r_abort, (int, float)) or not r_abort <= 0:
+            raise ValueError(f"r_abort must be a number <= 0, got {r_abort!r}")
+        self.r_abort = float(r_abort)
         self.variables = (
             Variable("coherence", "motion coherence (%)", values=self.coherences),
             Variable("ground_truth", "correct direction (1 or 2)", integer=True, values=(1, 2)),
@@ -297,7 +308,7 @@ class PostDecisionWager(Task):
         )
         self._params.update(
             sigma=self.sigma, coherences=list(self.coherences), r_correct=self.r_correct,
-            r_sure=self.r_sure,
+            r_sure=self.r_sure, r_abort=self.r_abort,
         )  # fmt: skip
 
     def sample_conditions(self, rng, n, fixed):
@@ -317,10 +328,99 @@ class PostDecisionWager(Task):
         trials.set_input("sure_cue", c["wager"].astype(float), "delay2", "decision")
         trials.set_target(c["ground_truth"], "decision")
 
+    @property
+    def ceiling(self) -> float:
+        """Ideal-observer accuracy of the direction (the sure target never taken)."""
+        return integrator_ceiling(self.coherences, self.noise_std, self.timing["stimulus"], self.dt)
+
+    def ideal_observer(self, n_grid: int = 4001) -> dict[str, np.ndarray]:
+        """The Bayes-optimal wager and its expected reward per coherence.
+
+        The observer sums the evidence ``x = sum_t (stim_2 - stim_1)`` over the ``k``
+        stimulus steps (``x ~ N(±k coh/100, 2 k noise_std^2)``), knows ``k`` and the uniform
+        prior over ``coherences``, and chooses the side of ``x``; its confidence is the
+        posterior probability of that side, ``q(x) = P(correct | x, k)``. On a wager trial it
+        takes the sure target when ``q r_correct < r_sure`` (a wrong choice pays 0), the
+        policy with the largest expected reward. Averaged over the stimulus steps of
+        ``timing["stimulus"]``, by quadrature over ``x`` (``n_grid`` points over ±9 SD).
+
+        Returns
+        -------
+        dict
+            Arrays of shape (n_coherences,): ``coherence``; ``accuracy`` (no sure target);
+            ``p_sure`` (wager trials); ``accuracy_waived`` (wager trials, the sure target
+            declined); ``reward_optimal``,
+            ``reward_never_sure`` (``accuracy * r_correct``), ``reward_always_sure``
+            (``r_sure``): expected reward of a wager trial under each policy. Floats:
+            ``p_sure_if_wrong`` / ``p_sure_if_correct``, P(sure) on wager trials whose
+            direction choice would be wrong / right (all coherences pooled);
+            ``threshold``, the confidence below which the sure target pays more.
+            The signatures of Kiani & Shadlen (2009): ``p_sure`` falls with coherence,
+            ``accuracy_waived >= accuracy``, ``p_sure_if_wrong > p_sure_if_correct``.
+
+        Examples
+        --------
+        >>> from brainlike.tasks import make
+        >>> ideal = make("post_decision_wager").ideal_observer()
+        >>> ideal["p_sure"].round(2).tolist()
+        [0.61, 0.57, 0.47, 0.25, 0.06, 0.0]
+        >>> round(float(ideal["reward_optimal"].mean()), 3), float(ideal["reward_always_sure"][0])
+        (0.842, 0.7)
+        """
+        n_grid = _check_positive("n_grid", n_grid, integer=True)
+        if self.noise_std == 0:
+            raise ValueError("ideal_observer needs sigma > 0 (noise-free evidence is certain)")
+        steps, counts = duration_steps_sample(self.timing["stimulus"], self.dt)
+        w_k = counts / counts.sum()
+        coh = np.asarray(self.coherences, np.float64) / 100.0
+        theta = self.r_sure / self.r_correct
+        z = np.linspace(-9.0, 9.0, n_grid)
+        dz = z[1] - z[0]
+        out = {name: np.zeros(len(coh)) for name in (
+            "accuracy", "p_sure", "p_right_taken", "p_wrong_sure", "p_right_sure")}
+        for k, wk in zip(steps.astype(np.float64), w_k):
+            if k == 0:  # no evidence: confidence 1/2
+                sure = float(theta > 0.5)
+                out["accuracy"] += wk * 0.5
+                out["p_sure"] += wk * sure
+                out["p_right_taken"] += wk * 0.5 * (1 - sure)
+                out["p_wrong_sure"] += wk * 0.5 * sure
+                out["p_right_sure"] += wk * 0.5 * sure
+                continue
+            sd = math.sqrt(2.0 * k) * self.noise_std
+            x = coh[:, None] * k + sd * z[None, :]  # (C, G): evidence given the true coherence
+            like_r = np.exp(-0.5 * ((x[..., None] - k * coh) / sd) ** 2).mean(-1)
+            like_l = np.exp(-0.5 * ((x[..., None] + k * coh) / sd) ** 2).mean(-1)
+            q = np.maximum(like_r, like_l) / (like_r + like_l)  # confidence
+            right = np.where(x > 0, 1.0, np.where(x == 0, 0.5, 0.0))  # the side of x is correct
+            dens = np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi) * dz
+            sure = (q < theta).astype(np.float64)
+            out["accuracy"] += wk * (right * dens).sum(1)
+            out["p_sure"] += wk * (sure * dens).sum(1)
+            out["p_right_taken"] += wk * (right * (1 - sure) * dens).sum(1)
+            out["p_wrong_sure"] += wk * ((1 - right) * sure * dens).sum(1)
+            out["p_right_sure"] += wk * (right * sure * dens).sum(1)
+        acc, p_sure = out["accuracy"], out["p_sure"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            waived = out["p_right_taken"] / (1 - p_sure)
+            if_wrong = out["p_wrong_sure"].sum() / (1 - acc).sum()
+            if_right = out["p_right_sure"].sum() / acc.sum()
+        return {
+            "coherence": coh * 100.0, "accuracy": acc, "p_sure": p_sure,
+            "accuracy_waived": waived,
+            "p_sure_if_wrong": float(if_wrong), "p_sure_if_correct": float(if_right),
+            "reward_optimal": p_sure * self.r_sure + out["p_right_taken"] * self.r_correct,
+            "reward_never_sure": acc * self.r_correct,
+            "reward_always_sure": np.full(len(coh), self.r_sure), "threshold": theta,
+        }
+
     def reward(self, score: TaskScore, batch: TrialBatch) -> np.ndarray:
-        """Per-trial reward: r_correct, 0 for an error, r_sure for a sure choice on a wager trial."""
-        sure = (score.decision == 3) & (batch.conditions["wager"] == 1)
-        return np.where(sure, self.r_sure, np.where(score.correct, self.r_correct, 0.0))
+        """Per-trial reward: r_correct, 0 for an error, r_sure for the sure target on a wager
+        trial, r_abort for the sure target when it was not offered (Song et al. 2017)."""
+        sure = score.decision == 3
+        offered = batch.conditions["wager"] == 1
+        return np.where(sure, np.where(offered, self.r_sure, self.r_abort),
+                        np.where(score.correct, self.r_correct, 0.0))
 
 
 class TwoArmedBandit(Task):
