@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
@@ -29,22 +30,21 @@ _FILTER_BLOCK = 64  # steps per block of the synaptic filter of split inputs
 
 
 def _input_synapse(value: bool | Sequence[int], n_input: int) -> tuple[bool | tuple[int, ...],
-                                                                          Tensor | None]:
-    """``input_synapse`` checked: ``(value, mask of the synaptic channels or None)``."""
+                                                                          tuple[list, list] | None]:
+    """``input_synapse`` checked: ``(value, (synaptic channels, membrane channels) or None)``."""
     if isinstance(value, bool):
         return value, None
     where = "The 'input_synapse' parameter of SpikingRNN"
     channels = tuple(value)
-    if not all(isinstance(c, int) and not isinstance(c, bool) for c in channels):
+    if not all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in channels):
         raise TypeError(f"{where} must be a bool or a list of input channels (ints). "
                         f"Got {value!r} instead.")
     bad = [c for c in channels if not 0 <= c < n_input]
     if bad or len(set(channels)) != len(channels) or not channels:
         raise ValueError(f"{where} must list distinct input channels in [0, n_input) = "
                          f"[0, {n_input}), at least one. Got {value!r} instead.")
-    mask = torch.zeros(n_input, dtype=torch.bool)
-    mask[list(channels)] = True
-    return tuple(sorted(channels)), mask
+    channels = tuple(sorted(int(c) for c in channels))
+    return channels, ([*channels], [c for c in range(n_input) if c not in channels])
 
 
 class SpikingRNN(RecurrentModel):
@@ -354,11 +354,10 @@ class SpikingRNN(RecurrentModel):
         second part is None when nothing is split.
         """
         x = self.encode(inputs, noise=noise, generator=generator)
-        syn = self._synaptic_channels
-        if syn is None:
+        if self._synaptic_channels is None:
             current = torch.matmul(x, w_in.t()) + self.b_rec
             return ((1.0 - self.alpha) * current if self.input_synapse else current), None
-        fast = ~syn
+        syn, fast = self._synaptic_channels
         membrane = torch.matmul(x[..., fast], w_in[:, fast].t()) + self.b_rec
         return membrane, (1.0 - self.alpha) * torch.matmul(x[..., syn], w_in[:, syn].t())
 
