@@ -153,7 +153,7 @@ def test_the_chosen_surrogate_is_used_by_the_network():
         results[name] = (out, grads)
         # The reference: autograd through lif_step with this surrogate.
         w = net.effective_weights()
-        u = net._drive(x, w.w_in, False, None).transpose(0, 1)
+        u = net._drive(x, w.w_in, False, None)[0].transpose(0, 1)
         zeros = torch.zeros(3, 8, dtype=F64)
         s, *_ = lif_loop_reference(u, w.w_rec, zeros, zeros, zeros, zeros, zeros, net.constants())
         rho = torch.zeros_like(zeros)
@@ -253,6 +253,90 @@ def test_step_is_differentiated_exactly_and_forward_through_the_surrogate():
 # -- inputs, noise, connectivity -----------------------------------------------------------------
 
 
+def test_split_input_synapse_with_known_numbers():
+    """input_synapse=[1]: channel 1 passes through the synapse, channel 0 (and b) into the
+    membrane. With alpha = beta = 1/2 and a step of 1 on each channel from t = 1 (one unit per
+    channel, no recurrence, no spikes): the synaptic current of the slow unit is
+    1 - alpha^t = 1/2, 3/4, 7/8 and its P = beta P + (1 - beta) I; the fast unit's P gets the
+    input at once (1/2, 3/4, 7/8: the membrane filter only). When both inputs turn off, the
+    fast unit's drive is gone in that step and the slow unit's current only halves."""
+    net = _net(input_synapse=[1])
+    with torch.no_grad():
+        net.threshold = 10.0   # no spikes
+    x = torch.zeros(1, 5, 3, dtype=F64)
+    x[0, 1:4, :2] = 1.0
+    tr = net.traced(x).traces
+    cur, p = tr["current"][0], tr["voltage_pre"][0]
+    torch.testing.assert_close(cur[:, 1], torch.tensor([0, 0.5, 0.75, 0.875, 0.4375], dtype=F64),
+                               rtol=0, atol=1e-15)
+    torch.testing.assert_close(cur[:, 0], torch.zeros(5, dtype=F64), rtol=0, atol=0)
+    torch.testing.assert_close(p[:, 0], torch.tensor([0, 0.5, 0.75, 0.875, 0.4375], dtype=F64),
+                               rtol=0, atol=1e-15)
+    slow = [0.0]
+    for i in cur[1:, 1].tolist():
+        slow.append(0.5 * slow[-1] + 0.5 * i)
+    torch.testing.assert_close(p[:, 1], torch.tensor(slow, dtype=F64), rtol=0, atol=1e-15)
+
+
+def test_split_input_synapse_equals_the_whole_synapse_and_its_own_steps():
+    """Every channel listed (and b = 0, which the split puts into the membrane) is
+    input_synapse=True; a split network run at once = its steps one by one = two chunks
+    (the synaptic part of the split is computed outside the loop: exact by linearity)."""
+    kw = {"dt": 20.0, "tau_syn": 500.0, "w_in_gain": 3.0, "sigma_rec": 0.0, "seed": 0}
+    whole = SpikingRNN(4, 30, 2, input_synapse=True, **kw).double()
+    listed = SpikingRNN(4, 30, 2, input_synapse=[3, 0, 1, 2], **kw).double()
+    listed.load_state_dict(whole.state_dict())
+    x = torch.rand(3, 150, 4, generator=torch.Generator().manual_seed(0), dtype=F64) * 2
+    a, b = whole.traced(x), listed.traced(x)
+    assert a.output.activity.mean() > 0.05 and torch.equal(a.output.activity, b.output.activity)
+    torch.testing.assert_close(b.output.outputs, a.output.outputs, rtol=0, atol=1e-12)
+    torch.testing.assert_close(b.traces["state"], a.traces["state"], rtol=0, atol=1e-12)
+    assert listed.config()["input_synapse"] == [0, 1, 2, 3]
+
+    split = SpikingRNN(4, 30, 2, input_synapse=[1, 3], **kw).double()
+    with torch.no_grad():
+        split.b_rec.normal_(0.0, 0.5, generator=torch.Generator().manual_seed(1))
+    run = split.traced(x)
+    assert 0.05 < run.output.activity.mean() < 0.95
+    state, states = split.initial_state(3).double(), []
+    for t in range(x.shape[1]):
+        state = split.step(state, x[:, t])
+        states.append(state)
+    torch.testing.assert_close(torch.stack(states, 1), run.traces["state"], rtol=0, atol=1e-12)
+    first = split(x[:, :70])
+    second = split(x[:, 70:], first.final_state)
+    torch.testing.assert_close(torch.cat((first.outputs, second.outputs), 1), run.output.outputs,
+                               rtol=0, atol=1e-12)
+
+
+def test_split_input_synapse_gradient_equals_autograd_of_the_steps():
+    """BPTT of a split network (the hand-written loop plus the synaptic filter) = autograd
+    through a plain loop of lif_step with the synaptic part, float64."""
+    kw = {"dt": 20.0, "tau_syn": 200.0, "w_in_gain": 3.0, "sigma_rec": 0.0, "seed": 0}
+    net = SpikingRNN(3, 12, 2, input_synapse=[0, 2], **kw).double()
+    x = torch.rand(2, 90, 3, generator=torch.Generator().manual_seed(2), dtype=F64) * 2
+    out = net(x)
+    assert 0.05 < out.activity.mean() < 0.95
+    grads = torch.autograd.grad(out.outputs.square().sum(), [net.w_in, net.w_rec, net.b_rec])
+    k = net.constants()
+    syn = torch.tensor([True, False, True])
+    b = x.shape[0]
+    s, v, i, rho, c = (torch.zeros(b, 12, dtype=F64) for _ in range(5))
+    rhos = []
+    for t in range(x.shape[1]):
+        fast = x[:, t, ~syn] @ net.w_in[:, ~syn].t() + net.b_rec
+        slow = (1 - net.alpha) * (x[:, t, syn] @ net.w_in[:, syn].t())
+        s, v, i, rho, c, _ = _lif_loop.lif_step(fast, net.w_rec, s, v, i, rho, c, k, synaptic=slow)
+        rhos.append(rho)
+    ref_out = torch.stack(rhos, 1) @ net.w_out.t() + net.b_out
+    torch.testing.assert_close(out.outputs, ref_out, rtol=0, atol=1e-12)
+    ref = torch.autograd.grad(ref_out.square().sum(), [net.w_in, net.w_rec, net.b_rec])
+    for name, g, r in zip(("w_in", "w_rec", "b_rec"), grads, ref):
+        assert r.abs().max() > 0
+        torch.testing.assert_close(g, r, rtol=0, atol=1e-10, msg=name)
+
+
+
 def test_poisson_inputs_are_unbiased_spikes_and_exact_without_noise():
     kw = {"dt": 1.0, "w_in_gain": 3.0, "seed": 0}
     cur = SpikingRNN(2, 4, 1, **kw).double()
@@ -343,6 +427,12 @@ def test_bad_arguments_are_refused_by_name():
         make("spiking", 3, 4, 2, refractory=-1.0)
     with pytest.raises(ValueError, match=r"The 'input_encoding' parameter of SpikingRNN must be one of \['current', 'poisson'\]\. Got 'rate' instead\."):
         make("spiking", 3, 4, 2, input_encoding="rate")
+    with pytest.raises(ValueError, match=r"The 'input_synapse' parameter of SpikingRNN must list distinct input channels in \[0, n_input\) = \[0, 3\), at least one\. Got \[0, 3\] instead\."):
+        make("spiking", 3, 4, 2, input_synapse=[0, 3])
+    with pytest.raises(ValueError, match=r"must list distinct input channels .* Got \[\] instead\."):
+        make("spiking", 3, 4, 2, input_synapse=[])
+    with pytest.raises(TypeError, match=r"The 'input_synapse' parameter of SpikingRNN must be a bool or a list of input channels \(ints\)\. Got \['a'\] instead\."):
+        make("spiking", 3, 4, 2, input_synapse=["a"])
     with pytest.raises(ValueError, match=r"connectivity\.n_units must be equal to n_hidden of SpikingRNN\. Expected 4, got 5\."):
         make("spiking", 3, 4, 2, connectivity=models.Dale(5, seed=0))
 

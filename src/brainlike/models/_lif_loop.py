@@ -78,6 +78,7 @@ class LIFConstants:
 def lif_step(
     drive: Tensor, w_rec: Tensor, s: Tensor, v: Tensor, i: Tensor, rho: Tensor, c: Tensor,
     k: LIFConstants, noise: Tensor | None = None, *, surrogate: bool = True,
+    synaptic: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
     """One step of the LIF network (module docstring), differentiable by autograd.
 
@@ -97,6 +98,9 @@ def lif_step(
         Differentiate the spike through ``k.surrogate`` (training; BPTT, eligibility traces),
         or not at all (the true derivative of the map, zero almost everywhere: what fixed
         points and Jacobians of the dynamics need).
+    synaptic : Tensor, shape (B, N), optional
+        A drive added to the synaptic current in either case (the synaptic part of an input
+        split between synapse and membrane).
 
     Returns
     -------
@@ -105,10 +109,11 @@ def lif_step(
     """
     if k.input_synapse:
         i = torch.addmm(drive, s, w_rec.t()) + k.alpha * i
-        p = torch.lerp(i, v, k.beta)
     else:
         i = s @ w_rec.t() + k.alpha * i
-        p = torch.lerp(i + drive, v, k.beta)
+    if synaptic is not None:
+        i = i + synaptic
+    p = torch.lerp(i, v, k.beta) if k.input_synapse else torch.lerp(i + drive, v, k.beta)
     if noise is not None:
         p = p + noise
     held = c >= 0.5 if k.n_ref else None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import numbers
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 import torch
@@ -25,6 +26,25 @@ RESETS = ("zero", "subtract")
 INPUT_ENCODINGS = ("current", "poisson")
 _CONNECTIVITY_STREAM = 1  # as RateRNN: a connectivity from a spec seeds from stream 1 of the seed
 _PARTS = ("s", "v", "i", "ref", "r")
+_FILTER_BLOCK = 64  # steps per block of the synaptic filter of split inputs
+
+
+def _input_synapse(value: bool | Sequence[int], n_input: int) -> tuple[bool | tuple[int, ...],
+                                                                          tuple[list, list] | None]:
+    """``input_synapse`` checked: ``(value, (synaptic channels, membrane channels) or None)``."""
+    if isinstance(value, bool):
+        return value, None
+    where = "The 'input_synapse' parameter of SpikingRNN"
+    channels = tuple(value)
+    if not all(isinstance(c, numbers.Integral) and not isinstance(c, bool) for c in channels):
+        raise TypeError(f"{where} must be a bool or a list of input channels (ints). "
+                        f"Got {value!r} instead.")
+    bad = [c for c in channels if not 0 <= c < n_input]
+    if bad or len(set(channels)) != len(channels) or not channels:
+        raise ValueError(f"{where} must list distinct input channels in [0, n_input) = "
+                         f"[0, {n_input}), at least one. Got {value!r} instead.")
+    channels = tuple(sorted(int(c) for c in channels))
+    return channels, ([*channels], [c for c in range(n_input) if c not in channels])
 
 
 class SpikingRNN(RecurrentModel):
@@ -56,7 +76,14 @@ class SpikingRNN(RecurrentModel):
         V_t = P_t - theta s_t                                reset="subtract"
         r_t = gamma r_{t-1} + s_t,   y_t = W_y r_t + b_y
 
-    (in brackets: ``input_synapse=True``). Both resets act **in the step of the spike**:
+    (in brackets: ``input_synapse=True``). ``input_synapse`` may also name the input channels
+    that pass through the synapse (a list of indices; the others and ``b`` enter the membrane),
+    e.g. slow (NMDA-like) sensory inputs with a fast (AMPA-like) go cue::
+
+        I_t = alpha I_{t-1} + W s_{t-1} + (1 - alpha) W_x[:, syn] x_t[syn]
+        P_t = beta V_{t-1} + (1 - beta)(I_t + W_x[:, fast] x_t[fast] + b)
+
+    Both resets act **in the step of the spike**:
     ``V_t`` (the membrane potential in the state) is already reset, and ``P_t`` is the potential
     before the reset (trace ``"voltage_pre"``). With ``reset="zero"`` a unit with ``P_t = 1.3``
     (``theta = 1``) has ``V_t = 0``; with ``"subtract"`` it has ``V_t = 0.3``, so the overshoot
@@ -100,9 +127,16 @@ class SpikingRNN(RecurrentModel):
         What a spike does to ``V`` (above).
     refractory : float
         Absolute refractory period in ms, rounded to whole steps (``refractory_steps``).
-    input_synapse : bool
+    input_synapse : bool or sequence of int
         Pass the input current through the synaptic current (above; default False: it enters
-        the membrane directly, so that the network responds within ``tau_mem``).
+        the membrane directly, so that the network responds within ``tau_mem``). A list of
+        input channels passes only those through the synapse (above). Through a slow synapse
+        an input integrates evidence but its offset is felt slowly: with ``tau_syn`` 500 ms
+        the current falls by 18 % in 100 ms. An excitatory-only (Dale) network then cannot
+        answer at a go cue that is an input turning off (every path from the offset to a rise
+        in activity passes through a slowly decaying current), so the context task's Dale
+        network takes the fixation input into the membrane and the others through the synapse
+        (``docs/spiking.md``, "Context-dependent decisions").
     surrogate : {"arctan", "fast_sigmoid", "triangle"}
         The pseudo-derivative of the spike used by the backward pass (default ``arctan``, as
         snnTorch's).
@@ -175,7 +209,7 @@ class SpikingRNN(RecurrentModel):
         threshold: Annotated[float, Range(0.0, math.inf, low_open=True)] = 1.0,
         reset: Annotated[str, OneOf(RESETS)] = "zero",
         refractory: Annotated[float, Range(0.0, math.inf)] = 0.0,
-        input_synapse: bool = False,
+        input_synapse: bool | Sequence[int] = False,
         surrogate: Annotated[str, OneOf(tuple(SURROGATES))] = "arctan",
         surrogate_scale: Annotated[float | None, Range(0.0, math.inf, low_open=True)] = None,
         input_encoding: Annotated[str, OneOf(INPUT_ENCODINGS)] = "current",
@@ -192,7 +226,7 @@ class SpikingRNN(RecurrentModel):
         self.tau_mem, self.tau_syn, self.tau_out = float(tau_mem), float(tau_syn), float(tau_out)
         self.dt, self.threshold, self.reset = float(dt), float(threshold), reset
         self.refractory = float(refractory)
-        self.input_synapse = bool(input_synapse)
+        self.input_synapse, self._synaptic_channels = _input_synapse(input_synapse, self.n_input)
         self.surrogate = surrogate
         self.surrogate_scale = float(SURROGATES[surrogate].default_scale
                                      if surrogate_scale is None else surrogate_scale)
@@ -253,7 +287,7 @@ class SpikingRNN(RecurrentModel):
         """The per-step constants of the loop (:class:`~brainlike.models._lif_loop.LIFConstants`)."""
         return LIFConstants(self.alpha, self.beta, self.gamma, self.threshold, self.reset,
                             self.refractory_steps, SURROGATES[self.surrogate], self.surrogate_scale,
-                            self.input_synapse)
+                            self.input_synapse is True)
 
     @property
     def state_parts(self) -> dict[str, int]:
@@ -271,7 +305,9 @@ class SpikingRNN(RecurrentModel):
             "n_input": self.n_input, "n_hidden": self.n_hidden, "n_output": self.n_output,
             "tau_mem": self.tau_mem, "tau_syn": self.tau_syn, "tau_out": self.tau_out,
             "dt": self.dt, "threshold": self.threshold, "reset": self.reset,
-            "refractory": self.refractory, "input_synapse": self.input_synapse,
+            "refractory": self.refractory,
+            "input_synapse": (self.input_synapse if isinstance(self.input_synapse, bool)
+                              else list(self.input_synapse)),
             "surrogate": self.surrogate,
             "surrogate_scale": self.surrogate_scale, "input_encoding": self.input_encoding,
             "poisson_rate": self.poisson_rate, "sigma_rec": self.sigma_rec,
@@ -309,23 +345,62 @@ class SpikingRNN(RecurrentModel):
         return (draw.to(inputs.device) < prob).to(inputs.dtype) * inputs.sign() / per_step
 
     def _drive(self, inputs: Tensor, w_in: Tensor, noise: bool,
-               generator: torch.Generator | None) -> Tensor:
-        """``W_x x + b`` (times ``1 - alpha`` through the synapse) for inputs ``(..., I)``,
-        encoded by :meth:`encode`."""
+               generator: torch.Generator | None) -> tuple[Tensor, Tensor | None]:
+        """The drive of inputs ``(..., I)`` (encoded by :meth:`encode`): ``(membrane, synaptic)``.
+
+        ``W_x x + b`` goes to the membrane, or times ``1 - alpha`` into the synaptic current
+        with ``input_synapse=True``; with a list of channels the listed ones go into the
+        synaptic current (times ``1 - alpha``) and the rest and ``b`` into the membrane. The
+        second part is None when nothing is split.
+        """
         x = self.encode(inputs, noise=noise, generator=generator)
-        current = torch.matmul(x, w_in.t()) + self.b_rec
-        return (1.0 - self.alpha) * current if self.input_synapse else current
+        if self._synaptic_channels is None:
+            current = torch.matmul(x, w_in.t()) + self.b_rec
+            return ((1.0 - self.alpha) * current if self.input_synapse else current), None
+        syn, fast = self._synaptic_channels
+        membrane = torch.matmul(x[..., fast], w_in[:, fast].t()) + self.b_rec
+        return membrane, (1.0 - self.alpha) * torch.matmul(x[..., syn], w_in[:, syn].t())
+
+    def _synaptic_filter(self, u: Tensor) -> Tensor:
+        """``J_t = alpha J_{t-1} + u_t`` from ``J_0 = 0`` over time-major ``u (T, B, N)``.
+
+        The synaptic current is linear, so a split input adds ``J`` to the current of the
+        loop that has the same start and no synaptic input (both decay by ``alpha``): the loop
+        takes ``J`` as a membrane drive and ``I = I_loop + J``. Exact; computed in blocks of
+        64 steps, each one matrix product with the decay matrix ``alpha^(t-s)``.
+        """
+        n_steps = u.shape[0]
+        block = min(n_steps, _FILTER_BLOCK)
+        lag = torch.arange(block, dtype=u.dtype, device=u.device)
+        diff = lag[:, None] - lag[None, :]
+        decay = torch.where(diff >= 0, self.alpha ** diff.clamp_min(0), torch.zeros_like(diff))
+        carry_decay = self.alpha ** (lag + 1)
+        parts, carry = [], None
+        for start in range(0, n_steps, block):
+            chunk = u[start:start + block]
+            k = chunk.shape[0]
+            j = torch.einsum("ts,sbn->tbn", decay[:k, :k], chunk)
+            if carry is not None:
+                j = j + carry_decay[:k, None, None] * carry
+            parts.append(j)
+            carry = j[-1]
+        return torch.cat(parts)
 
     def _membrane_noise(self, shape: tuple, generator, like: Tensor) -> Tensor:
         return self._noise(shape, generator, like) * (math.sqrt(1.0 - self.beta**2) * self.sigma_rec)
 
     def _run(self, inputs, state, noise, generator, traced):
         w = self.effective_weights()
-        u = self._drive(inputs.transpose(0, 1), w.w_in, noise, generator)   # (T, B, N)
+        u, u_syn = self._drive(inputs.transpose(0, 1), w.w_in, noise, generator)   # (T, B, N)
         xi = self._membrane_noise(u.shape, generator, u) if noise and self.sigma_rec > 0 else None
         s0, v0, i0, c0, r0 = self.split_state(state).values()
         rho0 = r0 + s0
+        j = None if u_syn is None else self._synaptic_filter(u_syn)
+        if j is not None:
+            u = u + j
         s, v, cur, rho, c, p = lif_loop(u, w.w_rec, s0, v0, i0, rho0, c0, self.constants(), xi)
+        if j is not None:
+            cur = cur + j
         activity = s.transpose(0, 1)
         filtered = rho.transpose(0, 1)
         outputs = filtered @ w.w_out.t() + self.b_out
@@ -349,8 +424,9 @@ class SpikingRNN(RecurrentModel):
         w = self.effective_weights()
         s0, v0, i0, c0, r0 = self.split_state(state).values()
         rho0 = r0 + s0
-        s, v, i, _, c, _ = lif_step(self._drive(inputs, w.w_in, False, None), w.w_rec,
-                                    s0, v0, i0, rho0, c0, self.constants(), surrogate=False)
+        u, u_syn = self._drive(inputs, w.w_in, False, None)
+        s, v, i, _, c, _ = lif_step(u, w.w_rec, s0, v0, i0, rho0, c0, self.constants(),
+                                    surrogate=False, synaptic=u_syn)
         return torch.cat((s, v, i, c, self.gamma * rho0), dim=-1)
 
     def _readout(self, state: Tensor) -> Tensor:
