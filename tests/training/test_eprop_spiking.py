@@ -45,10 +45,15 @@ def _gradients(model, batch, x, y, m, gen_seed, stop_recurrent):
         s, v, i, c, r = model.split_state(model.initial_state(x.shape[0])).values()
         rho, outs = r + s, []
         for t in range(x.shape[1]):
-            drive = xs[t] @ w.w_in.t() + model.b_rec
-            if k.input_synapse:
+            drive, synaptic = xs[t] @ w.w_in.t() + model.b_rec, None
+            if model._synaptic_channels is not None:  # listed channels through the synapse
+                syn, fast = model._synaptic_channels
+                drive = xs[t][:, fast] @ w.w_in[:, fast].t() + model.b_rec
+                synaptic = (1.0 - k.alpha) * (xs[t][:, syn] @ w.w_in[:, syn].t())
+            elif k.input_synapse:
                 drive = drive * (1.0 - k.alpha)
-            s, v, i, rho, c, _ = lif_step(drive, w.w_rec, s.detach(), v, i, rho, c, k, xi[t])
+            s, v, i, rho, c, _ = lif_step(drive, w.w_rec, s.detach(), v, i, rho, c, k, xi[t],
+                                          synaptic=synaptic)
             outs.append(rho @ w.w_out.t() + model.b_out)
         outputs = torch.stack(outs, 1)
     else:
@@ -77,6 +82,7 @@ CASES = [
     ("class, zero reset, refractory, Dale", PDM,
      {"refractory": 20.0, "surrogate": "triangle", "surrogate_scale": 0.5,
       "connectivity": {"type": "dale", "e_fraction": 0.7}}),
+    ("class, split input (stimuli through the synapse)", PDM, {"input_synapse": [1, 2]}),
 ]
 
 
@@ -99,8 +105,9 @@ def test_eprop_is_the_gradient_of_the_network_with_recurrent_spikes_as_constants
 
 
 @pytest.mark.parametrize("kw", [{}, {"reset": "subtract", "refractory": 40.0, "input_synapse": True,
-                                 "input_encoding": "poisson"}],
-                         ids=["zero reset", "subtract, refractory, input synapse, Poisson"])
+                                 "input_encoding": "poisson"}, {"input_synapse": [1, 2]}],
+                         ids=["zero reset", "subtract, refractory, input synapse, Poisson",
+                              "split input"])
 def test_eprop_equals_bptt_when_the_recurrent_weights_are_zero(kw):
     """With W = 0 no gradient crosses a recurrent synapse, and symmetric e-prop's update is the
     model's BPTT gradient (its hand-written backward pass, what ``train`` uses), float64; the

@@ -8,7 +8,8 @@ input, the previous step's spikes, bias) and enters
 * the synaptic current: ``I_t = alpha I_{t-1} + W s_{t-1} (+ (1 - alpha)(W_x x_t + b))``, and/or
 * the membrane: ``P_t = beta V_{t-1} + (1 - beta)(I_t (+ W_x x_t + b))``
 
-(the input into the synapse with ``input_synapse=True``, into the membrane otherwise). e-prop's
+(the input into the synapse with ``input_synapse=True``, into the membrane otherwise; with a list
+of channels, those channels into the synapse and the rest and ``b`` into the membrane). e-prop's
 eligibility vector is the derivative of the unit's own hidden state with respect to its
 incoming weight through that unit's own past only (Bellec et al. 2020, Methods): the synaptic
 and membrane filters of ``p``::
@@ -86,10 +87,15 @@ def spiking_eligibility_gradients(
         s, v, i, c, r = model.split_state(model.initial_state(b)).values()
         rho = r + s
         p_cols = n_in + n + 1
+        # per presynaptic column (inputs, recurrent spikes, bias): the share that enters the
+        # synaptic current (times 1 - alpha) and the share that enters the membrane directly
+        split = model._synaptic_channels  # (synaptic, membrane) input channels, or None
         through_synapse = 1.0 - k.alpha if k.input_synapse else 0.0
         c_syn = inputs.new_full((p_cols,), through_synapse)
-        c_syn[n_in:n_in + n] = 1.0
         c_mem = inputs.new_full((p_cols,), 0.0 if k.input_synapse else 1.0)
+        if split is not None:  # the listed channels through the synapse; the rest and b not
+            c_syn[list(split[0])], c_mem[list(split[0])] = 1.0 - k.alpha, 0.0
+        c_syn[n_in:n_in + n] = 1.0
         c_mem[n_in:n_in + n] = 0.0
         eps_i = inputs.new_zeros(b, p_cols)
         eps_v = inputs.new_zeros(n, b, p_cols)  # unit-major
@@ -101,12 +107,19 @@ def spiking_eligibility_gradients(
         ones = inputs.new_ones(b, 1)
         for t in range(steps):
             pre = torch.cat((x[t], s, ones), dim=1)  # (B, P): x_t, s_{t-1}, 1
-            drive = torch.addmm(b_rec, x[t], w_in.t())
-            if k.input_synapse:
-                drive = drive * through_synapse
+            synaptic = None
+            if split is None:
+                drive = torch.addmm(b_rec, x[t], w_in.t())
+                if k.input_synapse:
+                    drive = drive * through_synapse
+            else:
+                syn, fast = split
+                drive = torch.addmm(b_rec, x[t][:, fast], w_in[:, fast].t())
+                synaptic = (1.0 - k.alpha) * (x[t][:, syn] @ w_in[:, syn].t())
             held = c >= 0.5 if k.n_ref else None
             s, v, i, rho, c, p = lif_step(drive, w_rec, s, v, i, rho, c, k,
-                                          None if xi is None else xi[t], surrogate=False)
+                                          None if xi is None else xi[t], surrogate=False,
+                                          synaptic=synaptic)
             psi = k.surrogate.derivative(p, k.threshold, k.scale)
             eps_i.mul_(k.alpha).addcmul_(c_syn, pre)
             drive_trace = eps_i + c_mem * pre  # (B, P)
