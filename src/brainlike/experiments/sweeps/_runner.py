@@ -255,7 +255,7 @@ def _drive(sweep: Sweep, directory: Path, engine: str | Engine, address: str | N
     if isinstance(engine, str):
         if workers is None and engine == "local":
             workers = max(1, (os.cpu_count() or 1) // threads)
-        engine = make_engine(engine, address=address, workers=workers)
+        engine = make_engine(engine, address=address, workers=workers, threads=threads)
 
     failed: dict[str, str] = {}
     attempts: dict[int, int] = {}
