@@ -140,6 +140,25 @@ def _take_warm() -> _Worker | None:
     return None
 
 
+def close_warm_workers() -> int:
+    """End the workers kept warm for the next sweep in this process; return how many."""
+    with _WARM_LOCK:
+        warm = list(_WARM)
+        _WARM.clear()
+    for w in warm:
+        try:
+            w.conn.send(None)
+        except (OSError, ValueError):
+            pass
+    for w in warm:
+        w.process.join(10.0)
+        if w.process.is_alive():
+            w.process.kill()
+            w.process.join()
+        w.conn.close()
+    return len(warm)
+
+
 class LocalEngine:
     """Worker processes on this machine (spawned, so nothing of the driver is shared).
 
