@@ -134,9 +134,10 @@ def _take_warm() -> _Worker | None:
     with _WARM_LOCK:
         while _WARM:
             w = _WARM.pop()
-            if w.process.is_alive() and not w.conn.poll():
-                return w
-            w.conn.close()  # it exited (idle too long) or is in an unknown state
+            if w.process.is_alive():
+                return w  # ready, or still starting (its "ready" message is on its way)
+            w.process.join()
+            w.conn.close()  # it exited (idle too long)
     return None
 
 
@@ -146,6 +147,8 @@ def close_warm_workers() -> int:
         warm = list(_WARM)
         _WARM.clear()
     for w in warm:
+        if not w.ready:
+            w.process.kill()  # still starting (or ready unread): it has no job to lose
         try:
             w.conn.send(None)
         except (OSError, ValueError):
@@ -373,19 +376,21 @@ class LocalEngine:
             pass
         if self._thread is not None:
             self._thread.join()
-        keep = []
+        keep, stop = [], []
         for w in self._pool:
-            if self.keep_warm and w.ready and not w.busy and w.process.is_alive():
-                keep.append(w)
-                continue
+            if not w.busy and w.process.is_alive():
+                if self.keep_warm:
+                    keep.append(w)  # started or starting, with no job: the next sweep's
+                    continue
+                if not w.ready:
+                    w.process.kill()  # still importing, with no job to lose: do not wait
+            stop.append(w)
             try:
                 w.conn.send(None)
             except (OSError, ValueError):
                 pass
         deadline = time.monotonic() + 10.0
-        for w in self._pool:
-            if w in keep:
-                continue
+        for w in stop:
             w.process.join(max(0.0, deadline - time.monotonic()))
             if w.process.is_alive():
                 w.process.kill()
