@@ -126,8 +126,10 @@ class _Worker:
 #: Started workers left idle by a finished sweep, reused by the next one in this process.
 _WARM: list[_Worker] = []
 _WARM_LOCK = threading.Lock()
-#: What a worker imports before it says it is ready (so that no job waits for ``import torch``).
-PRELOAD = ("brainlike.experiments.sweeps._runner",)
+#: What a worker imports before it says it is ready, so that no job waits for an import:
+#: torch and brainlike, and ``torch._dynamo``, which torch imports lazily when the first
+#: optimizer is made (~1 s on a quiet 2-core machine, 7 s at load 11: most of a first job).
+PRELOAD = ("brainlike.experiments.sweeps._runner", "torch._dynamo")
 
 
 def _take_warm() -> _Worker | None:

@@ -216,7 +216,9 @@ def run_sweep(
     address : str, optional
         Ray head address (``host:port``) for the ray engine.
     workers : int, optional
-        Local pool size; default ``cpu_count // threads`` (at least 1).
+        Processes of the local engine that train runs, this one included (it runs jobs too
+        while the others start); default ``cpu_count // threads`` (at least 1). ``1`` trains
+        every run in this process, one after another, without starting any.
     retries : int, optional
         Overrides the sweep's ``retries``: a failing job is tried ``1 + retries`` times; a
         dead worker counts as a failure only for the jobs it had started.
