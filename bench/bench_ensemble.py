@@ -82,13 +82,16 @@ def _sweep(steps, ensemble_on):
     })
 
 
-def sweep_run(steps, engine, ensemble_on, workers=2):
-    from brainlike.experiments.sweeps import run_sweep
+def sweep_run(steps, engine, ensemble_on, workers=None):
+    """Run the sweep; return how many processes trained its runs."""
+    from brainlike.experiments.sweeps import read_events, run_sweep
 
     out = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
     try:
-        result = run_sweep(_sweep(steps, ensemble_on), out / "s", engine=engine, workers=workers)
+        sweep = _sweep(steps, ensemble_on)
+        result = run_sweep(sweep, out / "s", engine=engine, workers=workers)
         assert len(result.done) == N_NETS and not result.failed, result.failed
+        return len({e["pid"] for r in sweep.runs for e in read_events(out / "s", r.name)})
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -148,12 +151,13 @@ def main() -> None:
         t0 = time.perf_counter()
         ray_engine = RayEngine()  # a local Ray (2 CPUs on this machine), kept across rounds
         ray_init_s = time.perf_counter() - t0
-        variants["ray2_warm"] = lambda: sweep_run(args.steps, _Kept(ray_engine), False)
+        variants["ray2_warm"] = lambda: sweep_run(args.steps, _Kept(ray_engine), False, workers=2)
 
     from brainlike.experiments.sweeps._engines import close_warm_workers
 
     load_before = loadavg()
     times: dict[str, list[float]] = {k: [] for k in variants}
+    processes: dict[str, list] = {k: [] for k in variants}
     load_per_round: list[list[float]] = []
     variants["ensemble"]()  # warm-up (allocator, lazy imports)
     for r in range(args.repeats):
@@ -161,8 +165,9 @@ def main() -> None:
             if name == "pool2":
                 close_warm_workers()  # untimed; the timed sweep then starts its worker cold
             t0 = time.perf_counter()
-            fn()
+            used = fn()
             times[name].append(time.perf_counter() - t0)
+            processes[name].append(used)
             print(f"round {r + 1} {name}: {times[name][-1]:.2f} s", flush=True)
         load_per_round.append(loadavg())
     if ray_engine is not None:
@@ -209,6 +214,7 @@ def main() -> None:
         "network_steps_per_s": {k: net_steps / v for k, v in med.items()},
         "ratios": ratios,
         "ratios_median_per_round": ratios_per_round,
+        "processes_that_trained_runs": {k: v for k, v in processes.items() if v[0] is not None},
         "ray_init_s": ray_init_s,
         "load_before": load_before,
         "load_per_round": load_per_round,

@@ -130,3 +130,19 @@ def test_workers_that_cannot_start_fail_the_job_instead_of_hanging():
     assert isinstance(outcome.error, WorkerLost)
     with pytest.raises(WorkerLost, match=r"died before it started the job \(exit code 1\)"):
         raise outcome.error
+
+
+@pytest.mark.parametrize("load, started", [(100.0, 0), (0.0, 1)])
+def test_workers_are_started_only_while_a_core_is_idle(monkeypatch, load, started):
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    engine = LocalEngine(workers=2, inline=True, idle_cores_only=True)
+    try:
+        for k in range(4):
+            engine.submit(k, time.sleep, 0.05)
+        outcomes = list(engine.outcomes())
+        pool = len(engine._pool)  # started (or starting) workers
+    finally:
+        engine.close()
+    assert sorted(o.key for o in outcomes) == [0, 1, 2, 3]
+    assert all(o.error is None for o in outcomes)
+    assert pool == started

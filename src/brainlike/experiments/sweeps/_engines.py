@@ -143,6 +143,15 @@ def _take_warm() -> _Worker | None:
     return None
 
 
+def _idle_core() -> bool:
+    """Whether the machine has a core to spare (1-minute load average < CPU count - 0.5)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this platform: assume a spare core
+        return True
+    return load < (os.cpu_count() or 1) - 0.5
+
+
 def close_warm_workers() -> int:
     """End the workers kept warm for the next sweep in this process; return how many."""
     with _WARM_LOCK:
@@ -197,13 +206,18 @@ class LocalEngine:
         A worker exits after this many seconds without a job.
     preload : tuple of str
         Modules each worker imports before it takes a job.
+    idle_cores_only : bool
+        Start a worker only while the machine has an idle core (1-minute load average below
+        CPU count - 0.5), checked again before each job this process takes: on a busy machine
+        another process only takes its CPU time from the others (with Linux's per-session
+        scheduling, from this very process), and its start-up is pure cost.
     """
 
     name = "local"
 
     def __init__(self, workers: int | None = None, *, inline: bool = False, threads: int = 1,
                  keep_warm: bool = False, idle_s: float = 300.0,
-                 preload: tuple[str, ...] = PRELOAD) -> None:
+                 preload: tuple[str, ...] = PRELOAD, idle_cores_only: bool = False) -> None:
         if workers is not None and (isinstance(workers, bool) or workers < 1):
             raise ValueError(f"The 'workers' parameter of LocalEngine must be >= 1. Got {workers!r}.")
         self.workers = workers or os.cpu_count() or 1
@@ -212,6 +226,7 @@ class LocalEngine:
         self.keep_warm = keep_warm
         self.idle_s = idle_s
         self.preload = tuple(preload)
+        self.idle_cores_only = idle_cores_only
         self._ctx = multiprocessing.get_context("spawn")
         self._pool: list[_Worker] = []
         self._queue: deque[tuple[Any, Callable, Any]] = deque()
@@ -323,6 +338,8 @@ class LocalEngine:
         if self.inline and self._failed_starts >= _FAILED_STARTS:
             cap = 0  # workers cannot start here: the driver runs everything
         while len(self._pool) < cap and sum(not w.busy for w in self._pool) < len(self._queue):
+            if self.idle_cores_only and not _idle_core():
+                return  # checked again when this process takes its next job
             w = (_take_warm() if self.keep_warm else None) or _Worker(
                 self._ctx, self.threads, self.preload, self.idle_s)
             self._pool.append(w)
@@ -474,12 +491,15 @@ def make_engine(name: str, *, address: str | None = None, workers: int | None = 
 
     The local engine made here runs jobs in this process too (``inline``) and keeps its
     started workers for the next sweep in this process (``keep_warm``); see
-    :class:`LocalEngine`.
+    :class:`LocalEngine`. Without ``workers`` it uses up to CPU count // ``threads``
+    processes, starting workers only while the machine has an idle core
+    (``idle_cores_only``); with ``workers`` it starts up to that many whatever the load.
     """
     if name == "local":
         if address is not None:
             raise ValueError("--address is for the ray engine; the local engine needs none")
-        return LocalEngine(workers, inline=True, threads=threads, keep_warm=True)
+        return LocalEngine(workers or max(1, (os.cpu_count() or 1) // threads), inline=True,
+                           threads=threads, keep_warm=True, idle_cores_only=workers is None)
     if name == "ray":
         return RayEngine(address)
     raise ValueError(f"engine must be one of {list(ENGINES)}; got {name!r}")
