@@ -157,20 +157,27 @@ def close_warm_workers() -> int:
     with _WARM_LOCK:
         warm = list(_WARM)
         _WARM.clear()
-    for w in warm:
-        if not w.ready:
-            w.process.kill()  # still starting (or ready unread): it has no job to lose
+    _stop(warm)
+    return len(warm)
+
+
+def _stop(workers: list[_Worker]) -> None:
+    """End ``workers``: one still starting has no job and is killed; the others are asked to
+    exit after the job they run, and killed if they have not within 10 s in all."""
+    for w in workers:
+        if not w.ready and not w.busy:
+            w.process.kill()
         try:
             w.conn.send(None)
         except (OSError, ValueError):
             pass
-    for w in warm:
-        w.process.join(10.0)
+    deadline = time.monotonic() + 10.0
+    for w in workers:
+        w.process.join(max(0.0, deadline - time.monotonic()))
         if w.process.is_alive():
             w.process.kill()
             w.process.join()
         w.conn.close()
-    return len(warm)
 
 
 class LocalEngine:
@@ -395,26 +402,10 @@ class LocalEngine:
             pass
         if self._thread is not None:
             self._thread.join()
-        keep, stop = [], []
-        for w in self._pool:
-            if not w.busy and w.process.is_alive():
-                if self.keep_warm:
-                    keep.append(w)  # started or starting, with no job: the next sweep's
-                    continue
-                if not w.ready:
-                    w.process.kill()  # still importing, with no job to lose: do not wait
-            stop.append(w)
-            try:
-                w.conn.send(None)
-            except (OSError, ValueError):
-                pass
-        deadline = time.monotonic() + 10.0
-        for w in stop:
-            w.process.join(max(0.0, deadline - time.monotonic()))
-            if w.process.is_alive():
-                w.process.kill()
-                w.process.join()
-            w.conn.close()
+        # Started or starting workers with no job are the next sweep's, if kept warm.
+        keep = [w for w in self._pool
+                if self.keep_warm and not w.busy and w.process.is_alive()]
+        _stop([w for w in self._pool if w not in keep])
         self._pool = []
         with _WARM_LOCK:
             _WARM.extend(keep)
