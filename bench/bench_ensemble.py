@@ -13,9 +13,10 @@ Variants (one process each unless said; ``torch.set_num_threads(1)`` everywhere)
 * ``sweep_serial``: the sweep of the 32 runs with ``ensemble: false`` on the default local engine
   with ``workers=1``: every run in this process, one after another, each with its run directory
   (the "one process" a sweep must never be slower than);
-* ``pool2``: the same sweep with ``workers=2`` on a cold start (the workers kept warm by earlier
-  sweeps are ended first): this process runs jobs while its one worker process starts and
-  imports torch, then both take jobs from one queue;
+* ``pool2``: the same sweep on the default engine (``--workers N``: with N processes) on a cold
+  start (the workers kept warm by earlier sweeps are ended first): this process runs jobs while
+  its worker process starts and imports torch, then both take jobs from one queue; without
+  ``--workers``, a worker is started only while a core is idle;
 * ``pool2_warm``: the same, right after ``pool2``, so that its worker is taken warm (the second
   sweep of a session);
 * ``sweep_ensemble``: the sweep with ``ensemble: true`` (the default) on the default engine: the
@@ -113,6 +114,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-ray", action="store_true")
     ap.add_argument("--name", default="ensemble", help="results file: bench/results/NAME.json")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="workers of the pool2 variants (default: the engine's default)")
     args = ap.parse_args()
     set_threads(1)
     from brainlike.tasks import make
@@ -122,8 +125,8 @@ def main() -> None:
         "sequential": lambda: sequential(task, args.steps),
         "ensemble": lambda: ensemble(task, args.steps),
         "sweep_serial": lambda: sweep_run(args.steps, "local", False, workers=1),
-        "pool2": lambda: sweep_run(args.steps, "local", False),  # cold: see below
-        "pool2_warm": lambda: sweep_run(args.steps, "local", False),
+        "pool2": lambda: sweep_run(args.steps, "local", False, args.workers),  # cold: see below
+        "pool2_warm": lambda: sweep_run(args.steps, "local", False, args.workers),
         "sweep_ensemble": lambda: sweep_run(args.steps, "local", True),
         "ensemble_dirs": lambda: ensemble_dirs(task, args.steps),
     }
