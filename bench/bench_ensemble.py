@@ -10,18 +10,26 @@ Variants (one process each unless said; ``torch.set_num_threads(1)`` everywhere)
 * ``sequential``: ``brainlike.training.train`` on the 32 networks one after another, in this
   process (the baseline);
 * ``ensemble``: ``brainlike.training.train_ensemble`` on all 32 at once, in this process;
-* ``pool2``: a sweep of the 32 runs with ``ensemble: false`` on the local process pool with 2
-  worker processes (wall time including spawning the workers and writing run directories);
-* ``sweep_ensemble``: the same sweep with ``ensemble: true`` (the default) on the pool: the 32
-  runs differ only in seed, so they become one ensemble job;
-* ``pool2_warm``: the ``pool2`` sweep on one pool of 2 workers kept alive across rounds (after
-  the first round its workers have torch imported), so that it compares with
-* ``ray2_warm``: the ``pool2`` sweep on the Ray engine (a local Ray with 2 CPUs started once and
-  kept across rounds; ``ray_init_s`` is that start-up alone), for the overhead of Ray vs the
-  local pool. ``pool2`` - ``pool2_warm`` is the cost of spawning the pool's workers.
+* ``sweep_serial``: the sweep of the 32 runs with ``ensemble: false`` on the default local engine
+  with ``workers=1``: every run in this process, one after another, each with its run directory
+  (the "one process" a sweep must never be slower than);
+* ``pool2``: the same sweep on the default engine (``--workers N``: with N processes) on a cold
+  start (the workers kept warm by earlier sweeps are ended first): this process runs jobs while
+  its worker process starts and imports torch, then both take jobs from one queue; without
+  ``--workers``, a worker is started only while a core is idle;
+* ``pool2_warm``: the same, right after ``pool2``, so that its worker is taken warm (the second
+  sweep of a session);
+* ``sweep_ensemble``: the sweep with ``ensemble: true`` (the default) on the default engine: the
+  32 runs differ only in seed, so they become one ensemble job, run in this process;
+* ``ensemble_dirs``: ``train_ensemble`` writing the 32 run directories (checkpoints and metrics
+  logs, ``outs=``): what ``sweep_ensemble`` costs without the sweep machinery;
+* ``ray2_warm`` (without ``--no-ray``): the ``pool2`` sweep on the Ray engine (a local Ray with
+  2 CPUs started once and kept across rounds; ``ray_init_s`` is that start-up alone).
 
-Variants are timed round-robin (sequential, ensemble, pool2, ...) for ``--repeats`` rounds, and
-the medians reported. Throughput = network-steps per second (32 x steps / wall seconds).
+Variants are timed round-robin (sequential, ensemble, sweep_serial, ...) for ``--repeats`` rounds;
+the medians are reported, and the ratios both as ratios of medians and as medians of the ratios
+within a round (less sensitive to load that changes between rounds). Throughput = network-steps
+per second (32 x steps / wall seconds).
 """
 
 from __future__ import annotations
@@ -75,13 +83,27 @@ def _sweep(steps, ensemble_on):
     })
 
 
-def sweep_run(steps, engine, ensemble_on):
-    from brainlike.experiments.sweeps import run_sweep
+def sweep_run(steps, engine, ensemble_on, workers=None):
+    """Run the sweep; return how many processes trained its runs."""
+    from brainlike.experiments.sweeps import read_events, run_sweep
 
     out = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
     try:
-        result = run_sweep(_sweep(steps, ensemble_on), out / "s", engine=engine, workers=2)
+        sweep = _sweep(steps, ensemble_on)
+        result = run_sweep(sweep, out / "s", engine=engine, workers=workers)
         assert len(result.done) == N_NETS and not result.failed, result.failed
+        return len({e["pid"] for r in sweep.runs for e in read_events(out / "s", r.name)})
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def ensemble_dirs(task, steps):
+    from brainlike.training import train_ensemble
+
+    out = Path(tempfile.mkdtemp(prefix="bench_ens_"))
+    try:
+        train_ensemble(_models(task, range(N_NETS)), task, seeds=range(N_NETS),
+                       outs=[out / str(s) for s in range(N_NETS)], progress=False, **_kw(steps))
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -91,6 +113,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-ray", action="store_true")
+    ap.add_argument("--name", default="ensemble", help="results file: bench/results/NAME.json")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="workers of the pool2 variants (default: the engine's default)")
     args = ap.parse_args()
     set_threads(1)
     from brainlike.tasks import make
@@ -99,10 +124,12 @@ def main() -> None:
     variants = {
         "sequential": lambda: sequential(task, args.steps),
         "ensemble": lambda: ensemble(task, args.steps),
-        "pool2": lambda: sweep_run(args.steps, "local", False),
+        "sweep_serial": lambda: sweep_run(args.steps, "local", False, workers=1),
+        "pool2": lambda: sweep_run(args.steps, "local", False, args.workers),  # cold: see below
+        "pool2_warm": lambda: sweep_run(args.steps, "local", False, args.workers),
         "sweep_ensemble": lambda: sweep_run(args.steps, "local", True),
+        "ensemble_dirs": lambda: ensemble_dirs(task, args.steps),
     }
-    from brainlike.experiments.sweeps import LocalEngine
 
     class _Kept:
         """An engine kept warm across rounds: run_sweep's close() does not stop it."""
@@ -119,8 +146,6 @@ def main() -> None:
         def close(self):
             pass
 
-    warm_pool = LocalEngine(2)
-    variants["pool2_warm"] = lambda: sweep_run(args.steps, _Kept(warm_pool), False)
     ray_engine = None
     ray_init_s = None
     if not args.no_ray:
@@ -129,20 +154,28 @@ def main() -> None:
         t0 = time.perf_counter()
         ray_engine = RayEngine()  # a local Ray (2 CPUs on this machine), kept across rounds
         ray_init_s = time.perf_counter() - t0
-        variants["ray2_warm"] = lambda: sweep_run(args.steps, _Kept(ray_engine), False)
+        variants["ray2_warm"] = lambda: sweep_run(args.steps, _Kept(ray_engine), False, workers=2)
+
+    from brainlike.experiments.sweeps._engines import close_warm_workers
 
     load_before = loadavg()
     times: dict[str, list[float]] = {k: [] for k in variants}
+    processes: dict[str, list] = {k: [] for k in variants}
+    load_per_round: list[list[float]] = []
     variants["ensemble"]()  # warm-up (allocator, lazy imports)
     for r in range(args.repeats):
         for name, fn in variants.items():
+            if name == "pool2":
+                close_warm_workers()  # untimed; the timed sweep then starts its worker cold
             t0 = time.perf_counter()
-            fn()
+            used = fn()
             times[name].append(time.perf_counter() - t0)
+            processes[name].append(used)
             print(f"round {r + 1} {name}: {times[name][-1]:.2f} s", flush=True)
-    warm_pool.close()
+        load_per_round.append(loadavg())
     if ray_engine is not None:
         ray_engine.close()
+    close_warm_workers()
 
     med = {k: statistics.median(v) for k, v in times.items()}
     net_steps = N_NETS * args.steps
@@ -150,18 +183,30 @@ def main() -> None:
     for k, v in med.items():
         rows.append([k, f"{v:.2f}", f"{net_steps / v:.0f}", f"{med['sequential'] / v:.2f}x"])
     print_table(["variant", "median wall s", "network-steps/s", "speed-up vs sequential"], rows)
-    ratios = {
-        "ensemble_vs_sequential": med["sequential"] / med["ensemble"],
-        "ensemble_vs_pool2": med["pool2"] / med["ensemble"],
-        "sweep_ensemble_vs_pool2": med["pool2"] / med["sweep_ensemble"],
+
+    def ratio(a, b):  # how many times faster b is than a: a's seconds / b's seconds
+        per_round = [x / y for x, y in zip(times[a], times[b])]
+        return med[a] / med[b], statistics.median(per_round)
+
+    pairs = {
+        "ensemble_vs_sequential": ("sequential", "ensemble"),
+        "sweep_serial_vs_sequential": ("sequential", "sweep_serial"),
+        "pool2_vs_sequential": ("sequential", "pool2"),
+        "pool2_warm_vs_sequential": ("sequential", "pool2_warm"),
+        "pool2_vs_sweep_serial": ("sweep_serial", "pool2"),
+        "pool2_warm_vs_sweep_serial": ("sweep_serial", "pool2_warm"),
+        "sweep_ensemble_vs_ensemble": ("ensemble", "sweep_ensemble"),
+        "sweep_ensemble_vs_ensemble_dirs": ("ensemble_dirs", "sweep_ensemble"),
+        "sweep_ensemble_vs_sequential": ("sequential", "sweep_ensemble"),
     }
-    ratios["pool2_warm_vs_pool2_s"] = med["pool2"] - med["pool2_warm"]
     if "ray2_warm" in med:
-        ratios["ray2_warm_overhead_vs_pool2_warm_s"] = med["ray2_warm"] - med["pool2_warm"]
-        ratios["ray2_warm_over_pool2_warm"] = med["ray2_warm"] / med["pool2_warm"]
+        pairs["ray2_warm_vs_pool2_warm"] = ("pool2_warm", "ray2_warm")
+    ratios, ratios_per_round = {}, {}
+    for k, (a, b) in pairs.items():
+        ratios[k], ratios_per_round[k] = ratio(a, b)
     for k, v in ratios.items():
-        print(f"{k}: {v:.2f}")
-    write_results("ensemble", {
+        print(f"{k}: {v:.2f} (median of per-round ratios {ratios_per_round[k]:.2f})")
+    write_results(args.name, {
         "benchmark": "bench_ensemble.py",
         "args": vars(args),
         "workload": {"task": "perceptual_decision", "dt_ms": task.dt, "n_networks": N_NETS,
@@ -171,8 +216,11 @@ def main() -> None:
         "median_seconds": med,
         "network_steps_per_s": {k: net_steps / v for k, v in med.items()},
         "ratios": ratios,
+        "ratios_median_per_round": ratios_per_round,
+        "processes_that_trained_runs": {k: v for k, v in processes.items() if v[0] is not None},
         "ray_init_s": ray_init_s,
         "load_before": load_before,
+        "load_per_round": load_per_round,
         "load_after": loadavg(),
         "machine": machine_info(),
     })

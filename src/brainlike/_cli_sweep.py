@@ -49,7 +49,9 @@ def run_cmd(
         str | None, typer.Option(metavar="HOST:PORT", help="Ray head address (with --engine ray).")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, metavar="N", help="Local pool size (default: CPUs / threads).")
+        int | None, typer.Option(min=1, metavar="N", help=(
+            "Local processes training runs, this one included (default: up to CPUs / threads, "
+            "started while a core is idle)."))
     ] = None,
     retries: Annotated[
         int | None,

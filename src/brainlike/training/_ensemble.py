@@ -53,6 +53,7 @@ from ._session import (
     TrainingDivergedError,
     TrainResult,
     generator,
+    model_device,
 )
 
 # -- the batched kernel -------------------------------------------------------------------------
@@ -334,40 +335,46 @@ def _pad_time(arrays: list[np.ndarray], n_steps: int) -> np.ndarray:
     return out
 
 
-def _to_stacked_tensors(batches: list) -> tuple[Tensor, Tensor, Tensor, list[int], Tensor]:
+def _to_stacked_tensors(
+    batches: list, device: Any = None
+) -> tuple[Tensor, Tensor, Tensor, list[int], Tensor]:
     """Each member's batch, as :func:`train` makes it, stacked as ``(E, B, T, ...)``.
 
     Trials of different members may last different numbers of steps: shorter batches are padded
     at the end with zero inputs, zero mask and zero loss weights. The padding comes after every
     step that counts, so (the recurrence being causal) it changes neither loss nor gradients.
-    Returns the members' own numbers of steps and the trials' lengths ``(E, B)`` too.
+    Returns the members' own numbers of steps and the trials' lengths ``(E, B)`` too, all on
+    ``device`` (default the CPU).
     """
     steps = [b.inputs.shape[1] for b in batches]
     n_steps = max(steps)
-    inputs = torch.tensor(_pad_time([b.inputs for b in batches], n_steps), dtype=torch.float32)
+    inputs = torch.tensor(_pad_time([b.inputs for b in batches], n_steps), dtype=torch.float32,
+                          device=device)
     dtype = torch.long if batches[0].target_kind == "class" else torch.float32
     targets = torch.tensor(_pad_time([np.asarray(b.targets) for b in batches], n_steps),
-                           dtype=dtype)
+                           dtype=dtype, device=device)
     # As train(): per-output weights, where a task gives them, replace the per-step mask.
     masks = [b.mask if getattr(b, "output_mask", None) is None else b.output_mask for b in batches]
-    mask = torch.tensor(_pad_time([np.asarray(m) for m in masks], n_steps), dtype=torch.float32)
-    lengths = torch.tensor(np.stack([np.asarray(b.lengths) for b in batches]), dtype=torch.int64)
+    mask = torch.tensor(_pad_time([np.asarray(m) for m in masks], n_steps), dtype=torch.float32,
+                        device=device)
+    lengths = torch.tensor(np.stack([np.asarray(b.lengths) for b in batches]), dtype=torch.int64,
+                           device=device)
     return inputs, targets, mask, steps, lengths
 
 
-def _member_batches(task: Any, batch_size: int, seeds: list) -> tuple:
+def _member_batches(task: Any, batch_size: int, seeds: list, device: Any = None) -> tuple:
     """The members' batches (``task.generate(batch_size, seed=s)`` for each seed) as stacked
     tensors (see :func:`_to_stacked_tensors`) and the target kind: one batch of E x B trials
     where the task allows it (:func:`brainlike.tasks._stacked.generate_stacked`, the same
-    arrays bit for bit), else member by member."""
+    arrays bit for bit), else member by member. Tensors on ``device`` (default the CPU)."""
     big = generate_stacked(task, batch_size, seeds)
     if big is None:
         batches = [task.generate(batch_size, seed=s) for s in seeds]
-        return (*_to_stacked_tensors(batches), batches[0].target_kind)
+        return (*_to_stacked_tensors(batches, device), batches[0].target_kind)
     e, n_steps = len(seeds), big.n_steps
 
     def stacked(a: np.ndarray, dtype: torch.dtype) -> Tensor:
-        return torch.tensor(a, dtype=dtype).view(e, batch_size, *a.shape[1:])
+        return torch.tensor(a, dtype=dtype, device=device).view(e, batch_size, *a.shape[1:])
 
     mask = big.mask if big.output_mask is None else big.output_mask
     return (stacked(big.inputs, torch.float32),
@@ -400,6 +407,7 @@ def train_ensemble(
     resume: bool = True,
     loss_normalization: str = "weights",
     progress: bool = True,
+    device: str | torch.device | None = None,
 ) -> tuple[TrainResult, ...]:
     """Train E RateRNNs of one architecture on one task as a single batched computation.
 
@@ -436,6 +444,10 @@ def train_ensemble(
     progress : bool
         Show one progress bar (on stderr) for the ensemble: steps, members still training, and
         the range of their last evaluation accuracies.
+    device : str or torch.device, optional
+        Where to train, as in :func:`train`: every member is moved there (``model.to(device)``)
+        and every batch is sent there. Default: the device the members are on (all on one).
+        Trials and recurrent noise are drawn on the CPU from the same streams on every device.
 
     Returns
     -------
@@ -478,6 +490,16 @@ def train_ensemble(
     if getattr(task, "tasks", None) is not None:
         raise ValueError("train_ensemble trains on a single task; train multi-tasks with train()")
     check_model_fits_task(members[0], task, name="models[0]")
+    if device is not None:
+        dev = _checks.device("device", device, owner)
+        for m in members:
+            m.to(dev)
+    devices = [str(model_device(m)) for m in members]
+    if len(set(devices)) > 1:
+        raise ValueError(
+            f"train_ensemble trains members on one device; the models are on {devices}. "
+            "Pass device= to move them all"
+        )
     penalties = list(penalties)
     for p in penalties:
         if not isinstance(p, (WeightPenalty, RatePenalty)):
@@ -532,6 +554,7 @@ def _train_group(
     seeds: list[int], penalties: list, hp: dict, bar: Any = None,
 ) -> None:
     steps, grad_clip, norm = hp["steps"], hp["grad_clip"], hp["loss_normalization"]
+    device = model_device(members[group[0]])
 
     def make_opt(params: list[Tensor]) -> torch.optim.Optimizer:
         return _make_optimizer(hp["optimizer"], params, hp["lr"], hp["weight_decay"],
@@ -591,14 +614,14 @@ def _train_group(
     while active and step < steps:
         t0 = time.perf_counter()
         inputs, targets, mask, n_steps, lengths, target_kind = _member_batches(
-            task, hp["batch_size"], [[seeds[k], TRAIN_TRIALS, step] for k in active])
+            task, hp["batch_size"], [[seeds[k], TRAIN_TRIALS, step] for k in active], device)
         gens = [generator(seeds[k], TRAIN_NOISE, step) for k in active]
         outputs, rates = stack.forward(inputs, gens, n_steps)
         main = _ensemble_loss(outputs, targets, mask, target_kind, lengths, norm)
         penalty = main.new_zeros(len(active))
         if penalties:
             t = rates.shape[1]
-            valid = (torch.arange(t)[None, :, None] < lengths[:, None, :])  # (E, T, B)
+            valid = (torch.arange(t, device=device)[None, :, None] < lengths[:, None, :])  # (E, T, B)
             for p in penalties:
                 penalty = penalty + _ensemble_penalty(p, stack, rates, valid)
         loss = main + penalty
@@ -622,7 +645,7 @@ def _train_group(
         opt.step()
         if sched is not None:
             sched.step()
-        finite = torch.ones(len(active), dtype=torch.bool)
+        finite = torch.ones(len(active), dtype=torch.bool, device=device)
         for p in leaves:
             finite &= torch.isfinite(p.detach().reshape(len(active), -1)).all(1)
         bad = [active[j] for j in torch.nonzero(~finite).flatten().tolist()]

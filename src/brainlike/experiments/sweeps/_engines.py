@@ -8,8 +8,10 @@ decides about retries; engines never retry.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
+import sys
 import threading
 import time
 import traceback
@@ -21,6 +23,7 @@ from typing import Any, Protocol
 
 ENGINES = ("local", "ray")
 _PARENT_POLL_S = 0.2
+_FAILED_STARTS = 3  # workers that die before they are ready, in a row, before giving up on them
 
 
 class WorkerLost(RuntimeError):
@@ -76,11 +79,20 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="brainlike-parent-watch", daemon=True).start()
 
 
-def _worker(conn: Connection, parent: int) -> None:
-    """A worker process: run ``(fn, payload)`` messages one at a time until ``None``."""
+def _worker(conn: Connection, parent: int, threads: int, preload: tuple[str, ...],
+            idle_s: float) -> None:
+    """A worker process: import ``preload`` once, say ``ready``, then run ``(fn, payload)``
+    messages one at a time until ``None`` (or ``idle_s`` seconds without a message)."""
     _exit_with_parent(parent)
+    for module in preload:
+        importlib.import_module(module)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    conn.send(("ready", os.getpid()))
     while True:
         try:
+            if not conn.poll(idle_s):
+                return  # idle too long: give the memory back (the engine starts another)
             message = conn.recv()
         except (EOFError, OSError):
             return
@@ -100,118 +112,305 @@ def _worker(conn: Connection, parent: int) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: Any, threads: int, preload: tuple[str, ...], idle_s: float) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker, args=(child, os.getpid()), daemon=True)
+        self.process = ctx.Process(target=_worker, args=(child, os.getpid(), threads, preload,
+                                                         idle_s), daemon=True)
         self.process.start()
         child.close()
         self.key: Any = None
         self.busy = False
+        self.ready = False
+
+
+#: Started workers left idle by a finished sweep, reused by the next one in this process.
+_WARM: list[_Worker] = []
+_WARM_LOCK = threading.Lock()
+#: What a worker imports before it says it is ready, so that no job waits for an import:
+#: torch and brainlike, and ``torch._dynamo``, which torch imports lazily when the first
+#: optimizer is made (~1 s on a quiet 2-core machine, 7 s at load 11: most of a first job).
+PRELOAD = ("brainlike.experiments.sweeps._runner", "torch._dynamo")
+
+
+def _take_warm() -> _Worker | None:
+    with _WARM_LOCK:
+        while _WARM:
+            w = _WARM.pop()
+            if w.process.is_alive():
+                return w  # ready, or still starting (its "ready" message is on its way)
+            w.process.join()
+            w.conn.close()  # it exited (idle too long)
+    return None
+
+
+def _idle_core() -> bool:
+    """Whether the machine has a core to spare (1-minute load average < CPU count - 0.5)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this platform: assume a spare core
+        return True
+    return load < (os.cpu_count() or 1) - 0.5
+
+
+def close_warm_workers() -> int:
+    """End the workers kept warm for the next sweep in this process; return how many."""
+    with _WARM_LOCK:
+        warm = list(_WARM)
+        _WARM.clear()
+    _stop(warm)
+    return len(warm)
+
+
+def _stop(workers: list[_Worker]) -> None:
+    """End ``workers``: one still starting has no job and is killed; the others are asked to
+    exit after the job they run, and killed if they have not within 10 s in all."""
+    for w in workers:
+        if not w.ready and not w.busy:
+            w.process.kill()
+        try:
+            w.conn.send(None)
+        except (OSError, ValueError):
+            pass
+    deadline = time.monotonic() + 10.0
+    for w in workers:
+        w.process.join(max(0.0, deadline - time.monotonic()))
+        if w.process.is_alive():
+            w.process.kill()
+            w.process.join()
+        w.conn.close()
 
 
 class LocalEngine:
     """Worker processes on this machine (spawned, so nothing of the driver is shared).
 
+    Jobs wait in one queue. A worker takes the next job only once it has started and imported
+    ``preload`` (torch and brainlike), so no job waits for a process to start; meanwhile, with
+    ``inline=True``, the driving process itself runs jobs from the same queue (it counts as
+    one of the ``workers``), so a sweep is never slower than running its jobs one by one in
+    this process, and ``workers=1`` runs everything here without starting a process. With
+    ``keep_warm=True``, workers idle when the engine closes are kept for the next engine in
+    this process (they exit after ``idle_s`` seconds without a job).
+
     Each worker runs one job at a time and is watched on its own: a worker that dies fails
     only the job it was running (:class:`WorkerLost`) and is replaced for the next one, so the
-    other jobs in flight go on. Workers exit when the driving process dies.
+    other jobs in flight go on. Workers exit when the driving process dies. A job run inline
+    has no such protection: if it kills the process, the driver dies with it (rerunning the
+    sweep resumes it).
 
     Parameters
     ----------
     workers : int, optional
-        Processes at most; default the machine's CPU count (the runner passes CPU count
-        divided by the runs' ``threads``).
+        Processes at most, the driver included when ``inline``; default the machine's CPU
+        count (the runner passes CPU count divided by the runs' ``threads``).
+    inline : bool
+        Run jobs in the driving process too (the sweep runner's default).
+    threads : int
+        ``torch.set_num_threads`` in each worker as it starts (so that workers × threads
+        stays within the cores while it imports; each run then sets its own ``threads``).
+    keep_warm : bool
+        Keep idle started workers for the next engine in this process.
+    idle_s : float
+        A worker exits after this many seconds without a job.
+    preload : tuple of str
+        Modules each worker imports before it takes a job.
+    idle_cores_only : bool
+        Start a worker only while the machine has an idle core (1-minute load average below
+        CPU count - 0.5), checked again before each job this process takes: on a busy machine
+        another process only takes its CPU time from the others (with Linux's per-session
+        scheduling, from this very process), and its start-up is pure cost.
     """
 
     name = "local"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, inline: bool = False, threads: int = 1,
+                 keep_warm: bool = False, idle_s: float = 300.0,
+                 preload: tuple[str, ...] = PRELOAD, idle_cores_only: bool = False) -> None:
         if workers is not None and (isinstance(workers, bool) or workers < 1):
             raise ValueError(f"The 'workers' parameter of LocalEngine must be >= 1. Got {workers!r}.")
         self.workers = workers or os.cpu_count() or 1
+        self.inline = inline
+        self.threads = threads
+        self.keep_warm = keep_warm
+        self.idle_s = idle_s
+        self.preload = tuple(preload)
+        self.idle_cores_only = idle_cores_only
         self._ctx = multiprocessing.get_context("spawn")
         self._pool: list[_Worker] = []
         self._queue: deque[tuple[Any, Callable, Any]] = deque()
-        self._lost: list[Outcome] = []
+        self._done: deque[Outcome] = deque()
+        self._inline_key: Any = None
+        self._failed_starts = 0
+        self._cv = threading.Condition()
+        self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
+        self._thread: threading.Thread | None = None
+        self._closing = False
+
+    # -- the driver's side ------------------------------------------------------------------
 
     def submit(self, key: Any, fn: Callable[[Any], Any], payload: Any, *, cpus: int = 1) -> None:
-        self._queue.append((key, fn, payload))
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        for w in [w for w in self._pool if not w.busy and not w.process.is_alive()]:
-            self._pool.remove(w)  # died while idle: it had no job to lose
-            w.conn.close()
-        while self._queue:
-            idle = next((w for w in self._pool if not w.busy), None)
-            if idle is None:
-                if len(self._pool) >= self.workers:
-                    return
-                idle = _Worker(self._ctx)
-                self._pool.append(idle)
-            key, fn, payload = self._queue.popleft()
-            try:
-                idle.conn.send((fn, payload))
-            except OSError:  # the worker died before it could take the job
-                self._pool.remove(idle)
-                idle.conn.close()
-                self._lost.append(Outcome(key, error=WorkerLost(
-                    f"worker process {idle.process.pid} died before it started the job")))
-                continue
-            idle.key, idle.busy = key, True
+        with self._cv:
+            self._queue.append((key, fn, payload))
+        self._wake()
 
     def running(self) -> dict[Any, int]:
-        """The jobs handed to a worker and not yet reported: key -> the worker's pid."""
-        return {w.key: w.process.pid for w in self._pool if w.busy}
+        """The jobs taken and not yet reported: key -> the pid of the process running it."""
+        with self._cv:
+            out = {w.key: w.process.pid for w in self._pool if w.busy}
+            if self._inline_key is not None:
+                out[self._inline_key] = os.getpid()
+            return out
 
     def outcomes(self) -> Iterator[Outcome]:
         while True:
-            self._dispatch()
-            while self._lost:
-                yield self._lost.pop(0)
-            busy = [w for w in self._pool if w.busy]
-            if not busy:
-                if self._queue or self._lost:
-                    continue
+            job = outcome = None
+            with self._cv:
+                while True:
+                    if self._done:
+                        outcome = self._done.popleft()
+                        break
+                    if self.inline and self._queue:
+                        job = self._queue.popleft()
+                        self._inline_key = job[0]
+                        break
+                    if not self._queue and not any(w.busy for w in self._pool):
+                        return
+                    self._start()
+                    self._cv.wait()
+            if job is not None:
+                self._wake()  # the other jobs go to workers while this one runs here
+                outcome = self._run_inline(*job)
+                with self._cv:
+                    self._inline_key = None
+            yield outcome
+
+    def _run_inline(self, key: Any, fn: Callable[[Any], Any], payload: Any) -> Outcome:
+        torch = sys.modules.get("torch")
+        threads = torch.get_num_threads() if torch is not None else None
+        try:
+            return Outcome(key, value=fn(payload))
+        except Exception as e:  # the job's error; KeyboardInterrupt and the like end the sweep
+            return Outcome(key, error=e)
+        finally:
+            torch = sys.modules.get("torch")
+            if torch is not None and threads is not None:
+                torch.set_num_threads(threads)  # the run set its own
+
+    def _wake(self) -> None:
+        with self._cv:
+            self._start()
+        try:
+            self._wake_w.send_bytes(b"w")
+        except (OSError, ValueError):
+            pass
+
+    def _start(self) -> None:
+        """Start the thread that feeds the workers (under the lock)."""
+        if self._thread is None and not self._closing:
+            self._thread = threading.Thread(target=self._feed, name="brainlike-local-engine",
+                                            daemon=True)
+            self._thread.start()
+
+    # -- the feeding thread: hands queued jobs to ready workers, collects their outcomes -----
+
+    def _feed(self) -> None:
+        while True:
+            with self._cv:
+                if self._closing:
+                    return
+                self._assign()
+                waitables = [self._wake_r] + [w.conn for w in self._pool] + [
+                    w.process.sentinel for w in self._pool]
+            ready = wait(waitables)
+            with self._cv:
+                if self._wake_r in ready:
+                    while self._wake_r.poll():
+                        self._wake_r.recv_bytes()
+                for w in list(self._pool):
+                    self._collect(w, ready)
+                self._cv.notify_all()
+
+    def _assign(self) -> None:
+        for w in [w for w in self._pool if not w.busy and not w.process.is_alive()]:
+            self._lost(w)  # died while idle: it had no job to lose
+        for w in self._pool:
+            if self._queue and w.ready and not w.busy:
+                key, fn, payload = self._queue.popleft()
+                try:
+                    w.conn.send((fn, payload))
+                except OSError:  # the worker died before it could take the job
+                    self._queue.appendleft((key, fn, payload))
+                    continue  # its sentinel reports it
+                w.key, w.busy = key, True
+        cap = self.workers - (1 if self.inline else 0)
+        if self.inline and self._failed_starts >= _FAILED_STARTS:
+            cap = 0  # workers cannot start here: the driver runs everything
+        while len(self._pool) < cap and sum(not w.busy for w in self._pool) < len(self._queue):
+            if self.idle_cores_only and not _idle_core():
+                return  # checked again when this process takes its next job
+            w = (_take_warm() if self.keep_warm else None) or _Worker(
+                self._ctx, self.threads, self.preload, self.idle_s)
+            self._pool.append(w)
+            if w.ready:
+                self._assign()
                 return
-            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
-            for w in busy:
-                if w.conn in ready or w.conn.poll():
-                    try:
-                        reply = w.conn.recv()
-                    except (EOFError, OSError):
-                        reply = None
-                    if reply is not None:
-                        w.busy = False
-                        if reply[0] == "ok":
-                            yield Outcome(w.key, value=reply[1])
-                        else:
-                            err = reply[1]
-                            err.__cause__ = RemoteTraceback(reply[2])
-                            yield Outcome(w.key, error=err)
-                        continue
-                if w.process.sentinel in ready or not w.process.is_alive():
-                    w.process.join()
-                    self._pool.remove(w)
-                    w.conn.close()
-                    yield Outcome(w.key, error=WorkerLost(
-                        f"worker process {w.process.pid} died (exit code {w.process.exitcode})"))
+
+    def _collect(self, w: _Worker, ready: list) -> None:
+        if w.conn in ready or w.conn.poll():
+            try:
+                reply = w.conn.recv()
+            except (EOFError, OSError):
+                reply = None
+            if reply is not None:
+                if reply[0] == "ready":
+                    w.ready = True
+                    self._failed_starts = 0
+                    return
+                w.busy = False
+                if reply[0] == "ok":
+                    self._done.append(Outcome(w.key, value=reply[1]))
+                else:
+                    err = reply[1]
+                    err.__cause__ = RemoteTraceback(reply[2])
+                    self._done.append(Outcome(w.key, error=err))
+                return
+        if w.process.sentinel in ready or not w.process.is_alive():
+            self._lost(w)
+
+    def _lost(self, w: _Worker) -> None:
+        w.process.join()
+        self._pool.remove(w)
+        w.conn.close()
+        if w.busy:
+            self._done.append(Outcome(w.key, error=WorkerLost(
+                f"worker process {w.process.pid} died (exit code {w.process.exitcode})")))
+        elif not w.ready:
+            self._failed_starts += 1
+            if not self.inline and self._queue:
+                # Fail a job for it, so that workers that cannot start still end the sweep.
+                key = self._queue.popleft()[0]
+                self._done.append(Outcome(key, error=WorkerLost(
+                    f"worker process {w.process.pid} died before it started the job "
+                    f"(exit code {w.process.exitcode})")))
 
     def close(self) -> None:
-        self._queue.clear()
-        for w in self._pool:
-            try:
-                w.conn.send(None)
-            except (OSError, ValueError):
-                pass
-        deadline = time.monotonic() + 10.0
-        for w in self._pool:
-            w.process.join(max(0.0, deadline - time.monotonic()))
-            if w.process.is_alive():
-                w.process.kill()
-                w.process.join()
-            w.conn.close()
+        with self._cv:
+            self._closing = True
+            self._queue.clear()
+        try:
+            self._wake_w.send_bytes(b"w")
+        except (OSError, ValueError):
+            pass
+        if self._thread is not None:
+            self._thread.join()
+        # Started or starting workers with no job are the next sweep's, if kept warm.
+        keep = [w for w in self._pool
+                if self.keep_warm and not w.busy and w.process.is_alive()]
+        _stop([w for w in self._pool if w not in keep])
         self._pool = []
+        with _WARM_LOCK:
+            _WARM.extend(keep)
+        self._wake_r.close()
+        self._wake_w.close()
 
 
 class RayEngine:
@@ -277,12 +476,21 @@ class RayEngine:
             self._ray.shutdown()
 
 
-def make_engine(name: str, *, address: str | None = None, workers: int | None = None) -> Engine:
-    """The engine called ``name`` (``"local"`` or ``"ray"``)."""
+def make_engine(name: str, *, address: str | None = None, workers: int | None = None,
+                threads: int = 1) -> Engine:
+    """The engine called ``name`` (``"local"`` or ``"ray"``).
+
+    The local engine made here runs jobs in this process too (``inline``) and keeps its
+    started workers for the next sweep in this process (``keep_warm``); see
+    :class:`LocalEngine`. Without ``workers`` it uses up to CPU count // ``threads``
+    processes, starting workers only while the machine has an idle core
+    (``idle_cores_only``); with ``workers`` it starts up to that many whatever the load.
+    """
     if name == "local":
         if address is not None:
             raise ValueError("--address is for the ray engine; the local engine needs none")
-        return LocalEngine(workers)
+        return LocalEngine(workers or max(1, (os.cpu_count() or 1) // threads), inline=True,
+                           threads=threads, keep_warm=True, idle_cores_only=workers is None)
     if name == "ray":
         return RayEngine(address)
     raise ValueError(f"engine must be one of {list(ENGINES)}; got {name!r}")

@@ -216,7 +216,11 @@ def run_sweep(
     address : str, optional
         Ray head address (``host:port``) for the ray engine.
     workers : int, optional
-        Local pool size; default ``cpu_count // threads`` (at least 1).
+        Processes of the local engine that train runs, this one included (it runs jobs too
+        while the others start). Default: up to ``cpu_count // threads`` (at least 1), each
+        worker started only while the machine has an idle core (see
+        :func:`~brainlike.experiments.sweeps.make_engine`). ``1`` trains every run in this
+        process, one after another, without starting any.
     retries : int, optional
         Overrides the sweep's ``retries``: a failing job is tried ``1 + retries`` times; a
         dead worker counts as a failure only for the jobs it had started.
@@ -253,9 +257,7 @@ def _drive(sweep: Sweep, directory: Path, engine: str | Engine, address: str | N
             groups.append(todo)
     threads = max((r.config.threads for r in sweep.runs), default=1)
     if isinstance(engine, str):
-        if workers is None and engine == "local":
-            workers = max(1, (os.cpu_count() or 1) // threads)
-        engine = make_engine(engine, address=address, workers=workers)
+        engine = make_engine(engine, address=address, workers=workers, threads=threads)
 
     failed: dict[str, str] = {}
     attempts: dict[int, int] = {}
