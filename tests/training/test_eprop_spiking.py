@@ -10,7 +10,7 @@ import torch
 from brainlike.models import SpikingRNN
 from brainlike.models._lif_loop import lif_step
 from brainlike.tasks import make
-from brainlike.training import RunDirectoryError, StepInfo, task_loss, train, train_eprop, train_rflo
+from brainlike.training import RunDirectoryError, task_loss, train, train_eprop, train_rflo
 from brainlike.training._eligibility import eligibility_gradients
 from brainlike.training._session import to_tensors
 
@@ -158,14 +158,7 @@ def test_the_update_uses_the_models_surrogate_as_its_formula_says():
         assert (updates[a] - updates[b]).abs().max() > 1e-3 * updates[a].abs().max()
 
 
-def _crash_at(step):
-    def callback(info: StepInfo):
-        if info.step == step:
-            raise RuntimeError("crash")
-    return callback
-
-
-def test_spiking_eprop_resumes_bitwise_with_its_random_feedback(tmp_path):
+def test_spiking_eprop_resumes_bitwise_with_its_random_feedback(tmp_path, crash_at):
     kw = {"steps": 4, "batch_size": 4, "eval_every": 2, "eval_trials": 10, "feedback": "random"}
 
     def model():
@@ -173,7 +166,7 @@ def test_spiking_eprop_resumes_bitwise_with_its_random_feedback(tmp_path):
 
     full = train_eprop(model(), PDM, **kw)
     with pytest.raises(RuntimeError, match="crash"):
-        train_eprop(model(), PDM, out=tmp_path, callbacks=[_crash_at(3)], **kw)
+        train_eprop(model(), PDM, out=tmp_path, callbacks=[crash_at(3)], **kw)
     resumed = train_eprop(model(), PDM, out=tmp_path, **kw)
     np.testing.assert_array_equal(resumed.history["loss"], full.history["loss"])
     with pytest.raises(RunDirectoryError, match=r"other settings \(\['algorithm'"):

@@ -8,7 +8,7 @@ import torch
 
 from brainlike.models import FeedbackRNN, RateRNN
 from brainlike.tasks import make
-from brainlike.training import RunDirectoryError, StepInfo, TrainingDivergedError, train, train_force
+from brainlike.training import RunDirectoryError, TrainingDivergedError, train, train_force
 from brainlike.training._checkpoint import CHECKPOINT, open_checkpoint
 
 WINDOW = 50.0  # ms: windows of 50 steps at dt = 1 ms
@@ -79,17 +79,10 @@ def test_the_online_loop_is_the_models_dynamics():
     assert not torch.equal(net.x0, x0)
 
 
-def _crash_at(step):
-    def callback(info: StepInfo):
-        if info.step == step:
-            raise RuntimeError("crash")
-    return callback
-
-
-def test_resume_is_bitwise_and_the_checkpoint_holds_P(tmp_path):
+def test_resume_is_bitwise_and_the_checkpoint_holds_P(tmp_path, crash_at):
     full = train_force(_net(), TASK, steps=6, eval_every=2)
     with pytest.raises(RuntimeError, match="crash"):
-        train_force(_net(), TASK, steps=6, eval_every=2, out=tmp_path, callbacks=[_crash_at(5)])
+        train_force(_net(), TASK, steps=6, eval_every=2, out=tmp_path, callbacks=[crash_at(5)])
     ckpt = open_checkpoint(tmp_path / CHECKPOINT)
     assert ckpt.meta["trainer"]["step"] == 4 and ckpt.state["P"].shape == (40, 40)
     resumed = train_force(_net(), TASK, steps=6, eval_every=2, out=tmp_path)

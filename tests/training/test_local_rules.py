@@ -9,7 +9,6 @@ from brainlike.models import GRU, MLP, RateRNN
 from brainlike.tasks import make
 from brainlike.training import (
     RunDirectoryError,
-    StepInfo,
     task_loss,
     train,
     train_eprop,
@@ -172,13 +171,6 @@ def test_eprop_learns_perceptual_decisions():
     assert result.status == "criterion", result.history["accuracy"]
 
 
-def _crash_at(step):
-    def callback(info: StepInfo):
-        if info.step == step:
-            raise RuntimeError("crash")
-    return callback
-
-
 KW = {"steps": 6, "batch_size": 8, "eval_every": 2, "eval_trials": 20}
 
 
@@ -186,13 +178,13 @@ KW = {"steps": 6, "batch_size": 8, "eval_every": 2, "eval_trials": 20}
     lambda m, **kw: train_feedback_alignment(m, PDM, mode="fa", **kw),
     lambda m, **kw: train_rflo(m, PDM, **kw),
 ], ids=["fa", "rflo"])
-def test_resume_is_bitwise_with_the_random_feedback_restored(rule, tmp_path):
+def test_resume_is_bitwise_with_the_random_feedback_restored(rule, tmp_path, crash_at):
     def model():
         return RateRNN(PDM.n_inputs, 8, PDM.n_outputs, dt=100.0, tau=100.0, seed=0)
 
     full = rule(model(), **KW)
     with pytest.raises(RuntimeError, match="crash"):
-        rule(model(), out=tmp_path, callbacks=[_crash_at(5)], **KW)
+        rule(model(), out=tmp_path, callbacks=[crash_at(5)], **KW)
     resumed = rule(model(), out=tmp_path, **KW)
     np.testing.assert_array_equal(resumed.history["loss"], full.history["loss"])
     with pytest.raises(RunDirectoryError, match=r"other settings \(\['algorithm'"):
