@@ -255,15 +255,18 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--max-steps", type=int, default=2000)
-    p.add_argument("--skip-training", action="store_true")
+    p.add_argument("--skip-training", action="store_true",
+                   help="run part 1 only and replace its entry in an existing results file")
     p.add_argument("--skip-speed", action="store_true",
                    help="run part 2 only and replace its entry in an existing results file")
     args = p.parse_args()
     set_threads(1)
     results = {"threads": 1, "snntorch_version": snn.__version__, "loadavg_start": loadavg(),
                "workload": {"batch": BATCH, "n_input": N_IN, "n_output": N_OUT, **FAST}}
-    if args.skip_speed and RESULTS.exists():
-        results = {**json.loads(RESULTS.read_text()), "loadavg_end": None}
+    if (args.skip_speed or args.skip_training) and RESULTS.exists():  # keep the other part
+        kept = json.loads(RESULTS.read_text())
+        kept.pop("machine", None)  # this run's machine and date
+        results = {**kept, **({} if args.skip_speed else results), "loadavg_end": None}
     if not args.skip_speed:
         results["same_spikes_float64"] = check_same_spikes()
         print(results["same_spikes_float64"], flush=True)
