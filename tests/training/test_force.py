@@ -133,3 +133,8 @@ def test_a_small_chaotic_network_learns_a_triangle_wave():
         out = net(torch.zeros(1, 1200, 0)).outputs[0, :, 0].numpy()
     target = task.signal(96 * 100.0 + np.arange(1200.0))
     assert np.abs(out - target).mean() < 0.05
+
+
+def test_feedback_rnn_refuses_a_step_longer_than_tau():
+    with pytest.raises(ValueError, match=r"FeedbackRNN needs dt <= tau .* Got dt=20\.0, tau=10\.0"):
+        FeedbackRNN(1, 10, 1, dt=20.0, tau=10.0)

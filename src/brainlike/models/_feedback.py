@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ._leaky import check_euler_step
 from ._params import MAX_UNITS, Milliseconds, Range, Seed, Size, checked
 from ._protocol import EffectiveWeights, RecurrentModel, RNNOutput, fresh_seed, generator
 
@@ -121,12 +122,7 @@ class FeedbackRNN(RecurrentModel):
 
     @classmethod
     def _check_together(cls, args: dict) -> None:
-        dt, tau = args.get("dt"), args.get("tau")
-        if dt is not None and tau is not None and dt > tau:
-            raise ValueError(
-                f"{cls.__name__} needs dt <= tau for a stable Euler step (alpha = dt/tau <= 1). "
-                f"Got dt={dt!r}, tau={tau!r}."
-            )
+        check_euler_step(cls.__name__, args)
 
     @property
     def alpha(self) -> float:

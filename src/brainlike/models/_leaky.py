@@ -24,6 +24,16 @@ _DEFAULT_GAIN = {"orthogonal": 0.5, "identity": 0.5, "gaussian": 0.9}
 _CONNECTIVITY_STREAM = 1  # a connectivity built from a spec seeds from stream 1 of the model seed
 
 
+def check_euler_step(owner: str, args: dict) -> None:
+    """Refuse ``dt > tau`` in constructor ``args``: the Euler step needs ``alpha = dt/tau <= 1``."""
+    dt, tau = args.get("dt"), args.get("tau")
+    if dt is not None and tau is not None and dt > tau:
+        raise ValueError(
+            f"{owner} needs dt <= tau for a stable Euler step (alpha = dt/tau <= 1). "
+            f"Got dt={dt!r}, tau={tau!r}."
+        )
+
+
 class LeakyRateModel(RecurrentModel):
     """Base of the leaky rate networks: ``tau dr/dt = -r + f(...)``, Euler steps of ``dt``."""
 
@@ -78,12 +88,7 @@ class LeakyRateModel(RecurrentModel):
 
     @classmethod
     def _check_together(cls, args: dict) -> None:
-        dt, tau = args.get("dt"), args.get("tau")
-        if dt is not None and tau is not None and dt > tau:
-            raise ValueError(
-                f"{cls.__name__} needs dt <= tau for a stable Euler step (alpha = dt/tau <= 1). "
-                f"Got dt={dt!r}, tau={tau!r}."
-            )
+        check_euler_step(cls.__name__, args)
         conn, n = args.get("connectivity"), args.get("n_hidden")
         if conn is None or n is None:
             return
