@@ -353,7 +353,10 @@ class SpikingRNN(RecurrentModel):
         synaptic current (times ``1 - alpha``) and the rest and ``b`` into the membrane. The
         second part is None when nothing is split.
         """
-        x = self.encode(inputs, noise=noise, generator=generator)
+        return self._project(self.encode(inputs, noise=noise, generator=generator), w_in)
+
+    def _project(self, x: Tensor, w_in: Tensor) -> tuple[Tensor, Tensor | None]:
+        """:meth:`_drive` of already encoded inputs ``x (..., I)``."""
         if self._synaptic_channels is None:
             current = torch.matmul(x, w_in.t()) + self.b_rec
             return ((1.0 - self.alpha) * current if self.input_synapse else current), None

@@ -76,7 +76,7 @@ def spiking_eligibility_gradients(
     k = model.constants()
     w = model.effective_weights()
     w_in, w_rec, w_out = w.w_in.detach(), w.w_rec.detach(), w.w_out.detach()
-    b_rec, b_out = model.b_rec.detach(), model.b_out.detach()
+    b_out = model.b_out.detach()
     back = w_out if isinstance(feedback, str) else feedback
     scale = _normalizer(mask, lengths, target_kind, n_out, loss_normalization)
     with torch.no_grad():
@@ -97,6 +97,7 @@ def spiking_eligibility_gradients(
             c_syn[list(split[0])], c_mem[list(split[0])] = 1.0 - k.alpha, 0.0
         c_syn[n_in:n_in + n] = 1.0
         c_mem[n_in:n_in + n] = 0.0
+        drives, synaptic_drives = model._project(x, w_in)  # (T, B, N): membrane, synapse
         eps_i = inputs.new_zeros(b, p_cols)
         eps_v = inputs.new_zeros(n, b, p_cols)  # unit-major
         ebar = inputs.new_zeros(n, b, p_cols)
@@ -107,19 +108,11 @@ def spiking_eligibility_gradients(
         ones = inputs.new_ones(b, 1)
         for t in range(steps):
             pre = torch.cat((x[t], s, ones), dim=1)  # (B, P): x_t, s_{t-1}, 1
-            synaptic = None
-            if split is None:
-                drive = torch.addmm(b_rec, x[t], w_in.t())
-                if k.input_synapse:
-                    drive = drive * through_synapse
-            else:
-                syn, fast = split
-                drive = torch.addmm(b_rec, x[t][:, fast], w_in[:, fast].t())
-                synaptic = (1.0 - k.alpha) * (x[t][:, syn] @ w_in[:, syn].t())
             held = c >= 0.5 if k.n_ref else None
-            s, v, i, rho, c, p = lif_step(drive, w_rec, s, v, i, rho, c, k,
+            s, v, i, rho, c, p = lif_step(drives[t], w_rec, s, v, i, rho, c, k,
                                           None if xi is None else xi[t], surrogate=False,
-                                          synaptic=synaptic)
+                                          synaptic=None if synaptic_drives is None
+                                          else synaptic_drives[t])
             psi = k.surrogate.derivative(p, k.threshold, k.scale)
             eps_i.mul_(k.alpha).addcmul_(c_syn, pre)
             drive_trace = eps_i + c_mem * pre  # (B, P)
