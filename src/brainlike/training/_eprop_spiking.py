@@ -97,7 +97,6 @@ def spiking_eligibility_gradients(
             c_syn[list(split[0])], c_mem[list(split[0])] = 1.0 - k.alpha, 0.0
         c_syn[n_in:n_in + n] = 1.0
         c_mem[n_in:n_in + n] = 0.0
-        drives, synaptic_drives = model._project(x, w_in)  # (T, B, N): membrane, synapse
         eps_i = inputs.new_zeros(b, p_cols)
         eps_v = inputs.new_zeros(n, b, p_cols)  # unit-major
         ebar = inputs.new_zeros(n, b, p_cols)
@@ -108,11 +107,11 @@ def spiking_eligibility_gradients(
         ones = inputs.new_ones(b, 1)
         for t in range(steps):
             pre = torch.cat((x[t], s, ones), dim=1)  # (B, P): x_t, s_{t-1}, 1
+            drive, synaptic = model._project(x[t], w_in)  # step by step: nothing of T stored
             held = c >= 0.5 if k.n_ref else None
-            s, v, i, rho, c, p = lif_step(drives[t], w_rec, s, v, i, rho, c, k,
+            s, v, i, rho, c, p = lif_step(drive, w_rec, s, v, i, rho, c, k,
                                           None if xi is None else xi[t], surrogate=False,
-                                          synaptic=None if synaptic_drives is None
-                                          else synaptic_drives[t])
+                                          synaptic=synaptic)
             psi = k.surrogate.derivative(p, k.threshold, k.scale)
             eps_i.mul_(k.alpha).addcmul_(c_syn, pre)
             drive_trace = eps_i + c_mem * pre  # (B, P)
