@@ -15,9 +15,10 @@ baseline, a value head on the policy's activity, Adam), on the batched environme
 * ``wager``: post-decision wagering (``post_decision_wager`` at dt 50 ms, RateRNN 64 units: a
   sure target paying 0.7 appears on half of the trials, 500-750 ms after the stimulus; choosing
   it when it is not offered is an abort, -1), by reward only, with a curriculum on the task's
-  rules (``WAGER_CURRICULUM``), never on the weights: 4000 updates with the sure target offered
-  on every trial for 1500 updates, then on a share falling to the task's 1/2 by update 3500,
-  choosing it unoffered paying 0 at first and Song's -1 from update 3500; then 2000 updates of
+  rules (``WAGER_CURRICULUM``), never on the weights: 3500 updates in which a staircase moves
+  the sure target's reward so that it is chosen on ~40 % of the answered wager trials (until
+  update 2000; choosing it unoffered pays 0), then brings it back to 0.7 and the unoffered sure
+  choice to Song's -1 by update 3000; then 1500 updates of
   the real task. P(sure | coherence) on wager trials, accuracy with and without
   the sure target, and P(sure) on wager trials whose twin without the sure target (same
   stimulus, noise and actions up to the sure cue) was answered wrongly vs correctly (Kiani &
@@ -191,7 +192,7 @@ def _anneal(task: _WagerCurriculum, schedule: dict):
     return lambda info: set_rules(info.step)
 
 
-def _staircase(task: _WagerCurriculum, target: float, until: int, gain: float = 0.01,
+def _staircase(task: _WagerCurriculum, target: float, until: int, gain: float = 0.003,
                low: float = 0.4, high: float = 0.95, every: int = 10, seed: int = 0):
     """A callback that moves the sure target's reward ``task.r_sure`` (a reward curriculum, as
     an animal trainer's staircase) so that the sure target is chosen on a fraction ``target`` of
@@ -216,7 +217,7 @@ def _staircase(task: _WagerCurriculum, target: float, until: int, gain: float = 
 # first knot's value) until update 2000, then ``r_sure`` goes linearly from where the staircase
 # left it to 0.7 by update 3000; ``r_abort`` (the sure target chosen where not offered) 0 until
 # update 2000, then linearly to Song's -1 by 3000; entropy bonus 0.01 in this phase.
-WAGER_CURRICULUM = {"staircase": [0.4, 2000, 0.001], "r_sure": [[2000, 0.7], [3000, 0.7]],
+WAGER_CURRICULUM = {"staircase": [0.4, 2000, 0.003], "r_sure": [[2000, 0.7], [3000, 0.7]],
                     "r_abort": [[0, 0.0], [2000, 0.0], [3000, -1.0]], "entropy_coef": 0.01}
 
 
