@@ -166,9 +166,9 @@ def _wager_stats(policy, task, seed: int, n: int = 4000) -> dict:
 
 class _WagerCurriculum(PostDecisionWager):
     """The wager task whose rules a curriculum moves: the sure target offered on a fraction
-    ``share`` of the trials (the task's 1/2 when 0.5) and ``r_abort`` paid for it where it is
-    not offered (the task's attribute, Song et al. 2017's -1 at the end). :func:`_anneal` sets
-    both from the update number."""
+    ``share`` of the trials (the task's 1/2 when 0.5), its reward ``r_sure`` and ``r_abort``
+    paid for it where it is not offered (the task's attributes; 0.7 and Song et al. 2017's -1
+    at the end). :func:`_anneal` and :func:`_staircase` set them between updates."""
 
     share = 0.5
 
