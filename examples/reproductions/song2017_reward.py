@@ -14,11 +14,12 @@ baseline, a value head on the policy's activity, Adam), on the batched environme
   Spearman correlation with coherence (negative: RT falls with coherence);
 * ``wager``: post-decision wagering (``post_decision_wager`` at dt 50 ms, RateRNN 64 units: a
   sure target paying 0.7 appears on half of the trials, 500-750 ms after the stimulus; choosing
-  it when it is not offered is an abort, -1), by reward only, in phases: the whole task, 3000
-  updates (the direction is learned, the sure target dropped); the sure action given a readout
-  that is sampled (the mean of the direction readouts, its bias set for P(sure) = 0.3), then
-  1000 updates with the sure target offered on every trial and 2000 of the whole task;
-  P(sure | coherence) on wager trials, accuracy with and without
+  it when it is not offered is an abort, -1), by reward only, with a curriculum on the task's
+  rules (``WAGER_CURRICULUM``), never on the weights: 3500 updates in which a staircase moves
+  the sure target's reward so that it is chosen on ~40 % of the answered wager trials (until
+  update 2000; choosing it unoffered pays 0), then brings it back to 0.7 and the unoffered sure
+  choice to Song's -1 by update 3000; then 1500 updates of
+  the real task. P(sure | coherence) on wager trials, accuracy with and without
   the sure target, and P(sure) on wager trials whose twin without the sure target (same
   stimulus, noise and actions up to the sure cue) was answered wrongly vs correctly (Kiani &
   Shadlen 2009; Song et al. 2017), against the task's Bayes-optimal observer;
@@ -163,76 +164,126 @@ def _wager_stats(policy, task, seed: int, n: int = 4000) -> dict:
     }
 
 
-def _offer_sure_target(policy, task, p_sure: float, seed: int) -> float:
-    """Give the sure action a readout that explores: its row of ``w_out`` the mean of the two
-    direction rows, its bias raised until P(sure) = ``p_sure`` on average at the last step of
-    500 wager trials (bisection). Returns the bias added."""
-    with torch.no_grad():
-        policy.w_out[3] = policy.w_out[1:3].mean(0)
-        policy.b_out[3] = policy.b_out[1:3].mean()
-        batch = task.generate(500, seed=seed, conditions={"wager": 1})
-        outputs = policy(torch.tensor(batch.inputs, dtype=torch.float32)).outputs
-        logits = outputs[np.arange(500), batch.lengths - 1]
-        lo, hi = -20.0, 20.0
-        for _ in range(50):
-            mid = (lo + hi) / 2
-            shifted = logits.clone()
-            shifted[:, 3] += mid
-            lo, hi = (mid, hi) if torch.softmax(shifted, 1)[:, 3].mean() < p_sure else (lo, mid)
-        policy.b_out[3] += mid
-    return float(mid)
+class _WagerCurriculum(PostDecisionWager):
+    """The wager task whose rules a curriculum moves: the sure target offered on a fraction
+    ``share`` of the trials (the task's 1/2 when 0.5), its reward ``r_sure`` and ``r_abort``
+    paid for it where it is not offered (the task's attributes; 0.7 and Song et al. 2017's -1
+    at the end). :func:`_anneal` and :func:`_staircase` set them between updates."""
 
-
-class _SureAlwaysOffered(PostDecisionWager):
-    """The wager task with the sure target offered on every trial (``wager`` = 1)."""
+    share = 0.5
 
     def sample_conditions(self, rng, n, fixed):
-        return super().sample_conditions(rng, n, {**fixed, "wager": np.ones(n, np.int64)})
+        conditions = super().sample_conditions(rng, n, fixed)
+        if "wager" not in fixed:
+            conditions["wager"] = (rng.random(n) < self.share).astype(np.int64)
+        return conditions
 
 
-def wager(seed: int) -> dict:
+def _anneal(task: _WagerCurriculum, schedule: dict):
+    """A callback that sets each attribute of ``task`` named in ``schedule`` (``{name: [(update,
+    value), ...]}``) by linear interpolation between the knots, before the next update's trials
+    are drawn."""
+    def set_rules(step: int) -> None:
+        for name, knots in schedule.items():
+            xs, ys = zip(*knots)
+            setattr(task, name, float(np.interp(step, xs, ys)))
+
+    set_rules(0)
+    return lambda info: set_rules(info.step)
+
+
+def _staircase(task: _WagerCurriculum, target: float, until: int, gain: float = 0.003,
+               low: float = 0.4, high: float = 0.95, every: int = 10, seed: int = 0):
+    """A callback that moves the sure target's reward ``task.r_sure`` (a reward curriculum, as
+    an animal trainer's staircase) so that the sure target is chosen on a fraction ``target`` of
+    the answered wager trials, until update ``until``: every ``every`` updates, 128 wager trials
+    are played with the policy, ``p`` is the fraction of sure choices among those answered, and
+    ``r_sure += every * gain * (target - p)``, kept within [``low``, ``high``]."""
+    def step(info) -> None:
+        if info.step < until and info.step % every == 0:
+            played = rollout(info.model, task, n_trials=128, seed=seed + info.step,
+                             conditions={"wager": 1})
+            answered = played.decision > 0
+            if answered.any():
+                p = float((played.decision[answered] == 3).mean())
+                task.r_sure = float(np.clip(task.r_sure + every * gain * (target - p), low, high))
+        if info.step < until:
+            task.staircase_r_sure = task.r_sure
+    return step
+
+
+# The curriculum of the ``wager`` part, on the task's rules (not the network's weights), over the
+# first phase's updates: ``staircase`` [target P(sure), until, gain] moves ``r_sure`` (from the
+# first knot's value) until update 2000, then ``r_sure`` goes linearly from where the staircase
+# left it to 0.7 by update 3000; ``r_abort`` (the sure target chosen where not offered) 0 until
+# update 2000, then linearly to Song's -1 by 3000; entropy bonus 0.01 in this phase.
+WAGER_CURRICULUM = {"staircase": [0.4, 2000, 0.003], "r_sure": [[2000, 0.7], [3000, 0.7]],
+                    "r_abort": [[0, 0.0], [2000, 0.0], [3000, -1.0]], "entropy_coef": 0.01}
+
+
+def wager(seed: int, curriculum: dict | None = None, real_steps: int = 1500) -> dict:
     # dt 50 ms (30-60 steps per trial) and gamma 0.99, as for random dots: at dt 20 ms (140
     # steps) a GRU (lr 1e-3, gamma 0.995) never learned to hold fixation in 1500 updates and a
     # ReLU RateRNN's rates blew up (NaN loss at update 414).
+    curriculum = WAGER_CURRICULUM if curriculum is None else curriculum
     task = make_task("post_decision_wager", dt=50.0)
     policy = RateRNN(4, 64, 4, dt=task.dt, tau=100.0, seed=seed)
     ideal = task.ideal_observer()
-    out: dict = {"ideal_observer": {k: np.asarray(v).round(4).tolist() for k, v in ideal.items()}}
-    # Phase 1, the whole task by Song et al. 2017's rules (the sure target chosen when not
-    # offered is an abort, -1). While the network cannot yet tell wager trials apart, "sure"
-    # is worth 0.5 * 0.7 - 0.5 * 1 = -0.15 against 0.5 for a guessed direction, so it is
-    # dropped early (P(sure) < 1e-3) and never sampled again: the direction is learned to the
-    # ideal observer's accuracy, the sure target never taken (an entropy bonus of 0.01 on top,
-    # for 2000 more updates, did not bring it back: its logit sat 6-9 below the others).
-    first = train_a2c(policy, task, steps=3000, batch_size=64, lr=3e-3, gamma=0.99,
-                      eval_every=250, eval_trials=500, seed=seed)
-    out["phase1"] = _summary(first, task, 64)
-    out["phase1"]["wager"] = _wager_stats(policy, task, seed + 1000, n=1000)
-    # Phase 2: the sure target gets a readout that is sampled (P(sure) = 0.3 on wager trials
-    # at the start) and is offered on every trial for 1000 updates (2a), then on the task's half
-    # of the trials for 2000 (2b), by reward only. Straight to 2b, the -1 of choosing it when
-    # not offered (30 % of those trials at first) drove P(sure) back to ~0 at every coherence
-    # in 2 runs of 2 (seeds 0 and 1; a third, seed 0 with another start of the bias, recovered):
-    # the sure readout has to learn to read the sure cue, and while it cannot, the aborts
-    # outweigh the wager's 0.7. Offered on every trial first, the sure target competes with the
-    # direction alone, and the confidence-dependent pattern forms; 2b then only has to add the
-    # cue. P(sure) is logged every 250 updates on 1000 wager trials.
-    out["sure_bias_added"] = _offer_sure_target(policy, task, 0.3, seed + 2000)
-    trajectory = {"update": [0], "p_sure": [_wager_stats(policy, task, seed + 1000, 1000)]}
+    out: dict = {"ideal_observer": {k: np.asarray(v).round(4).tolist() for k, v in ideal.items()},
+                 "curriculum": curriculum}
+    # Trained on the whole task by Song et al. 2017's rules from the start, the network drops the
+    # sure target within 500 updates and never samples it again: while it cannot yet tell wager
+    # trials apart, "sure" is worth 0.5 * 0.7 - 0.5 * 1 = -0.15 against 0.5 for a guessed
+    # direction (an entropy bonus of 0.01 did not bring it back). With a fixed sure reward and
+    # softer rules, P(sure) is bistable before the direction is learned: ~1 at every coherence
+    # (r_sure >= 0.575, or the sure target offered on every trial) or ~0 (r_sure <= 0.55), the
+    # switch taking ~250 updates (docs/reinforcement.md lists the curricula tried). So phase 1
+    # moves the TASK's rules by reward only: a staircase on r_sure keeps the sure target chosen
+    # on ~40 % of the answered wager trials while the direction and the sure cue are learned
+    # (choosing it unoffered costs 0 until update 2000), then r_sure returns to 0.7 and the
+    # unoffered sure choice to Song's -1 by update 3000. Phase 2 is the real task with Song's
+    # rules; its network is the one measured. P(sure) is logged every 250 updates on 1000
+    # wager trials.
+    trajectory = {"update": [], "p_sure": [], "r_sure": []}
 
     def logger(offset: int):
         def log(info) -> None:
             if info.step % 250 == 0:
                 trajectory["update"].append(offset + info.step)
-                trajectory["p_sure"].append(_wager_stats(info.model, task, seed + 1000, 1000))
+                stats = _wager_stats(info.model, task, seed + 1000, 1000)
+                trajectory["p_sure"].append(stats)
+                trajectory["r_sure"].append(round(getattr(moving, "r_sure", 0.7), 4))
+                print(f"wager update {offset + info.step}: P(sure)",
+                      [None if p is None else round(p, 2) for p in stats["p_sure"]],
+                      "would be wrong / right", stats["p_sure_would_be_wrong"],
+                      stats["p_sure_would_be_correct"], "accuracy",
+                      [None if p is None else round(p, 2) for p in stats["accuracy_no_wager"]],
+                      "sure unoffered", stats["sure_without_offer"], "r_sure",
+                      round(getattr(moving, "r_sure", 0.7), 3), flush=True)
         return log
 
-    offered = _SureAlwaysOffered(dt=50.0)
-    every = train_a2c(policy, offered, steps=1000, batch_size=64, lr=1e-3, gamma=0.99,
-                      eval_every=250, eval_trials=500, seed=seed + 1, callbacks=[logger(0)])
-    out["phase2a"] = _summary(every, offered, 64)
-    res = train_a2c(policy, task, steps=2000, batch_size=64, lr=1e-3, gamma=0.99,
-                    eval_every=250, eval_trials=500, seed=seed + 2, callbacks=[logger(1000)])
+    rules = {k: v for k, v in curriculum.items() if k in ("share", "r_sure", "r_abort")}
+    steps1 = int(max(x for knots in rules.values() for x, _ in knots)) + 500
+    moving = _WagerCurriculum(dt=50.0)
+    callbacks = [_anneal(moving, rules)]
+    if "staircase" in curriculum:  # [target P(sure), until, gain]; r_sure's knots from `until`
+        target, until, gain = curriculum["staircase"]
+        moving.r_sure = rules["r_sure"][0][1]
+        stair = _staircase(moving, target, until, gain, seed=seed + 3000)
+        knots = rules["r_sure"]
+
+        def follow(info) -> None:  # r_sure from the staircase, then from its last value
+            stair(info)
+            if info.step >= until:
+                moving.r_sure = float(np.interp(info.step, [x for x, _ in knots],
+                                                [moving.staircase_r_sure, *[y for _, y in knots[1:]]]))
+        callbacks = [_anneal(moving, {k: v for k, v in rules.items() if k != "r_sure"}), follow]
+    first = train_a2c(policy, moving, steps=steps1, batch_size=64, lr=3e-3, gamma=0.99,
+                      entropy_coef=curriculum.get("entropy_coef", 0.0), eval_every=250,
+                      eval_trials=500, seed=seed, callbacks=[*callbacks, logger(0)])
+    out["phase1"] = _summary(first, moving, 64)
+    res = train_a2c(policy, task, steps=real_steps, batch_size=64, lr=1e-3, gamma=0.99,
+                    eval_every=250, eval_trials=500, seed=seed + 2, callbacks=[logger(steps1)])
     out.update(_summary(res, task, 64))
     out["trajectory"] = {
         "update": trajectory["update"],
@@ -240,6 +291,8 @@ def wager(seed: int) -> dict:
         "p_sure_would_be_wrong": [t["p_sure_would_be_wrong"] for t in trajectory["p_sure"]],
         "p_sure_would_be_correct": [t["p_sure_would_be_correct"] for t in trajectory["p_sure"]],
         "sure_without_offer": [t["sure_without_offer"] for t in trajectory["p_sure"]],
+        "accuracy_no_wager": [t["accuracy_no_wager"] for t in trajectory["p_sure"]],
+        "r_sure": trajectory["r_sure"],
     }
     out["wager"] = _wager_stats(policy, task, seed + 1000)
     return out
@@ -330,6 +383,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--part", choices=(*PARTS, "all"), default="all")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--curriculum", type=json.loads, default=None,
+                        help="the wager part's curriculum as JSON, {attribute: [[update, value], "
+                             "...]} (default WAGER_CURRICULUM)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -337,7 +393,8 @@ def main() -> None:
     results = json.loads(path.read_text()) if path.exists() else {}
     for part in PARTS if args.part == "all" else (args.part,):
         t0 = time.perf_counter()
-        results[part] = globals()[part](args.seed)
+        kwargs = {"curriculum": args.curriculum} if part == "wager" else {}
+        results[part] = globals()[part](args.seed, **kwargs)
         results[part]["wall_seconds"] = round(time.perf_counter() - t0, 1)
         results[part]["loadavg"] = os.getloadavg()
         print(part, json.dumps(results[part])[:600], flush=True)
