@@ -115,6 +115,24 @@ def test_an_interrupted_run_resumes_bitwise(train_fn, tmp_path):
     assert resumed.steps == 6 and np.isfinite(resumed.history["answered"][[1, 3, 5]]).all()
 
 
+def test_the_default_ppo_path_is_pinned():
+    """train_ppo's default path on whole trials (as bench_rl.py --part rdm runs it: a RateRNN with
+    recurrent noise, minibatches of trials, the shared value head) gives the losses it gave
+    before the options for external environments (separate recurrent critic, value clipping)
+    were added. Recorded with torch 2.13 on x86-64 CPU, where they are equal bit for bit; the
+    tolerance (1e-5 relative) only allows for another BLAS's float32 rounding order."""
+    res = train_ppo(_policy(sigma_rec=0.1), TASK, steps=3, batch_size=16, lr=3e-3, epochs=2,
+                    n_minibatches=2, eval_every=3, eval_trials=32, seed=0)
+    recorded = {
+        "loss": [0.44614797830581665, 0.4090035818517208, 0.3430721275508404],
+        "policy_loss": [-0.010223222896456718, -0.0012369342148303986, -0.012325013056397438],
+        "value_loss": [0.9127423763275146, 0.8204810172319412, 0.7107942849397659],
+        "grad_norm": [1.5281197428703308, 1.4545200169086456, 1.4493036568164825],
+    }
+    for key, values in recorded.items():
+        np.testing.assert_allclose(res.history[key], values, rtol=1e-5, atol=1e-7, err_msg=key)
+
+
 @pytest.mark.parametrize("kind", names())
 def test_any_recurrent_model_is_a_policy(kind):
     policy = make(kind, n_input=3, n_hidden=8, n_output=3, dt=100.0, seed=0)
