@@ -280,6 +280,43 @@ def test_closed_loop_returns_cross_episode_ends_and_time_limits_by_hand():
             torch.testing.assert_close(logp, b.logp[i, s], rtol=0, atol=1e-6)
 
 
+def test_a_separate_critic_on_an_external_environment_is_reset_at_episode_starts():
+    """value_network='separate' on an external environment: the value network is stepped with
+    the policy, carried from window to window and reset where an episode begins, so every
+    step's value (and the bootstrap of a step a time limit cut) is the value network run on its
+    episode alone from the episode's first step; and the PPO update's unroll from the window's
+    carry gives the values the window was played with."""
+    import gymnasium
+
+    from brainlike.training._rl import _External, _ValueNetwork
+
+    env = gymnasium.vector.SyncVectorEnv([_Steps(3, False).env, _Steps(2, True).env])
+    policy = make("gru", n_input=1, n_hidden=8, n_output=2, dt=20.0, seed=0)
+    critic = _ValueNetwork(8, 2, 6, 20.0, seed=1)
+    agent = _Agent(policy, critic, _External(env), False, 0, 2, 1, 5)
+    first, _ = agent.collect(0)
+    b, _ = agent.collect(1)  # the second window: episodes carried over from the first
+    torch.testing.assert_close(b.starts, torch.tensor([[0.0, 1, 0, 0, 1], [0, 1, 0, 1, 0]]))
+    _, again = agent.unroll(b.inputs, b.starts, b.state0, b.actions,
+                            torch.Generator().manual_seed(0), b.critic0)
+    torch.testing.assert_close(again, b.values, rtol=0, atol=1e-6)
+    # (row, steps of the first window, steps of the second) of an episode; row 1 is cut by the
+    # time limit every 2 steps, its final observation 2.0
+    for i, before, now in ((0, slice(3, 5), slice(0, 1)), (0, slice(5, 5), slice(1, 4)),
+                           (1, slice(5, 5), slice(1, 3)), (1, slice(5, 5), slice(3, 5))):
+        x = torch.cat((first.inputs[i, before], b.inputs[i, now]))
+        acts = torch.cat((first.actions[i, before], b.actions[i, now]))
+        played = torch.cat((first.values[i, before], b.values[i, now]))
+        if i == 1:  # one more step on the final observation (its action is never used)
+            x, acts = torch.cat((x, torch.full((1, 1), 2.0))), torch.cat((acts, acts[:1]))
+        with torch.no_grad():
+            alone = critic(policy(x[None]).activity, acts[None])[0]
+        torch.testing.assert_close(played, alone[: len(played)], rtol=0, atol=1e-6)
+        if i == 1:  # truncated: bootstrapped with V of the final observation
+            torch.testing.assert_close(b.bootstrap[i, now.stop - 1], alone[-1], rtol=0,
+                                       atol=1e-6)
+
+
 def test_normalized_rewards_are_divided_by_the_return_std():
     """normalize_rewards: the rewards are divided by the standard deviation of the discounted
     returns seen so far (pooled exactly over updates)."""
