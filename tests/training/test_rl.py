@@ -164,6 +164,14 @@ def test_an_external_gymnasium_environment_trains():
     assert res.accuracy is None and "episode_return" in res.history
 
 
+def test_a_linear_schedule_takes_the_learning_rate_to_zero_over_the_updates():
+    res = train_ppo(_policy(), TASK, steps=4, lr=1e-3, schedule="linear", epochs=1,
+                    n_minibatches=1, **SMALL)
+    np.testing.assert_allclose(res.history["lr"], 1e-3 * (1 - np.arange(4) / 4), rtol=1e-12)
+    with pytest.raises(ValueError, match="'schedule' parameter of train_a2c must be one of"):
+        train_a2c(_policy(), TASK, schedule="step")
+
+
 def test_bad_arguments_are_refused_by_name():
     with pytest.raises(ValueError, match=r"'gamma' parameter of train_a2c must be a float in the "
                                          r"range \[0.0, 1.0\]. Got 1.5"):

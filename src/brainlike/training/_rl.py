@@ -54,7 +54,7 @@ from torch.nn import functional as F
 
 from .. import _checks
 from .. import models as _models
-from ._loop import _make_optimizer, check_model_fits_task
+from ._loop import SCHEDULES, _make_optimizer, _make_schedule, check_model_fits_task
 from ._session import (
     EVAL_NOISE,
     EVAL_TRIALS,
@@ -568,6 +568,7 @@ def _check_common(owner: str, **hp: Any) -> dict[str, Any]:
         "eval_every": _checks.positive_int("eval_every", hp["eval_every"], owner),
         "eval_trials": _checks.positive_int("eval_trials", hp["eval_trials"], owner),
         "lr": _checks.in_range("lr", hp["lr"], owner, 0.0, top),
+        "schedule": _checks.one_of("schedule", hp["schedule"], owner, SCHEDULES),
         "gamma": _checks.in_range("gamma", hp["gamma"], owner, 0.0, 1.0, low_open=False,
                                   high_open=False),
         "gae_lambda": _checks.in_range("gae_lambda", hp["gae_lambda"], owner, 0.0, 1.0,
@@ -653,8 +654,12 @@ def _run(
         agent.reward_scale = _RewardScale(hp["gamma"])
     params = [p for p in (*model.parameters(), *critic.parameters()) if p.requires_grad]
     opt = _make_optimizer("adam", params, hp["lr"], 0.0, 0.0)
-    settings = {**{k: v for k, v in hp.items() if k not in ("steps", "eval_every", "eval_trials",
-                                                             "criterion")}, **extra}
+    sched = _make_schedule(hp["schedule"], opt, hp["steps"])  # one step per update
+    # a constant schedule is not recorded: the settings of such runs stay as they were before
+    # schedules were offered (their run directories resume)
+    skip = ("steps", "eval_every", "eval_trials", "criterion",
+            *(("schedule",) if hp["schedule"] == "constant" else ()))
+    settings = {**{k: v for k, v in hp.items() if k not in skip}, **extra}
     episodes: list[dict[str, float]] = []  # external environments: training episodes
 
     def evaluation(eval_seed: int) -> dict[str, Any]:
@@ -684,7 +689,8 @@ def _run(
         out, algorithm=owner.removeprefix("train_"), settings=settings, model=model,
         task=session_task, steps=hp["steps"], seed=seed, eval_every=hp["eval_every"],
         eval_trials=hp["eval_trials"], criterion=hp["criterion"], callbacks=callbacks,
-        optimizer=opt, resume=resume, progress=progress, owner=owner,
+        optimizer=opt, scheduler=sched, resume=resume, progress=progress, owner=owner,
+        steps_tied_to=None if sched is None else f"schedule {hp['schedule']!r}",
         state=lambda: {**{f"critic/{k}": v for k, v in critic.state_dict().items()},
                        **(agent.reward_scale.state() if agent.reward_scale else {})},
         evaluation=evaluation, criterion_met=criterion_met,
@@ -699,6 +705,8 @@ def _run(
                 agent.reward_scale.load(run.state)
         for step in run:
             row = update(agent, step, run, opt, params, max_norm)
+            if sched is not None:
+                sched.step()
             if not brainlike:
                 episodes.append(row)
             run.record(row)
@@ -745,6 +753,7 @@ def train_a2c(
     steps: int = 2000,
     batch_size: int = 64,
     lr: float = 1e-3,
+    schedule: str = "constant",
     gamma: float = 0.99,
     gae_lambda: float = 1.0,
     value_coef: float = 0.5,
@@ -788,13 +797,20 @@ def train_a2c(
         Trials per update (for an environment: its ``num_envs``).
     lr : float
         Adam's learning rate.
+    schedule : {"constant", "linear", "cosine"}
+        The learning rate over the ``steps`` updates: constant, falling linearly to 0 (RL Zoo's
+        ``lin_`` schedules for PPO), or cosine-annealed, as in :func:`brainlike.training.train`.
+        A run with a schedule cannot be continued with a larger ``steps``.
     gamma, gae_lambda : float
         Discount and GAE lambda in [0, 1] (see the module docstring).
     value_coef, entropy_coef : float
         Weights of the value error and of the entropy bonus.
     value_network : {"shared", "separate"}
         A linear value head on the policy's activity, or Song et al. (2017)'s separate GRU value
-        network reading the policy's activity and previous action (brainlike tasks only).
+        network reading the policy's activity (not differentiated into the policy) and previous
+        action. On an external environment the value network keeps a recurrent state of its
+        own, carried across updates and reset where an episode begins, like the policy's (as
+        sb3-contrib ``RecurrentPPO``'s critic LSTM).
     grad_clip : float or None
         Clip the global gradient norm.
     n_steps : int, optional
@@ -848,7 +864,8 @@ def train_a2c(
     """
     owner = "train_a2c"
     hp = _check_common(owner, steps=steps, batch_size=batch_size, eval_every=eval_every,
-                       eval_trials=eval_trials, lr=lr, gamma=gamma, gae_lambda=gae_lambda,
+                       eval_trials=eval_trials, lr=lr, schedule=schedule, gamma=gamma,
+                       gae_lambda=gae_lambda,
                        value_coef=value_coef, entropy_coef=entropy_coef,
                        value_network=value_network, grad_clip=grad_clip, criterion=criterion,
                        min_answered=min_answered, n_steps=n_steps,
@@ -876,6 +893,7 @@ def train_ppo(
     steps: int = 500,
     batch_size: int = 64,
     lr: float = 3e-4,
+    schedule: str = "constant",
     epochs: int = 4,
     n_minibatches: int = 4,
     clip_range: float = 0.2,
@@ -917,7 +935,7 @@ def train_ppo(
         PPO's epsilon, in (0, 1).
     normalize_advantages : bool
         Standardize the advantages over the played steps of the batch.
-    model, task, steps, batch_size, lr, gamma, gae_lambda, value_coef
+    model, task, steps, batch_size, lr, schedule, gamma, gae_lambda, value_coef
         As in :func:`train_a2c` (the defaults are in the signature).
     entropy_coef, value_network, grad_clip, n_steps, normalize_rewards, eval_every
         As in :func:`train_a2c`.
@@ -945,7 +963,8 @@ def train_ppo(
     """
     owner = "train_ppo"
     hp = _check_common(owner, steps=steps, batch_size=batch_size, eval_every=eval_every,
-                       eval_trials=eval_trials, lr=lr, gamma=gamma, gae_lambda=gae_lambda,
+                       eval_trials=eval_trials, lr=lr, schedule=schedule, gamma=gamma,
+                       gae_lambda=gae_lambda,
                        value_coef=value_coef, entropy_coef=entropy_coef,
                        value_network=value_network, grad_clip=grad_clip, criterion=criterion,
                        min_answered=min_answered, n_steps=n_steps,
