@@ -205,14 +205,19 @@ def test_a2c_and_ppo_runs_from_a_config(tmp_path):
         cfg = parse_config({"task": {"name": "perceptual_decision", "params": {"dt": 100.0}},
                             "model": {"n_hidden": 8, "tau": 200.0},
                             "training": {"algorithm": algorithm, "steps": 2, "batch_size": 8,
-                                         "eval_every": 2, "eval_trials": 16, "criterion": 0.8}})
+                                         "eval_every": 2, "eval_trials": 16, "criterion": 0.8,
+                                         "schedule": "linear"}})
         res = run_training(cfg, tmp_path / algorithm)
         assert res.steps == 2 and (tmp_path / algorithm / "checkpoint.safetensors").is_file()
+        np.testing.assert_allclose(res.history["lr"], [cfg.training.lr, cfg.training.lr / 2],
+                                   rtol=1e-12)
     from brainlike.experiments import ConfigError
     bad = {"task": {"name": "perceptual_decision"},
            "training": {"algorithm": "ppo", "clip_range": 1.5}}
     with pytest.raises(ConfigError, match=r"training\.clip_range"):
         parse_config(bad)
+    with pytest.raises(ConfigError, match=r"training\.schedule"):
+        parse_config({**bad, "training": {"algorithm": "a2c", "schedule": "step"}})
     with_penalty = parse_config({"task": {"name": "perceptual_decision"},
                                  "training": {"algorithm": "a2c", "steps": 1},
                                  "penalties": {"l2_rate": 1e-3}})
