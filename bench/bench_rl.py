@@ -60,9 +60,12 @@ CRITERION, MIN_ANSWERED, EVAL_TRIALS = 0.8, 0.99, 500
 CARTPOLE_STEPS = 50_000
 CARTPOLE_PPO = dict(n_steps=32, epochs=20, n_minibatches=1, lr=1e-3, gamma=0.98, gae_lambda=0.8,
                     grad_clip=0.5, normalize_rewards=True)
-# brainlike's options beyond the shared settings: the learning rate falling linearly to 0 over the
-# updates (RL Zoo's lin_1e-3 for CartPoleNoVel), so that the final policy stops drifting.
-CARTPOLE_BRAINLIKE = dict(schedule="linear")
+# brainlike's options beyond the shared settings: a critic with a recurrent state of its own, as
+# RecurrentPPO's critic LSTM (a GRU reading the policy's activity, not differentiated into it, and
+# the previous action) instead of a value head on the policy's body; the learning rate falling
+# linearly to 0 over the updates (RL Zoo's lin_1e-3 for CartPoleNoVel), so that the final policy
+# stops drifting.
+CARTPOLE_BRAINLIKE = dict(value_network="separate", schedule="linear")
 
 
 def task():

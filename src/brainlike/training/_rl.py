@@ -865,8 +865,7 @@ def train_a2c(
     owner = "train_a2c"
     hp = _check_common(owner, steps=steps, batch_size=batch_size, eval_every=eval_every,
                        eval_trials=eval_trials, lr=lr, schedule=schedule, gamma=gamma,
-                       gae_lambda=gae_lambda,
-                       value_coef=value_coef, entropy_coef=entropy_coef,
+                       gae_lambda=gae_lambda, value_coef=value_coef, entropy_coef=entropy_coef,
                        value_network=value_network, grad_clip=grad_clip, criterion=criterion,
                        min_answered=min_answered, n_steps=n_steps,
                        normalize_rewards=normalize_rewards)
@@ -964,8 +963,7 @@ def train_ppo(
     owner = "train_ppo"
     hp = _check_common(owner, steps=steps, batch_size=batch_size, eval_every=eval_every,
                        eval_trials=eval_trials, lr=lr, schedule=schedule, gamma=gamma,
-                       gae_lambda=gae_lambda,
-                       value_coef=value_coef, entropy_coef=entropy_coef,
+                       gae_lambda=gae_lambda, value_coef=value_coef, entropy_coef=entropy_coef,
                        value_network=value_network, grad_clip=grad_clip, criterion=criterion,
                        min_answered=min_answered, n_steps=n_steps,
                        normalize_rewards=normalize_rewards)
