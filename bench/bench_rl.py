@@ -261,7 +261,7 @@ def run_cartpole(seed: int) -> dict:
     policy = make_model("gru", n_input=2, n_hidden=64, n_output=2, dt=20.0, seed=seed)
     start, cpu0 = time.perf_counter(), time.process_time()
     updates = CARTPOLE_STEPS // (8 * CARTPOLE_PPO["n_steps"])
-    res = train_ppo(policy, env, **CARTPOLE_PPO, **CARTPOLE_BRAINLIKE, steps=updates,
+    res = train_ppo(policy, env, **{**CARTPOLE_PPO, **CARTPOLE_BRAINLIKE}, steps=updates,
                     batch_size=8, eval_every=10, seed=seed)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
     gen = torch.Generator().manual_seed(seed)
