@@ -25,10 +25,11 @@ Part ``cartpole``: CartPole-v1 with the velocities hidden (cart position and pol
 divided by their failure thresholds), 8 environments, 50 000 steps, the same hyperparameters for
 both (``CARTPOLE_PPO``: RL Zoo's RecurrentPPO settings for CartPoleNoVel with a constant learning
 rate and clip range; rewards normalized by the running return std -- brainlike's
-``normalize_rewards``, SB3's ``VecNormalize(norm_obs=False)``): brainlike ``train_ppo`` (GRU 64,
-a value head on the shared body) and sb3-contrib ``RecurrentPPO`` (``MlpLstmPolicy``, LSTM 64
-with a critic LSTM), each scored on 20 fresh episodes with sampled actions. sb3-contrib's own
-bar: mean reward >= 450 after 50 000 steps.
+``normalize_rewards``, SB3's ``VecNormalize(norm_obs=False)``): brainlike ``train_ppo`` (GRU 64
+with ``CARTPOLE_BRAINLIKE``'s options) and sb3-contrib ``RecurrentPPO`` (``MlpLstmPolicy``, LSTM
+64 with a critic LSTM), each scored on 20 fresh episodes with sampled actions, for every seed of
+``--cartpole-seeds`` (``--cartpole-learners`` picks the learners). sb3-contrib's own bar: mean
+reward >= 450 after 50 000 steps.
 
 Run: ``/tmp/benchvenv/bin/python bench/bench_rl.py`` (needs the ``rl-bench`` extra); writes
 ``bench/results/rl.json``.
@@ -59,6 +60,12 @@ CRITERION, MIN_ANSWERED, EVAL_TRIALS = 0.8, 0.99, 500
 CARTPOLE_STEPS = 50_000
 CARTPOLE_PPO = dict(n_steps=32, epochs=20, n_minibatches=1, lr=1e-3, gamma=0.98, gae_lambda=0.8,
                     grad_clip=0.5, normalize_rewards=True)
+# brainlike's options beyond the shared settings: a critic with a recurrent state of its own, as
+# RecurrentPPO's critic LSTM (a GRU reading the policy's activity, not differentiated into it, and
+# the previous action) instead of a value head on the policy's body; the learning rate falling
+# linearly to 0 over the updates (RL Zoo's lin_1e-3 for CartPoleNoVel), so that the final policy
+# stops drifting.
+CARTPOLE_BRAINLIKE = dict(value_network="separate", schedule="linear")
 
 
 def task():
@@ -252,11 +259,11 @@ def _test_episodes(act, seed: int, n: int = 20) -> float:
 def run_cartpole(seed: int) -> dict:
     env = cartpole_env(8)
     policy = make_model("gru", n_input=2, n_hidden=64, n_output=2, dt=20.0, seed=seed)
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     updates = CARTPOLE_STEPS // (8 * CARTPOLE_PPO["n_steps"])
-    res = train_ppo(policy, env, **CARTPOLE_PPO, steps=updates, batch_size=8, eval_every=10,
-                    seed=seed)
-    wall = time.perf_counter() - start
+    res = train_ppo(policy, env, **{**CARTPOLE_PPO, **CARTPOLE_BRAINLIKE}, steps=updates,
+                    batch_size=8, eval_every=10, seed=seed)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
     gen = torch.Generator().manual_seed(seed)
     state = [policy.initial_state(20)]
 
@@ -268,7 +275,8 @@ def run_cartpole(seed: int) -> dict:
         return torch.multinomial(torch.softmax(out.outputs[:, 0], -1), 1, generator=gen)[:, 0].numpy()
 
     return {"env_steps": float(np.nansum(res.history["env_steps"])), "wall_seconds": wall,
-            "eval_mean_reward": _test_episodes(act, seed + 1), "eval_episodes": 20,
+            "cpu_seconds": cpu, "eval_mean_reward": _test_episodes(act, seed + 1),
+            "eval_episodes": 20,
             "training_episode_return": [round(x, 1) for x in res.history["episode_return"].tolist()
                                         if x == x]}
 
@@ -287,16 +295,16 @@ def run_sb3_cartpole(seed: int) -> dict:
         max_grad_norm=CARTPOLE_PPO["grad_clip"], seed=seed, verbose=0, device="cpu",
         policy_kwargs={"lstm_hidden_size": 64, "enable_critic_lstm": True},
     )
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     model.learn(total_timesteps=CARTPOLE_STEPS)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
     state = [None]
 
     def act(obs, starts):
         a, state[0] = model.predict(obs, state=state[0], episode_start=starts, deterministic=False)
         return a
 
-    return {"env_steps": float(model.num_timesteps), "wall_seconds": wall,
+    return {"env_steps": float(model.num_timesteps), "wall_seconds": wall, "cpu_seconds": cpu,
             "eval_mean_reward": _test_episodes(act, seed + 1), "eval_episodes": 20}
 
 
@@ -332,6 +340,10 @@ def main() -> None:
                         help="CPU seconds per sb3-contrib run (default: --budget)")
     parser.add_argument("--check", type=float, default=10.0, help="sb3: seconds between checks")
     parser.add_argument("--part", choices=("rdm", "cartpole", "all"), default="all")
+    parser.add_argument("--cartpole-seeds", type=int, nargs="+", default=[0],
+                        help="seeds of the cartpole part (each learner, one after the other)")
+    parser.add_argument("--cartpole-learners", nargs="+", default=["brainlike", "sb3_contrib"],
+                        choices=("brainlike", "sb3_contrib"))
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "rl.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -362,12 +374,19 @@ def main() -> None:
         path.write_text(json.dumps(result, indent=1))
     if args.part in ("cartpole", "all"):
         part = result["cartpole_no_velocity"] = {
-            "env_steps": CARTPOLE_STEPS, "hyperparameters": CARTPOLE_PPO, "bar": 450.0}
-        for name, run in (("brainlike", run_cartpole), ("sb3_contrib", run_sb3_cartpole)):
-            part[name] = run(0)
-            print("cartpole", name, part[name], flush=True)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(result, indent=1))  # each learner's result as it comes
+            "env_steps": CARTPOLE_STEPS, "hyperparameters": CARTPOLE_PPO,
+            "brainlike_options": CARTPOLE_BRAINLIKE, "bar": 450.0}
+        learners = {"brainlike": run_cartpole, "sb3_contrib": run_sb3_cartpole}
+        for seed in args.cartpole_seeds:
+            for name in args.cartpole_learners:
+                part.setdefault(name, {})[str(seed)] = learners[name](seed)
+                print("cartpole", name, seed, part[name][str(seed)], flush=True)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(result, indent=1))  # each run's result as it comes
+        for name, runs in part.items():
+            if name in learners:
+                scores = [r["eval_mean_reward"] for r in runs.values()]
+                runs["median_eval_mean_reward"] = float(np.median(scores))
     result["machine"]["loadavg_end"] = os.getloadavg()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1))

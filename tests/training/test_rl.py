@@ -115,6 +115,24 @@ def test_an_interrupted_run_resumes_bitwise(train_fn, tmp_path):
     assert resumed.steps == 6 and np.isfinite(resumed.history["answered"][[1, 3, 5]]).all()
 
 
+def test_the_default_ppo_path_is_pinned():
+    """train_ppo's default path on whole trials (as bench_rl.py --part rdm runs it: a RateRNN with
+    recurrent noise, minibatches of trials, the shared value head) gives the losses it gave
+    before the options for external environments (separate recurrent critic, value clipping)
+    were added. Recorded with torch 2.13 on x86-64 CPU, where they are equal bit for bit; the
+    tolerance (1e-5 relative) only allows for another BLAS's float32 rounding order."""
+    res = train_ppo(_policy(sigma_rec=0.1), TASK, steps=3, batch_size=16, lr=3e-3, epochs=2,
+                    n_minibatches=2, eval_every=3, eval_trials=32, seed=0)
+    recorded = {
+        "loss": [0.44614797830581665, 0.4090035818517208, 0.3430721275508404],
+        "policy_loss": [-0.010223222896456718, -0.0012369342148303986, -0.012325013056397438],
+        "value_loss": [0.9127423763275146, 0.8204810172319412, 0.7107942849397659],
+        "grad_norm": [1.5281197428703308, 1.4545200169086456, 1.4493036568164825],
+    }
+    for key, values in recorded.items():
+        np.testing.assert_allclose(res.history[key], values, rtol=1e-5, atol=1e-7, err_msg=key)
+
+
 @pytest.mark.parametrize("kind", names())
 def test_any_recurrent_model_is_a_policy(kind):
     policy = make(kind, n_input=3, n_hidden=8, n_output=3, dt=100.0, seed=0)
@@ -144,6 +162,14 @@ def test_an_external_gymnasium_environment_trains():
     env = make_task("perceptual_decision", dt=100.0).as_vector_env(4, seed=0)
     res = train_ppo(_policy(), env, steps=2, batch_size=4, n_steps=30, eval_every=2)
     assert res.accuracy is None and "episode_return" in res.history
+
+
+def test_a_linear_schedule_takes_the_learning_rate_to_zero_over_the_updates():
+    res = train_ppo(_policy(), TASK, steps=4, lr=1e-3, schedule="linear", epochs=1,
+                    n_minibatches=1, **SMALL)
+    np.testing.assert_allclose(res.history["lr"], 1e-3 * (1 - np.arange(4) / 4), rtol=1e-12)
+    with pytest.raises(ValueError, match="'schedule' parameter of train_a2c must be one of"):
+        train_a2c(_policy(), TASK, schedule="step")
 
 
 def test_bad_arguments_are_refused_by_name():
@@ -179,14 +205,19 @@ def test_a2c_and_ppo_runs_from_a_config(tmp_path):
         cfg = parse_config({"task": {"name": "perceptual_decision", "params": {"dt": 100.0}},
                             "model": {"n_hidden": 8, "tau": 200.0},
                             "training": {"algorithm": algorithm, "steps": 2, "batch_size": 8,
-                                         "eval_every": 2, "eval_trials": 16, "criterion": 0.8}})
+                                         "eval_every": 2, "eval_trials": 16, "criterion": 0.8,
+                                         "schedule": "linear"}})
         res = run_training(cfg, tmp_path / algorithm)
         assert res.steps == 2 and (tmp_path / algorithm / "checkpoint.safetensors").is_file()
+        np.testing.assert_allclose(res.history["lr"], [cfg.training.lr, cfg.training.lr / 2],
+                                   rtol=1e-12)
     from brainlike.experiments import ConfigError
     bad = {"task": {"name": "perceptual_decision"},
            "training": {"algorithm": "ppo", "clip_range": 1.5}}
     with pytest.raises(ConfigError, match=r"training\.clip_range"):
         parse_config(bad)
+    with pytest.raises(ConfigError, match=r"training\.schedule"):
+        parse_config({**bad, "training": {"algorithm": "a2c", "schedule": "step"}})
     with_penalty = parse_config({"task": {"name": "perceptual_decision"},
                                  "training": {"algorithm": "a2c", "steps": 1},
                                  "penalties": {"l2_rate": 1e-3}})
@@ -260,6 +291,43 @@ def test_closed_loop_returns_cross_episode_ends_and_time_limits_by_hand():
             alone = policy(b.inputs[i : i + 1, s], noise=False).outputs.detach()
             logp = torch.log_softmax(alone, -1)[0].gather(-1, b.actions[i, s, None])[:, 0]
             torch.testing.assert_close(logp, b.logp[i, s], rtol=0, atol=1e-6)
+
+
+def test_a_separate_critic_on_an_external_environment_is_reset_at_episode_starts():
+    """value_network='separate' on an external environment: the value network is stepped with
+    the policy, carried from window to window and reset where an episode begins, so every
+    step's value (and the bootstrap of a step a time limit cut) is the value network run on its
+    episode alone from the episode's first step; and the PPO update's unroll from the window's
+    carry gives the values the window was played with."""
+    import gymnasium
+
+    from brainlike.training._rl import _External, _ValueNetwork
+
+    env = gymnasium.vector.SyncVectorEnv([_Steps(3, False).env, _Steps(2, True).env])
+    policy = make("gru", n_input=1, n_hidden=8, n_output=2, dt=20.0, seed=0)
+    critic = _ValueNetwork(8, 2, 6, 20.0, seed=1)
+    agent = _Agent(policy, critic, _External(env), False, 0, 2, 1, 5)
+    first, _ = agent.collect(0)
+    b, _ = agent.collect(1)  # the second window: episodes carried over from the first
+    torch.testing.assert_close(b.starts, torch.tensor([[0.0, 1, 0, 0, 1], [0, 1, 0, 1, 0]]))
+    _, again = agent.unroll(b.inputs, b.starts, b.state0, b.actions,
+                            torch.Generator().manual_seed(0), b.critic0)
+    torch.testing.assert_close(again, b.values, rtol=0, atol=1e-6)
+    # (row, steps of the first window, steps of the second) of an episode; row 1 is cut by the
+    # time limit every 2 steps, its final observation 2.0
+    for i, before, now in ((0, slice(3, 5), slice(0, 1)), (0, slice(5, 5), slice(1, 4)),
+                           (1, slice(5, 5), slice(1, 3)), (1, slice(5, 5), slice(3, 5))):
+        x = torch.cat((first.inputs[i, before], b.inputs[i, now]))
+        acts = torch.cat((first.actions[i, before], b.actions[i, now]))
+        played = torch.cat((first.values[i, before], b.values[i, now]))
+        if i == 1:  # one more step on the final observation (its action is never used)
+            x, acts = torch.cat((x, torch.full((1, 1), 2.0))), torch.cat((acts, acts[:1]))
+        with torch.no_grad():
+            alone = critic(policy(x[None]).activity, acts[None])[0]
+        torch.testing.assert_close(played, alone[: len(played)], rtol=0, atol=1e-6)
+        if i == 1:  # truncated: bootstrapped with V of the final observation
+            torch.testing.assert_close(b.bootstrap[i, now.stop - 1], alone[-1], rtol=0,
+                                       atol=1e-6)
 
 
 def test_normalized_rewards_are_divided_by_the_return_std():

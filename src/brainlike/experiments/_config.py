@@ -359,6 +359,7 @@ class A2CConfig(AlgorithmConfig):
     steps: int = Field(2000, ge=1)
     batch_size: int = Field(64, ge=1)
     lr: float = Field(1e-3, gt=0, le=_F32)
+    schedule: Literal["constant", "cosine", "linear"] = "constant"
     gamma: float = Field(0.99, ge=0, le=1)
     gae_lambda: float = Field(1.0, ge=0, le=1)
     value_coef: float = Field(0.5, ge=0, le=_F32)

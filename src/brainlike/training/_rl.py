@@ -54,7 +54,7 @@ from torch.nn import functional as F
 
 from .. import _checks
 from .. import models as _models
-from ._loop import _make_optimizer, check_model_fits_task
+from ._loop import SCHEDULES, _make_optimizer, _make_schedule, check_model_fits_task
 from ._session import (
     EVAL_NOISE,
     EVAL_TRIALS,
@@ -207,6 +207,34 @@ class _ValueNetwork(nn.Module):
         prev = torch.cat((torch.zeros_like(prev[:, :1]), prev[:, :-1]), dim=1)
         return self.net(torch.cat((activity.detach(), prev), dim=-1)).outputs[..., 0]
 
+    # An external environment's episodes run across windows and begin anywhere in one: there the
+    # network is stepped, its state (and the previous action) carried from window to window and
+    # reset where an episode begins, as the policy's are.
+    def initial_carry(self, n: int) -> tuple[Tensor, Tensor]:
+        """``(state (n, S), previous action one-hot (n, A))`` where an episode begins."""
+        return self.net.initial_state(n), torch.zeros(n, self.n_actions)
+
+    def step(self, activity: Tensor, carry: tuple[Tensor, Tensor], start: Tensor,
+             ) -> tuple[Tensor, Tensor]:
+        """``V`` (n,) of one step on the policy's ``activity (n, N)`` from ``carry``, reset first
+        where ``start (n,)`` is 1; returns it and the network's state after the step."""
+        begin = start[:, None] > 0
+        state = torch.where(begin, self.net.initial_state(activity.shape[0]), carry[0])
+        prev = torch.where(begin, torch.zeros_like(carry[1]), carry[1])
+        out = self.net(torch.cat((activity.detach(), prev), dim=-1)[:, None], state)
+        return out.outputs[:, 0, 0], out.final_state
+
+    def window(self, activity: Tensor, actions: Tensor, starts: Tensor,
+               carry: tuple[Tensor, Tensor]) -> Tensor:
+        """``V`` (n, T) of a window of steps (activity (n, T, N), actions and starts (n, T)),
+        from the ``carry`` it began with: the values it was played with."""
+        values, (state, prev) = [], carry
+        for t in range(activity.shape[1]):
+            v, state = self.step(activity[:, t], (state, prev), starts[:, t])
+            values.append(v)
+            prev = F.one_hot(actions[:, t], self.n_actions).to(prev.dtype)
+        return torch.stack(values, dim=1)
+
 
 # -- environments ---------------------------------------------------------------------------------
 
@@ -263,6 +291,7 @@ class _Batch:
     chunks: list[slice]
     stats: dict[str, float]
     trials: dict[str, Any]  # conditions, epochs and per-trial outcome, for rollout()
+    critic0: tuple[Tensor, Tensor] | None = None  # a recurrent critic's carry before the window
 
 
 def _sample(logits: Tensor, gen: torch.Generator) -> Tensor:
@@ -287,11 +316,16 @@ class _Agent:
         self._carry: tuple[Any, Tensor, Tensor] | None = None  # external env: obs, state, starts
         self._running: tuple[np.ndarray, np.ndarray] | None = None  # its episodes' returns, steps
         self.reward_scale: _RewardScale | None = None  # set by _run with normalize_rewards
+        # a separate value network on an external environment is stepped with the policy
+        self.recurrent_critic = not brainlike and isinstance(critic, _ValueNetwork)
+        self._critic_carry: tuple[Tensor, Tensor] | None = None
 
     # ---- the policy and the critic on a sequence --------------------------------------------
     def unroll(self, inputs: Tensor, starts: Tensor, state0: Tensor, actions: Tensor,
-               gen: torch.Generator) -> tuple[Tensor, Tensor]:
-        """Logits (b, T, O) and values (b, T) of a recorded sequence (differentiable)."""
+               gen: torch.Generator, critic0: tuple[Tensor, Tensor] | None = None,
+               ) -> tuple[Tensor, Tensor]:
+        """Logits (b, T, O) and values (b, T) of a recorded sequence (differentiable);
+        ``critic0``: a recurrent critic's carry before it (external environments)."""
         if self.open_loop:
             out = self.model(inputs, generator=gen)
             logits, activity = out.outputs, out.activity
@@ -305,6 +339,8 @@ class _Agent:
                 steps.append(out)
             logits = torch.cat([o.outputs for o in steps], dim=1)
             activity = torch.cat([o.activity for o in steps], dim=1)
+            if self.recurrent_critic:
+                return logits, self.critic.window(activity, actions, starts, critic0)
         return logits, self.critic(activity, actions)
 
     # ---- playing ----------------------------------------------------------------------------
@@ -376,11 +412,15 @@ class _Agent:
             conditions = {}
         b = env.num_envs
         state0 = state.detach()
+        critic = None
+        if self.recurrent_critic:
+            critic = self._critic_carry or self.critic.initial_carry(b)
+            critic0 = (critic[0].detach(), critic[1])
         gens = [(_generator(self.seed, noise_stream, update, m),
                  _generator(self.seed, action_stream, update, m)) for m in range(len(chunks))]
         initial = self.model.initial_state(b)
         rec: dict[str, list] = {k: [] for k in ("obs", "act", "rew", "done", "start", "out",
-                                                 "boot")}
+                                                 "boot", "value")}
         # An external environment's episodes run across windows: their returns and lengths too.
         returns, steps_in = self._running if self._running is not None else (
             np.zeros(b), np.zeros(b, np.int64))
@@ -395,6 +435,11 @@ class _Agent:
                 outs.append(out)
                 new_state.append(out.final_state)
             state = torch.cat(new_state)
+            if critic is not None:
+                activity_t = torch.cat([o.activity[:, 0] for o in outs])
+                value_t, critic_state = self.critic.step(activity_t, critic, starts_now)
+                critic = (critic_state, F.one_hot(act_t, self.critic.n_actions).float())
+                rec["value"].append(value_t)
             obs, reward, terminated, truncated, info = env.step(act_t.numpy())
             terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
             done = terminated | truncated
@@ -403,7 +448,8 @@ class _Agent:
             cut = np.flatnonzero(truncated & ~terminated)
             boot = torch.zeros(b)
             if cut.size:
-                boot[cut] = self._value_of(_final_observations(info, cut), state[cut])
+                boot[cut] = self._value_of(_final_observations(info, cut), state[cut],
+                                           critic, cut)
             rec["boot"].append(boot)
             rec["obs"].append(x)
             rec["act"].append(act_t)
@@ -425,6 +471,8 @@ class _Agent:
         if not self.brainlike:
             self._carry = (obs, state.detach(), starts_now)
             self._running = (returns, steps_in)
+            if critic is not None:
+                self._critic_carry = (critic[0].detach(), critic[1])
         t = length
         inputs = torch.stack(rec["obs"], dim=1)
         actions = torch.stack(rec["act"], dim=1)
@@ -432,11 +480,16 @@ class _Agent:
         for m in range(len(chunks)):
             logits.append(torch.cat([rec["out"][k][m].outputs for k in range(t)], dim=1))
             activity.append(torch.cat([rec["out"][k][m].activity for k in range(t)], dim=1))
-        outs = [(lg, self.critic(ac, actions[c])) for lg, ac, c in zip(logits, activity, chunks)]
+        if critic is not None:
+            values = torch.stack(rec["value"], dim=1)
+            outs = [(lg, values[c]) for lg, c in zip(logits, chunks)]
+        else:
+            outs = [(lg, self.critic(ac, actions[c]))
+                    for lg, ac, c in zip(logits, activity, chunks)]
         all_logits = torch.cat([o[0] for o in outs]).detach()
         logp = torch.log_softmax(all_logits, -1).gather(-1, actions[..., None])[..., 0]
         # bootstrap the episodes the window cut (0 where an episode has just ended)
-        last_value = self._value_of(np.asarray(obs), state) * (1.0 - starts_now)
+        last_value = self._value_of(np.asarray(obs), state, critic) * (1.0 - starts_now)
         trials: dict[str, Any] = {"conditions": conditions, "epochs": {}}
         if finished:
             arr = np.array(finished, dtype=np.float64)
@@ -450,15 +503,20 @@ class _Agent:
             inputs, actions, torch.stack(rec["rew"], 1), torch.stack(rec["done"], 1),
             torch.ones(b, t), torch.stack(rec["start"], 1), state0, logp,
             torch.cat([o[1] for o in outs]).detach(), last_value, torch.stack(rec["boot"], 1),
-            chunks, stats, trials,
+            chunks, stats, trials, None if critic is None else critic0,
         ), outs
 
-    def _value_of(self, obs: np.ndarray, state: Tensor) -> Tensor:
+    def _value_of(self, obs: np.ndarray, state: Tensor, critic: tuple[Tensor, Tensor] | None = None,
+                  rows: np.ndarray | None = None) -> Tensor:
         """``V`` of one more step on observations ``obs (k, I)`` from ``state (k, S)`` (no noise,
-        no gradient; the value head's, which reads the activity of that step alone)."""
+        no gradient): the value head's, which reads the activity of that step alone, or a
+        recurrent critic's from its carry ``critic`` (rows ``rows`` of it)."""
         with torch.no_grad():
             x = torch.as_tensor(obs, dtype=torch.float32)[:, None]
             out = self.model(x, state.detach(), noise=False)
+            if critic is not None:
+                carry = critic if rows is None else (critic[0][rows], critic[1][rows])
+                return self.critic.step(out.activity[:, 0], carry, torch.zeros(x.shape[0]))[0]
             return self.critic(out.activity, torch.zeros(x.shape[0], 1, dtype=torch.long))[:, 0]
 
 
@@ -510,6 +568,7 @@ def _check_common(owner: str, **hp: Any) -> dict[str, Any]:
         "eval_every": _checks.positive_int("eval_every", hp["eval_every"], owner),
         "eval_trials": _checks.positive_int("eval_trials", hp["eval_trials"], owner),
         "lr": _checks.in_range("lr", hp["lr"], owner, 0.0, top),
+        "schedule": _checks.one_of("schedule", hp["schedule"], owner, SCHEDULES),
         "gamma": _checks.in_range("gamma", hp["gamma"], owner, 0.0, 1.0, low_open=False,
                                   high_open=False),
         "gae_lambda": _checks.in_range("gae_lambda", hp["gae_lambda"], owner, 0.0, 1.0,
@@ -572,9 +631,6 @@ def _run(
     if not brainlike and hp["batch_size"] != n_envs:
         raise ValueError(f"batch_size ({hp['batch_size']}) must equal the environment's num_envs "
                          f"({n_envs})")
-    if not brainlike and hp["value_network"] == "separate":
-        raise ValueError("value_network='separate' needs a brainlike task (its value network "
-                         "is not reset inside a window of an external environment)")
     n_steps = hp["n_steps"]
     if brainlike and getattr(task, "feedback", None) is not None:
         longest = int(task.generate(1, seed=0).n_steps)
@@ -598,8 +654,12 @@ def _run(
         agent.reward_scale = _RewardScale(hp["gamma"])
     params = [p for p in (*model.parameters(), *critic.parameters()) if p.requires_grad]
     opt = _make_optimizer("adam", params, hp["lr"], 0.0, 0.0)
-    settings = {**{k: v for k, v in hp.items() if k not in ("steps", "eval_every", "eval_trials",
-                                                             "criterion")}, **extra}
+    sched = _make_schedule(hp["schedule"], opt, hp["steps"])  # one step per update
+    # a constant schedule is not recorded: the settings of such runs stay as they were before
+    # schedules were offered (their run directories resume)
+    skip = ("steps", "eval_every", "eval_trials", "criterion",
+            *(("schedule",) if hp["schedule"] == "constant" else ()))
+    settings = {**{k: v for k, v in hp.items() if k not in skip}, **extra}
     episodes: list[dict[str, float]] = []  # external environments: training episodes
 
     def evaluation(eval_seed: int) -> dict[str, Any]:
@@ -629,7 +689,8 @@ def _run(
         out, algorithm=owner.removeprefix("train_"), settings=settings, model=model,
         task=session_task, steps=hp["steps"], seed=seed, eval_every=hp["eval_every"],
         eval_trials=hp["eval_trials"], criterion=hp["criterion"], callbacks=callbacks,
-        optimizer=opt, resume=resume, progress=progress, owner=owner,
+        optimizer=opt, scheduler=sched, resume=resume, progress=progress, owner=owner,
+        steps_tied_to=None if sched is None else f"schedule {hp['schedule']!r}",
         state=lambda: {**{f"critic/{k}": v for k, v in critic.state_dict().items()},
                        **(agent.reward_scale.state() if agent.reward_scale else {})},
         evaluation=evaluation, criterion_met=criterion_met,
@@ -644,6 +705,8 @@ def _run(
                 agent.reward_scale.load(run.state)
         for step in run:
             row = update(agent, step, run, opt, params, max_norm)
+            if sched is not None:
+                sched.step()
             if not brainlike:
                 episodes.append(row)
             run.record(row)
@@ -690,6 +753,7 @@ def train_a2c(
     steps: int = 2000,
     batch_size: int = 64,
     lr: float = 1e-3,
+    schedule: str = "constant",
     gamma: float = 0.99,
     gae_lambda: float = 1.0,
     value_coef: float = 0.5,
@@ -733,13 +797,20 @@ def train_a2c(
         Trials per update (for an environment: its ``num_envs``).
     lr : float
         Adam's learning rate.
+    schedule : {"constant", "linear", "cosine"}
+        The learning rate over the ``steps`` updates: constant, falling linearly to 0 (RL Zoo's
+        ``lin_`` schedules for PPO), or cosine-annealed, as in :func:`brainlike.training.train`.
+        A run with a schedule cannot be continued with a larger ``steps``.
     gamma, gae_lambda : float
         Discount and GAE lambda in [0, 1] (see the module docstring).
     value_coef, entropy_coef : float
         Weights of the value error and of the entropy bonus.
     value_network : {"shared", "separate"}
         A linear value head on the policy's activity, or Song et al. (2017)'s separate GRU value
-        network reading the policy's activity and previous action (brainlike tasks only).
+        network reading the policy's activity (not differentiated into the policy) and previous
+        action. On an external environment the value network keeps a recurrent state of its
+        own, carried across updates and reset where an episode begins, like the policy's (as
+        sb3-contrib ``RecurrentPPO``'s critic LSTM).
     grad_clip : float or None
         Clip the global gradient norm.
     n_steps : int, optional
@@ -793,8 +864,8 @@ def train_a2c(
     """
     owner = "train_a2c"
     hp = _check_common(owner, steps=steps, batch_size=batch_size, eval_every=eval_every,
-                       eval_trials=eval_trials, lr=lr, gamma=gamma, gae_lambda=gae_lambda,
-                       value_coef=value_coef, entropy_coef=entropy_coef,
+                       eval_trials=eval_trials, lr=lr, schedule=schedule, gamma=gamma,
+                       gae_lambda=gae_lambda, value_coef=value_coef, entropy_coef=entropy_coef,
                        value_network=value_network, grad_clip=grad_clip, criterion=criterion,
                        min_answered=min_answered, n_steps=n_steps,
                        normalize_rewards=normalize_rewards)
@@ -821,6 +892,7 @@ def train_ppo(
     steps: int = 500,
     batch_size: int = 64,
     lr: float = 3e-4,
+    schedule: str = "constant",
     epochs: int = 4,
     n_minibatches: int = 4,
     clip_range: float = 0.2,
@@ -862,7 +934,7 @@ def train_ppo(
         PPO's epsilon, in (0, 1).
     normalize_advantages : bool
         Standardize the advantages over the played steps of the batch.
-    model, task, steps, batch_size, lr, gamma, gae_lambda, value_coef
+    model, task, steps, batch_size, lr, schedule, gamma, gae_lambda, value_coef
         As in :func:`train_a2c` (the defaults are in the signature).
     entropy_coef, value_network, grad_clip, n_steps, normalize_rewards, eval_every
         As in :func:`train_a2c`.
@@ -890,8 +962,8 @@ def train_ppo(
     """
     owner = "train_ppo"
     hp = _check_common(owner, steps=steps, batch_size=batch_size, eval_every=eval_every,
-                       eval_trials=eval_trials, lr=lr, gamma=gamma, gae_lambda=gae_lambda,
-                       value_coef=value_coef, entropy_coef=entropy_coef,
+                       eval_trials=eval_trials, lr=lr, schedule=schedule, gamma=gamma,
+                       gae_lambda=gae_lambda, value_coef=value_coef, entropy_coef=entropy_coef,
                        value_network=value_network, grad_clip=grad_clip, criterion=criterion,
                        min_answered=min_answered, n_steps=n_steps,
                        normalize_rewards=normalize_rewards)
@@ -919,9 +991,10 @@ def train_ppo(
             order = torch.randperm(len(b.chunks), generator=_generator(agent.seed, 6, step, epoch))
             for m in order.tolist():
                 c = b.chunks[m]
-                logits, values = agent.unroll(b.inputs[c], b.starts[c], b.state0[c],
-                                              b.actions[c], _generator(agent.seed, TRAIN_NOISE,
-                                                                       step, m))
+                logits, values = agent.unroll(
+                    b.inputs[c], b.starts[c], b.state0[c], b.actions[c],
+                    _generator(agent.seed, TRAIN_NOISE, step, m),
+                    None if b.critic0 is None else (b.critic0[0][c], b.critic0[1][c]))
                 loss, parts = _loss(logits, values, b, c, adv, ret, hp, extra["clip_range"])
                 norm = _step(run, opt, params, loss, max_norm)
                 for k, v in {"loss": loss.item(), **parts, "grad_norm": norm}.items():
