@@ -835,6 +835,12 @@ def load_config(path: str | Path) -> RunConfig:
     return parse_config(read_yaml(path))
 
 
+#: libyaml's emitter where PyYAML was built with it, ~5x faster than ``yaml.safe_dump`` (an
+#: ensemble of 32 runs dumps 32 configs): the same text for configs (tested on the examples; a
+#: long string that needs double quotes may be folded at another place, the same YAML value).
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def dump_config(config: RunConfig) -> str:
     """The config as YAML text (what a run directory's ``config.yaml`` holds)."""
-    return yaml.safe_dump(config.to_dict(), sort_keys=False)
+    return yaml.dump(config.to_dict(), Dumper=_DUMPER, sort_keys=False)
