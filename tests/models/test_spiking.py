@@ -133,6 +133,10 @@ def test_each_surrogate_gives_its_own_formula(name):
         "triangle": torch.clamp(1.0 - k * x.abs(), min=0.0),
     }[name] / theta
     torch.testing.assert_close(grad, formula, rtol=0, atol=1e-14)
+    # the readable form psi(x) and the factored form a r(P) the loops use
+    torch.testing.assert_close(SURROGATES[name].fn(x, k) / theta, formula, rtol=0, atol=1e-14)
+    r, a = SURROGATES[name].factored(p.detach(), theta, k)
+    torch.testing.assert_close(a * r, formula, rtol=0, atol=1e-14)
 
 
 def _grads(net, x):

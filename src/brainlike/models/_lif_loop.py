@@ -166,7 +166,7 @@ def _spike_product(s: Tensor, w_t: Tensor, out: Tensor, binary: bool) -> None:
     if not binary:
         out.addmm_(s, w_t)
         return
-    n_active = int(torch.count_nonzero(s))
+    n_active = int(s.sum())  # 0/1 spikes: the sum is exact (and faster than count_nonzero)
     if n_active == 0:
         return  # no spike: out + 0 W is out
     if n_active > SPARSE_BELOW * s.numel():
@@ -260,7 +260,7 @@ class _LIFLoop(torch.autograd.Function):
         for t in range(n_steps - 1, -1, -1):
             if t == n_steps - 1 or t % block == block - 1:  # psi_t of steps lo..t, in one block
                 lo = t - t % block
-                psi = k.surrogate.derivative(p[lo:t + 1], k.threshold, k.scale)
+                psi, psi_scale = k.surrogate.factored(p[lo:t + 1], k.threshold, k.scale)
                 if free is not None:
                     psi.mul_(free[lo:t + 1])
                 psi_ = psi.unbind(0)
@@ -275,7 +275,7 @@ class _LIFLoop(torch.autograd.Function):
                 g_v.add_(g_v_out_[t])
             if k.reset == "zero":  # g_V (1 - s) as g_V - g_V s: exactly g_V or 0
                 g_v.addcmul_(g_v, s_[t], value=-1.0)
-            torch.addcmul(g_v, g_s, psi_[t - lo], out=g_p)
+            torch.addcmul(g_v, g_s, psi_[t - lo], value=psi_scale, out=g_p)  # psi_t = a r_t
             torch.mul(g_p, 1.0 - k.beta if lam is None else lam[t], out=d_e_[t])
             if d_e is not d_i:
                 d_i_[t].copy_(d_e_[t])
