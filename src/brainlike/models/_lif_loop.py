@@ -187,7 +187,6 @@ class _LIFLoop(torch.autograd.Function):
         s, v, cur, rho, p = (torch.empty_like(u) for _ in range(5))
         c = torch.empty_like(u) if k.n_ref else u.new_zeros(())
         w_t = w_rec.t().contiguous()  # rows = presynaptic units, gathered when spikes are sparse
-        zero = u.new_zeros(())
         # the steps' views, made once (indexing in the loop would dispatch a select each time)
         u_, s_, v_, cur_, rho_, p_ = (x.unbind(0) for x in (u, s, v, cur, rho, p))
         noise_ = None if noise is None else noise.unbind(0)

@@ -358,10 +358,12 @@ class SpikingRNN(RecurrentModel):
     def _project(self, x: Tensor, w_in: Tensor) -> tuple[Tensor, Tensor | None]:
         """:meth:`_drive` of already encoded inputs ``x (..., I)``."""
         if self._synaptic_channels is None:
-            # W_x x + b in one addmm (no separate pass for b), then scaled in place
+            # W_x x + b in one addmm (no separate pass for b), scaled in place before the view
+            # (in place on the view would cost autograd copies of the whole drive)
             current = torch.addmm(self.b_rec, x.reshape(-1, x.shape[-1]), w_in.t())
-            current = current.view(*x.shape[:-1], -1)
-            return (current.mul_(1.0 - self.alpha) if self.input_synapse else current), None
+            if self.input_synapse:
+                current.mul_(1.0 - self.alpha)
+            return current.view(*x.shape[:-1], -1), None
         syn, fast = self._synaptic_channels
         membrane = torch.matmul(x[..., fast], w_in[:, fast].t()) + self.b_rec
         return membrane, (1.0 - self.alpha) * torch.matmul(x[..., syn], w_in[:, syn].t())
