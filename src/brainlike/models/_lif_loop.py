@@ -13,11 +13,12 @@ One step of the network (:class:`~brainlike.models.SpikingRNN` states the equati
     c_t   = n_ref if s_t else max(c_{t-1} - 1, 0)             refractory steps left
 
 The reset and the refractory mask are not differentiated (``s_t`` enters them detached, as in
-Zenke & Vogels 2021); ``H`` is differentiated through a surrogate ``psi``. Forward: one
-``addmm`` and about six fused elementwise operations per step into preallocated ``(T, B, N)``
-buffers. The forward recurrent product skips the silent units where fewer than ``SPARSE_BELOW`` of them
-spiked. Backward, with ``psi_t``
-computed for all steps at once, from ``t = T`` down to 1::
+Zenke & Vogels 2021); ``H`` is differentiated through a surrogate ``psi``. Forward: the
+recurrent product and about six elementwise operations per step, written into preallocated
+``(T, B, N)`` buffers. The recurrent product sums the weight columns of the units that spiked
+where fewer than ``SPARSE_BELOW`` of them did (and adds nothing after a step without spikes).
+Backward, with ``psi_t = a r_t`` (:attr:`Surrogate.factored`) computed in cache-sized blocks of
+steps and per-step buffers reused, from ``t = T`` down to 1::
 
     g_rho_t = dL/drho_t + gamma g_rho_{t+1}
     g_s_t   = dL/ds_t + g_rho_t + g_I_{t+1} W                 (one addmm)
