@@ -133,6 +133,10 @@ def test_each_surrogate_gives_its_own_formula(name):
         "triangle": torch.clamp(1.0 - k * x.abs(), min=0.0),
     }[name] / theta
     torch.testing.assert_close(grad, formula, rtol=0, atol=1e-14)
+    # the readable form psi(x) and the factored form a r(P) the loops use
+    torch.testing.assert_close(SURROGATES[name].fn(x, k) / theta, formula, rtol=0, atol=1e-14)
+    r, a = SURROGATES[name].factored(p.detach(), theta, k)
+    torch.testing.assert_close(a * r, formula, rtol=0, atol=1e-14)
 
 
 def _grads(net, x):
@@ -224,6 +228,30 @@ def test_fast_loop_equals_autograd_reference_in_float64(reset, n_ref, with_noise
         g_ref = torch.autograd.grad(sum((o * q).sum() for o, q in zip(ref[:4], weights)), inputs)
         for a, r, label in zip(g_fast, g_ref, ("u", "w", "s0", "v0", "i0", "rho0")):
             torch.testing.assert_close(a, r, rtol=0, atol=1e-12, msg=f"{name} d/d{label}")
+
+
+def test_spike_product_paths_equal_the_dense_product(monkeypatch):
+    """The recurrent product with spikes: a step without spikes leaves the current bit for bit
+    as the dense product does; sparse spikes (trials without any among them) sum the active
+    units' weights, equal to the dense product to rounding (float64); above SPARSE_BELOW, the
+    dense product itself."""
+    g = torch.Generator().manual_seed(3)
+    w_t, out = torch.randn(40, 40, generator=g, dtype=F64), torch.randn(6, 40, generator=g, dtype=F64)
+    silent = torch.zeros(6, 40, dtype=F64)
+    fast = out.clone()
+    _lif_loop._spike_product(silent, w_t, fast, binary=True)
+    assert torch.equal(fast, out.clone().addmm_(silent, w_t))
+    sparse = torch.zeros(6, 40, dtype=F64)
+    sparse[[0, 0, 3, 5], [1, 7, 7, 39]] = 1.0  # 4 of 240 = 1.7 % active; trials 1, 2, 4 silent
+    dense = (torch.rand(6, 40, generator=g, dtype=F64) < 0.3).to(F64)
+    for spikes in (sparse, dense):
+        fast = out.clone()
+        _lif_loop._spike_product(spikes, w_t, fast, binary=True)
+        torch.testing.assert_close(fast, out + spikes @ w_t, rtol=0, atol=1e-12)
+    monkeypatch.setattr(_lif_loop, "SPARSE_BELOW", 0.5)  # the dense one is now gathered too
+    fast = out.clone()
+    _lif_loop._spike_product(dense, w_t, fast, binary=True)
+    torch.testing.assert_close(fast, out + dense @ w_t, rtol=0, atol=1e-12)
 
 
 def test_step_is_differentiated_exactly_and_forward_through_the_surrogate():

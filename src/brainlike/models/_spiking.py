@@ -358,8 +358,12 @@ class SpikingRNN(RecurrentModel):
     def _project(self, x: Tensor, w_in: Tensor) -> tuple[Tensor, Tensor | None]:
         """:meth:`_drive` of already encoded inputs ``x (..., I)``."""
         if self._synaptic_channels is None:
-            current = torch.matmul(x, w_in.t()) + self.b_rec
-            return ((1.0 - self.alpha) * current if self.input_synapse else current), None
+            # W_x x + b in one addmm (no separate pass for b), scaled in place before the view
+            # (in place on the view would cost autograd copies of the whole drive)
+            current = torch.addmm(self.b_rec, x.reshape(-1, x.shape[-1]), w_in.t())
+            if self.input_synapse:
+                current.mul_(1.0 - self.alpha)
+            return current.view(*x.shape[:-1], -1), None
         syn, fast = self._synaptic_channels
         membrane = torch.matmul(x[..., fast], w_in[:, fast].t()) + self.b_rec
         return membrane, (1.0 - self.alpha) * torch.matmul(x[..., syn], w_in[:, syn].t())
@@ -406,7 +410,9 @@ class SpikingRNN(RecurrentModel):
             cur = cur + j
         activity = s.transpose(0, 1)
         filtered = rho.transpose(0, 1)
-        outputs = filtered @ w.w_out.t() + self.b_out
+        # time-major readout: no (B, T, N) copy of rho, and its gradient comes back time-major
+        outputs = torch.addmm(self.b_out, rho.reshape(-1, rho.shape[-1]), w.w_out.t())
+        outputs = outputs.view(*rho.shape[:2], -1).transpose(0, 1).contiguous()
         rho_before = rho[-2] if len(rho) > 1 else rho0
         c_last = c[-1] if self.refractory_steps else torch.zeros_like(s0)
         final = torch.cat((s[-1], v[-1], cur[-1], c_last, self.gamma * rho_before), dim=-1)

@@ -49,6 +49,23 @@ def _triangle(x: Tensor, k: float) -> Tensor:
     return (1.0 - k * x.abs()).clamp_min(0.0)
 
 
+# The same three as ``a * r(P)`` (constant ``a``, a fresh tensor ``r``) from ``P`` directly, with
+# the scalings folded and the steps in place: fewer passes for the backward pass through time.
+
+def _fast_sigmoid_factored(p: Tensor, theta: float, k: float) -> tuple[Tensor, float]:
+    return torch.sub(p, theta).abs_().mul_(k / theta).add_(1.0).square_().reciprocal_(), 1.0 / theta
+
+
+def _arctan_factored(p: Tensor, theta: float, k: float) -> tuple[Tensor, float]:
+    d = torch.sub(p, theta)
+    c = math.pi * k / (2.0 * theta)
+    return torch.addcmul(p.new_ones(()), d, d, value=c * c).reciprocal_(), k / (2.0 * theta)
+
+
+def _triangle_factored(p: Tensor, theta: float, k: float) -> tuple[Tensor, float]:
+    return torch.sub(p, theta).abs_().mul_(-k / theta).add_(1.0).clamp_min_(0.0), 1.0 / theta
+
+
 @dataclass(frozen=True)
 class Surrogate:
     """A pseudo-derivative ``psi(x)`` of the Heaviside step at ``x = (P - theta) / theta``.
@@ -61,23 +78,29 @@ class Surrogate:
     default_scale : float
         ``k`` when none is given.
     formula : str
+    factored : callable
+        ``factored(p, theta, k) -> (r, a)`` with ``dS/dP = a r`` (the same derivative, with
+        ``a`` a number, for loops that fold ``a`` into another operation).
     """
 
     name: str
     fn: Callable[[Tensor, float], Tensor]
     default_scale: float
     formula: str
+    factored: Callable[[Tensor, float, float], tuple[Tensor, float]]
 
     def derivative(self, p: Tensor, threshold: float, scale: float) -> Tensor:
         """``dS/dP = psi((P - theta) / theta) / theta`` for membrane potentials ``p``."""
-        return self.fn((p - threshold) / threshold, scale) / threshold
+        r, a = self.factored(p, threshold, scale)
+        return r.mul_(a)
 
 
 #: The surrogate gradients by name.
 SURROGATES: dict[str, Surrogate] = {
-    "arctan": Surrogate("arctan", _arctan, 2.0, "(k/2) / (1 + (pi k x / 2)^2)"),
-    "fast_sigmoid": Surrogate("fast_sigmoid", _fast_sigmoid, 10.0, "1 / (1 + k|x|)^2"),
-    "triangle": Surrogate("triangle", _triangle, 1.0, "max(0, 1 - k|x|)"),
+    "arctan": Surrogate("arctan", _arctan, 2.0, "(k/2) / (1 + (pi k x / 2)^2)", _arctan_factored),
+    "fast_sigmoid": Surrogate("fast_sigmoid", _fast_sigmoid, 10.0, "1 / (1 + k|x|)^2",
+                              _fast_sigmoid_factored),
+    "triangle": Surrogate("triangle", _triangle, 1.0, "max(0, 1 - k|x|)", _triangle_factored),
 }
 
 
