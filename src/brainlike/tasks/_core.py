@@ -42,6 +42,30 @@ def _frozen_mapping(m: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
     return MappingProxyType({k: _readonly(np.asarray(v)) for k, v in m.items()})
 
 
+def _shape(a: np.ndarray) -> tuple[int, ...]:
+    return a.shape
+
+
+def _fixed_epochs(fixed: dict[str, Any], names: tuple[str, ...], n: int) -> tuple:
+    """``n`` trials of a fixed layout: their lengths, starts and stops (epoch -> (n,)) and
+    the batch's epochs mapping, all read-only and made once per ``n`` (shared by the batches
+    of that size: nothing writes to them)."""
+    by_n = fixed.setdefault("by_n", {})
+    out = by_n.get(n)
+    if out is None:
+        if len(by_n) >= 8:  # a few batch sizes are in use at a time
+            by_n.clear()
+        rows = fixed["rows"].repeat(n, axis=2)
+        bounds = fixed["bounds"].repeat(n, axis=1)
+        rows.setflags(write=False)
+        bounds.setflags(write=False)
+        out = (rows[1, -1], MappingProxyType(dict(zip(names, rows[0]))),
+               MappingProxyType(dict(zip(names, rows[1]))),
+               MappingProxyType(dict(zip(names, bounds))))
+        by_n[n] = out
+    return out
+
+
 def _noise_scale(fixed: dict[str, Any], std: float) -> np.ndarray:
     """``std`` on the noisy steps of a fixed layout and 0 elsewhere, as a (T, 1) float64
     column (made once per std)."""
@@ -107,14 +131,10 @@ class TrialBatch:
         self._validate(engine=False)
 
     @classmethod
-    def _from_engine(cls, bounds: np.ndarray, epoch_names: tuple[str, ...], **fields: Any
-                     ) -> TrialBatch:
+    def _from_engine(cls, **fields: Any) -> TrialBatch:
         """A batch :meth:`Task.generate` assembled: the same checks and freezing, less the
         scan of ``lengths`` (the engine made them from the epochs and T from their max) and
-        the epochs' checks: they are the rows of the engine's ``(n_epochs, B, 2)`` ``bounds``,
-        frozen as one array."""
-        bounds.setflags(write=False)
-        fields["epochs"] = MappingProxyType(dict(zip(epoch_names, bounds)))
+        the epochs' checks (the engine hands them over read-only, rows of one array)."""
         batch = cls.__new__(cls)
         for name, value in fields.items():
             object.__setattr__(batch, name, value)
@@ -143,8 +163,9 @@ class TrialBatch:
             raise ValueError(f"lengths must be int64 ({b},), got {n.dtype} {n.shape}")
         if not engine and b and (n.min() < 1 or n.max() != t):
             raise ValueError(f"lengths must lie in [1, T={t}] with max == T, got {n.min()}..{n.max()}")
+        shape = _shape if engine else np.shape  # the engine's conditions are arrays
         for k, v in self.conditions.items():
-            if np.shape(v) != (b,):
+            if shape(v) != (b,):
                 raise ValueError(f"conditions[{k!r}] must have shape ({b},), got {np.shape(v)}")
         if not engine:
             for k, v in self.epochs.items():
@@ -361,9 +382,12 @@ class Trials:
         done) when one of them is not. The same values as the masked copy: each entry is
         cast from ``value`` once either way."""
         uniform = self._uniform
-        if not epochs or any(e not in uniform for e in epochs):
+        try:
+            spans = [uniform[e] for e in epochs]
+        except KeyError:
             return False
-        spans = [uniform[e] for e in epochs]
+        if not spans:
+            return False
         v = np.asarray(value).reshape(-1, 1)
         if ((v.shape[0] != 1 and v.shape[0] != dest.shape[0])
                 or not np.can_cast(v.dtype, dest.dtype, "same_kind")):
@@ -710,21 +734,20 @@ class Task:
     ) -> tuple[Trials, tuple]:
         """The empty :class:`Trials` frame of trials with these epoch steps (None: the plan's
         fixed epochs), and its layout: the ``(n, T)`` valid steps (None when no trial is
-        padded), the ``(n_epochs, n, 2)`` starts and stops, and the plan's fixed ``layout``
-        (None when the steps were given)."""
+        padded), the read-only ``epochs`` mapping of the batch (epoch -> (n, 2) starts and
+        stops), and the plan's fixed ``layout`` (None when the steps were given)."""
         names = self.epoch_names
         engine = self._engine()
         class_targets = self.target_kind == "class"
         if steps is None:
             fixed = self._plan()["layout"]
             n_steps = fixed["length"]
-            rows = fixed["rows"].repeat(n, axis=2)
-            bounds = fixed["bounds"].repeat(n, axis=1)
+            lengths, starts, stops, epochs = _fixed_epochs(fixed, names, n)
             trials = Trials(
                 dt=self.dt,
-                lengths=rows[1, -1].copy(),
-                starts=dict(zip(names, rows[0])),
-                stops=dict(zip(names, rows[1])),
+                lengths=lengths,
+                starts=dict(starts),
+                stops=dict(stops),
                 input_index=engine["input_index"],
                 output_index=engine["output_index"],
                 inputs=np.zeros((n, n_steps, self.n_inputs), dtype=np.float32),
@@ -734,7 +757,7 @@ class Task:
                 rng=rng,
                 _uniform=fixed["spans"],
             )
-            return trials, (None, bounds, fixed)
+            return trials, (None, epochs, fixed)
         mat = np.zeros((len(names), n), dtype=np.int64)
         for k, e in enumerate(names):
             s = steps[e]
@@ -774,7 +797,9 @@ class Task:
             rng=rng,
             _uniform=uniform,
         )
-        return trials, (valid, np.stack((starts_mat, stops_mat), axis=-1), None)
+        bounds = np.stack((starts_mat, stops_mat), axis=-1)
+        bounds.setflags(write=False)  # the batch's epochs are its rows
+        return trials, (valid, MappingProxyType(dict(zip(names, bounds))), None)
 
     def _finish(
         self, trials: Trials, layout: tuple, conds: dict[str, np.ndarray],
@@ -785,7 +810,7 @@ class Task:
         ``rng`` may be a sequence of E generators for E equal blocks of trials (the stacked
         batches of an ensemble): block k's noise is then drawn from generator k, as a batch of
         its own would draw it."""
-        valid, bounds, fixed = layout
+        valid, epochs, fixed = layout
         n, n_steps = trials.n, trials.n_steps
         std = self.noise_std
         if noise and std > 0 and self.noise_channels:
@@ -818,8 +843,7 @@ class Task:
             if output_mask is not None:
                 output_mask[pad] = 0.0
         return TrialBatch._from_engine(
-            bounds,
-            self.epoch_names,
+            epochs=epochs,
             inputs=trials.inputs,
             targets=trials.targets,
             mask=trials.mask,
