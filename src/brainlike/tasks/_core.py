@@ -66,6 +66,26 @@ def _fixed_epochs(fixed: dict[str, Any], names: tuple[str, ...], n: int) -> tupl
     return out
 
 
+def _merged_spans(uniform: Mapping[str, tuple[int, int]], epochs: tuple[str, ...]) -> Any:
+    """The ``(start, stop)`` spans of ``epochs``, sorted, adjacent or overlapping ones joined
+    and empty ones dropped; False when there are none or one epoch is not uniform."""
+    try:
+        spans = sorted(uniform[e] for e in epochs)
+    except KeyError:
+        return False
+    if not spans:
+        return False
+    merged: list[tuple[int, int]] = []
+    for start, stop in spans:
+        if start >= stop:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
+        else:
+            merged.append((start, stop))
+    return tuple(merged)
+
+
 def _noise_scale(fixed: dict[str, Any], std: float) -> np.ndarray:
     """``std`` on the noisy steps of a fixed layout and 0 elsewhere, as a (T, 1) float64
     column (made once per std)."""
@@ -331,6 +351,9 @@ class Trials:
     # Epochs whose [start, stop) is the same in every trial, as (start, stop) (filled by the
     # engine; a mask of such epochs is a few slice assignments instead of broadcast compares).
     _uniform: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+    # Per tuple of epoch names: their uniform spans merged (adjacent ones joined, empty ones
+    # dropped), or False when one of them is not uniform (shared by a task's fixed layouts).
+    _spans: dict[tuple[str, ...], Any] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -381,12 +404,10 @@ class Trials:
         """``dest[:, start:stop] = value`` for epochs the same in every trial; False (nothing
         done) when one of them is not. The same values as the masked copy: each entry is
         cast from ``value`` once either way."""
-        uniform = self._uniform
-        try:
-            spans = [uniform[e] for e in epochs]
-        except KeyError:
-            return False
-        if not spans:
+        spans = self._spans.get(epochs)
+        if spans is None:
+            spans = self._spans[epochs] = _merged_spans(self._uniform, epochs)
+        if spans is False:
             return False
         v = np.asarray(value).reshape(-1, 1)
         if ((v.shape[0] != 1 and v.shape[0] != dest.shape[0])
@@ -709,6 +730,7 @@ class Task:
             "rows": np.stack((starts, stops))[:, :, None],
             "bounds": np.stack((starts, stops), axis=-1)[:, None, :],
             "noise_time": noise_time,
+            "merged": {},
         }
 
     def _draw(
@@ -756,6 +778,7 @@ class Task:
                 mask=np.ones((n, n_steps), dtype=np.float32),
                 rng=rng,
                 _uniform=fixed["spans"],
+                _spans=fixed["merged"],
             )
             return trials, (None, epochs, fixed)
         mat = np.zeros((len(names), n), dtype=np.int64)
@@ -831,7 +854,12 @@ class Task:
                     eps *= trials._where(self.noise_epochs)[..., None]
                 elif valid is not None:
                     eps *= valid[..., None]
-            trials.inputs[..., engine["noise_index"]] += eps.astype(np.float32)
+            idx = engine["noise_index"]
+            if isinstance(idx, slice):  # a view: added in place, without `a[i] += b`'s write-back
+                noisy = trials.inputs[..., idx]
+                noisy += eps.astype(np.float32)
+            else:
+                trials.inputs[..., idx] += eps.astype(np.float32)
         output_mask = None
         if trials.output_mask is not None:
             output_mask = np.asarray(trials.output_mask, dtype=np.float32)
