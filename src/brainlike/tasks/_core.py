@@ -156,8 +156,7 @@ class TrialBatch:
         scan of ``lengths`` (the engine made them from the epochs and T from their max) and
         the epochs' checks (the engine hands them over read-only, rows of one array)."""
         batch = cls.__new__(cls)
-        for name, value in fields.items():
-            object.__setattr__(batch, name, value)
+        batch.__dict__.update(fields)  # what the frozen dataclass's object.__setattr__ sets
         batch._validate(engine=True)
         return batch
 
