@@ -18,12 +18,19 @@ generation does not use torch threads, but ``torch.set_num_threads(1)`` is set a
 
 Each "block" times many consecutive calls; blocks are run round-robin over the variants and
 the median of the block means is reported.
+
+``--baseline-src DIR`` also times another checkout of brainlike (``DIR`` is its ``src``, e.g.
+``git archive main src | tar -x -C /tmp/base``), imported in the same process under its own
+module objects, as variants ``baseline_B16`` ... in the same round-robin: before and after a
+change side by side, under the same load. Its batches are checked to equal this checkout's
+bit for bit (same seeds) before timing.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 import warnings
 
@@ -36,6 +43,7 @@ NG_BATCH = 16
 NG_SEQ = 100
 REFILL_EVERY = 15  # calls per cache refill for batch 16, seq 100 (cache_len 1600)
 TARGET_SPEEDUP = 20.0
+TARGETS_BY_B = {16: 10.0, 64: 20.0}  # issue 19: >= 10x at B = 16, >= 20x at B = 64
 
 
 def neurogym_dataset_block(ds, n_cycles: int) -> float:
@@ -55,6 +63,38 @@ def neurogym_new_trial_block(env, n: int) -> float:
     return (time.perf_counter() - t0) / n
 
 
+def load_tasks_module(src: str):
+    """``brainlike.tasks`` of the checkout whose source directory is ``src``, imported beside
+    the current one: its modules are loaded under the same names, kept alive by the returned
+    module, and the current ones put back into ``sys.modules``."""
+    def ours() -> dict:
+        return {k: m for k, m in sys.modules.items() if k == "brainlike" or k.startswith("brainlike.")}
+
+    import brainlike.tasks  # noqa: F401  (the current checkout, loaded first)
+
+    current = ours()
+    for k in current:
+        del sys.modules[k]
+    sys.path.insert(0, src)
+    try:
+        import brainlike.tasks as other
+    finally:
+        sys.path.remove(src)
+        for k in ours():
+            del sys.modules[k]
+        sys.modules.update(current)
+    if not other.__file__.startswith(src):
+        raise RuntimeError(f"--baseline-src {src}: imported {other.__file__} instead")
+    return other
+
+
+def same_batches(a, b) -> bool:
+    fields = ("inputs", "targets", "mask", "lengths")
+    return all(getattr(a, f).tobytes() == getattr(b, f).tobytes() for f in fields) and all(
+        a.conditions[k].tobytes() == b.conditions[k].tobytes() for k in a.conditions
+    ) and all(a.epochs[k].tobytes() == b.epochs[k].tobytes() for k in a.epochs)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=7, help="blocks per variant (median reported)")
@@ -62,6 +102,9 @@ def main() -> None:
     p.add_argument("--trials", type=int, default=1000, help="new_trial calls per block")
     p.add_argument("--bl-trials", type=int, default=4096, help="brainlike trials per block")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 64, 256])
+    p.add_argument("--name", default="generation", help="results file: bench/results/NAME.json")
+    p.add_argument("--baseline-src", default=None,
+                   help="also time the brainlike of this source directory (before/after)")
     args = p.parse_args()
 
     set_threads(1)
@@ -116,6 +159,31 @@ def main() -> None:
 
         for bsz in args.batch_sizes:
             blocks[f"brainlike_B{bsz}"] = make_bl_block(bsz)
+        if args.baseline_src:
+            import os
+
+            base_src = os.path.abspath(args.baseline_src)
+            base_task = load_tasks_module(base_src).make("perceptual_decision", dt=DT)
+            for bsz, seed in ((1, 3), (16, 4), (64, 5)):
+                if not same_batches(base_task.generate(bsz, seed=seed), task.generate(bsz, seed=seed)):
+                    raise RuntimeError(f"--baseline-src batches differ from this checkout's (B={bsz})")
+            bl_info["baseline_src"] = base_src
+            bl_info["baseline_batches_equal"] = True
+
+            def make_base_block(bsz: int):
+                n_calls = max(1, args.bl_trials // bsz)
+
+                def block() -> float:
+                    t0 = time.perf_counter()
+                    for _ in range(n_calls):
+                        seed_counter[0] += 1
+                        base_task.generate(bsz, seed=seed_counter[0])
+                    return (time.perf_counter() - t0) / n_calls
+
+                return block
+
+            for bsz in args.batch_sizes:
+                blocks[f"baseline_B{bsz}"] = make_base_block(bsz)
     except Exception as e:  # brainlike.tasks not there yet
         bl_info["error"] = f"{type(e).__name__}: {e}"
         print(f"brainlike side skipped: {bl_info['error']}")
@@ -134,7 +202,7 @@ def main() -> None:
             per_call, trials = med, ng_trials_per_batch
         elif k == "neurogym_new_trial":
             per_call, trials = med, 1
-        else:
+        else:  # brainlike_B* and baseline_B*
             per_call, trials = med, int(k.split("_B")[1])
         res[k] = {
             "per_call_ms": 1e3 * per_call,
@@ -160,8 +228,16 @@ def main() -> None:
          "speedup vs ngym Dataset", "speedup vs ngym new_trial"],
         rows,
     )
+    if args.baseline_src:
+        for bsz in args.batch_sizes:
+            cur, base = raw[f"brainlike_B{bsz}"], raw[f"baseline_B{bsz}"]
+            per_round = [b / c for b, c in zip(base, cur)]
+            res[f"brainlike_B{bsz}"]["baseline_over_current_per_round"] = per_round
+            res[f"brainlike_B{bsz}"]["baseline_over_current_median"] = statistics.median(per_round)
+            print(f"B={bsz}: baseline / current time per call, median of rounds "
+                  f"{statistics.median(per_round):.2f}x")
     targets = {}
-    bl_keys = [k for k in res if k.startswith("brainlike")]
+    bl_keys = [k for k in res if k.startswith("brainlike_")]
     if bl_keys:
         best = max(res[k]["speedup_vs_dataset"] for k in bl_keys)
         b16 = res.get("brainlike_B16", {}).get("speedup_vs_dataset")
@@ -172,10 +248,16 @@ def main() -> None:
             "met_B16": b16 is not None and b16 >= TARGET_SPEEDUP,
             "met_best": best >= TARGET_SPEEDUP,
         }
+        for bsz, want in TARGETS_BY_B.items():
+            got = res.get(f"brainlike_B{bsz}", {}).get("speedup_vs_dataset")
+            if got is not None:
+                targets[f"issue19_B{bsz}"] = {"target": want, "speedup": got, "met": got >= want}
+                print(f"issue 19 target >= {want:g}x at B={bsz}: {got:.1f}x "
+                      f"({'MET' if got >= want else 'NOT met'})")
         print(f"\ntarget >= {TARGET_SPEEDUP}x per trial: B16 {b16:.1f}x "
               f"({'MET' if targets['met_B16'] else 'NOT met'}), best {best:.1f}x")
     write_results(
-        "generation",
+        args.name,
         {
             "benchmark": "bench_generation.py",
             "args": vars(args),

@@ -42,6 +42,60 @@ def _frozen_mapping(m: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
     return MappingProxyType({k: _readonly(np.asarray(v)) for k, v in m.items()})
 
 
+def _shape(a: np.ndarray) -> tuple[int, ...]:
+    return a.shape
+
+
+def _fixed_epochs(fixed: dict[str, Any], names: tuple[str, ...], n: int) -> tuple:
+    """``n`` trials of a fixed layout: their lengths, starts and stops (epoch -> (n,)) and
+    the batch's epochs mapping, all read-only and made once per ``n`` (shared by the batches
+    of that size: nothing writes to them)."""
+    by_n = fixed.setdefault("by_n", {})
+    out = by_n.get(n)
+    if out is None:
+        if len(by_n) >= 8:  # a few batch sizes are in use at a time
+            by_n.clear()
+        rows = fixed["rows"].repeat(n, axis=2)
+        bounds = fixed["bounds"].repeat(n, axis=1)
+        rows.setflags(write=False)
+        bounds.setflags(write=False)
+        out = (rows[1, -1], MappingProxyType(dict(zip(names, rows[0]))),
+               MappingProxyType(dict(zip(names, rows[1]))),
+               MappingProxyType(dict(zip(names, bounds))))
+        by_n[n] = out
+    return out
+
+
+def _merged_spans(uniform: Mapping[str, tuple[int, int]], epochs: tuple[str, ...]) -> Any:
+    """The ``(start, stop)`` spans of ``epochs``, sorted, adjacent or overlapping ones joined
+    and empty ones dropped; False when there are none or one epoch is not uniform."""
+    try:
+        spans = sorted(uniform[e] for e in epochs)
+    except KeyError:
+        return False
+    if not spans:
+        return False
+    merged: list[tuple[int, int]] = []
+    for start, stop in spans:
+        if start >= stop:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
+        else:
+            merged.append((start, stop))
+    return tuple(merged)
+
+
+def _noise_scale(fixed: dict[str, Any], std: float) -> np.ndarray:
+    """``std`` on the noisy steps of a fixed layout and 0 elsewhere, as a (T, 1) float64
+    column (made once per std)."""
+    cached = fixed.get("noise_scale")
+    if cached is None or cached[0] != std:
+        cached = (std, np.where(fixed["noise_time"], std, 0.0)[:, None])
+        fixed["noise_scale"] = cached
+    return cached[1]
+
+
 # --------------------------------------------------------------------------- records
 @dataclass(frozen=True, eq=False, repr=False)
 class TrialBatch:
@@ -94,19 +148,19 @@ class TrialBatch:
     output_mask: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self._validate(check_lengths=True)
+        self._validate(engine=False)
 
     @classmethod
     def _from_engine(cls, **fields: Any) -> TrialBatch:
         """A batch :meth:`Task.generate` assembled: the same checks and freezing, less the
-        scan of ``lengths`` (the engine made them from the epochs and T from their max)."""
+        scan of ``lengths`` (the engine made them from the epochs and T from their max) and
+        the epochs' checks (the engine hands them over read-only, rows of one array)."""
         batch = cls.__new__(cls)
-        for name, value in fields.items():
-            object.__setattr__(batch, name, value)
-        batch._validate(check_lengths=False)
+        batch.__dict__.update(fields)  # what the frozen dataclass's object.__setattr__ sets
+        batch._validate(engine=True)
         return batch
 
-    def _validate(self, check_lengths: bool) -> None:
+    def _validate(self, engine: bool) -> None:
         x, y, m, n = self.inputs, self.targets, self.mask, self.lengths
         if x.ndim != 3 or x.dtype != np.float32:
             raise ValueError(f"inputs must be float32 (B, T, I), got {x.dtype} {x.shape}")
@@ -126,14 +180,16 @@ class TrialBatch:
             raise ValueError(f"mask must be float32 {(b, t)}, got {m.dtype} {m.shape}")
         if n.shape != (b,) or n.dtype != np.int64:
             raise ValueError(f"lengths must be int64 ({b},), got {n.dtype} {n.shape}")
-        if check_lengths and b and (n.min() < 1 or n.max() != t):
+        if not engine and b and (n.min() < 1 or n.max() != t):
             raise ValueError(f"lengths must lie in [1, T={t}] with max == T, got {n.min()}..{n.max()}")
+        shape = _shape if engine else np.shape  # the engine's conditions are arrays
         for k, v in self.conditions.items():
-            if np.shape(v) != (b,):
+            if shape(v) != (b,):
                 raise ValueError(f"conditions[{k!r}] must have shape ({b},), got {np.shape(v)}")
-        for k, v in self.epochs.items():
-            if np.shape(v) != (b, 2):
-                raise ValueError(f"epochs[{k!r}] must have shape ({b}, 2), got {np.shape(v)}")
+        if not engine:
+            for k, v in self.epochs.items():
+                if np.shape(v) != (b, 2):
+                    raise ValueError(f"epochs[{k!r}] must have shape ({b}, 2), got {np.shape(v)}")
         if self.output_mask is not None:
             om = self.output_mask
             want = (b, t, len(self.output_names))
@@ -147,7 +203,8 @@ class TrialBatch:
         for name in ("inputs", "targets", "mask", "lengths"):
             object.__setattr__(self, name, _readonly(getattr(self, name)))
         object.__setattr__(self, "conditions", _frozen_mapping(self.conditions))
-        object.__setattr__(self, "epochs", _frozen_mapping(self.epochs))
+        if not engine:
+            object.__setattr__(self, "epochs", _frozen_mapping(self.epochs))
         object.__setattr__(self, "input_names", tuple(self.input_names))
         object.__setattr__(self, "output_names", tuple(self.output_names))
 
@@ -293,6 +350,9 @@ class Trials:
     # Epochs whose [start, stop) is the same in every trial, as (start, stop) (filled by the
     # engine; a mask of such epochs is a few slice assignments instead of broadcast compares).
     _uniform: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+    # Per tuple of epoch names: their uniform spans merged (adjacent ones joined, empty ones
+    # dropped), or False when one of them is not uniform (shared by a task's fixed layouts).
+    _spans: dict[tuple[str, ...], Any] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -343,11 +403,14 @@ class Trials:
         """``dest[:, start:stop] = value`` for epochs the same in every trial; False (nothing
         done) when one of them is not. The same values as the masked copy: each entry is
         cast from ``value`` once either way."""
-        spans = [self._uniform.get(e) for e in epochs]
-        if not spans or None in spans:
+        spans = self._spans.get(epochs)
+        if spans is None:
+            spans = self._spans[epochs] = _merged_spans(self._uniform, epochs)
+        if spans is False:
             return False
-        v = np.reshape(value, (-1, 1))
-        if v.shape[0] not in (1, self.n) or not np.can_cast(v.dtype, dest.dtype, "same_kind"):
+        v = np.asarray(value).reshape(-1, 1)
+        if ((v.shape[0] != 1 and v.shape[0] != dest.shape[0])
+                or not np.can_cast(v.dtype, dest.dtype, "same_kind")):
             return False  # np.copyto raises the error
         for start, stop in spans:
             dest[:, start:stop] = v
@@ -368,6 +431,8 @@ class Trials:
 
 # --------------------------------------------------------------------------- helpers
 def _check_positive(name: str, value: Any, *, integer: bool = False, allow_zero: bool = False):
+    if type(value) is int and value > 0:  # the common case, the same result as below
+        return value if integer else float(value)
     ok_type = isinstance(value, numbers.Integral if integer else numbers.Real)
     if isinstance(value, bool) or not ok_type:
         kind = "an int" if integer else "a real number"
@@ -613,27 +678,108 @@ class Task:
             self.__dict__["_fixed_steps_cache"] = cache
         return cache[1]
 
+    def _plan(self) -> dict[str, Any]:
+        """What every batch of this task draws and lays out alike, computed once (again only
+        when an attribute it comes from is rebound): the variables' names and dtypes, and
+        ``layout`` when every epoch has a fixed duration and the default ``epoch_steps``
+        applies, so that every trial has the same epochs and nothing is drawn for them
+        (``length``; ``spans`` epoch -> (start, stop); ``rows`` (2, n_epochs, 1) starts and
+        stops; ``bounds`` (n_epochs, 1, 2); ``noise_time`` (T,) bool, the steps of
+        ``noise_epochs``, or None when noise goes on every step). Else ``layout`` is None."""
+        epoch_steps = type(self).epoch_steps
+        plan = self.__dict__.get("_plan_cache")
+        if plan is not None:
+            k = plan["key"]
+            if (k[0] is self.variables and k[1] is self.timing and k[2] is self.epoch_names
+                    and k[3] is self.noise_epochs and k[4] is epoch_steps and k[5] == self.dt):
+                return plan
+        key = (self.variables, self.timing, self.epoch_names, self.noise_epochs, epoch_steps,
+               self.dt)
+        plan = {
+            "key": key,
+            "variables": tuple((v.name, np.int64 if v.integer else np.float64)
+                               for v in self.variables),
+            "layout": self._fixed_layout() if epoch_steps is Task.epoch_steps else None,
+        }
+        self.__dict__["_plan_cache"] = plan
+        return plan
+
+    def _fixed_layout(self) -> dict[str, Any] | None:
+        """The ``layout`` of :meth:`_plan`, or None when an epoch's duration is drawn (or the
+        epochs are empty or invalid: the general path then raises its error)."""
+        names, fixed = self.epoch_names, self._fixed_steps()
+        if not names or any(e not in fixed for e in names):
+            return None
+        steps = np.array([fixed[e] for e in names], dtype=np.int64)
+        stops = np.cumsum(steps)
+        starts = stops - steps
+        if (steps < 0).any() or stops[-1] < 1:
+            return None
+        spans = {e: (int(a), int(b)) for e, a, b in zip(names, starts, stops)}
+        noise_time = None
+        if self.noise_epochs is not None:
+            if any(e not in spans for e in self.noise_epochs):
+                return None
+            noise_time = np.zeros(int(stops[-1]), dtype=bool)
+            for e in self.noise_epochs:
+                noise_time[spans[e][0]:spans[e][1]] = True
+        return {
+            "length": int(stops[-1]),
+            "spans": MappingProxyType(spans),
+            "rows": np.stack((starts, stops))[:, :, None],
+            "bounds": np.stack((starts, stops), axis=-1)[:, None, :],
+            "noise_time": noise_time,
+            "merged": {},
+        }
+
     def _draw(
         self, rng: np.random.Generator, n: int, fixed: Mapping[str, np.ndarray]
-    ) -> tuple[dict[str, np.ndarray], Mapping[str, np.ndarray]]:
-        """The task variables and epoch steps of ``n`` trials, drawn from ``rng`` in order."""
+    ) -> tuple[dict[str, np.ndarray], Mapping[str, np.ndarray] | None]:
+        """The task variables and epoch steps of ``n`` trials, drawn from ``rng`` in order.
+
+        The steps are None when every trial has the plan's fixed epochs (nothing drawn)."""
+        plan = self._plan()
         conds = self.sample_conditions(rng, n, fixed)
-        missing = set(self.condition_names) - set(conds)
-        if missing:
-            raise RuntimeError(f"{self.name}.sample_conditions did not return {sorted(missing)}")
-        conds = {
-            v.name: np.asarray(conds[v.name], np.int64 if v.integer else np.float64)
-            for v in self.variables
-        }
+        try:
+            conds = {name: np.asarray(conds[name], dtype) for name, dtype in plan["variables"]}
+        except KeyError:
+            missing = set(self.condition_names) - set(conds)
+            raise RuntimeError(
+                f"{self.name}.sample_conditions did not return {sorted(missing)}") from None
+        if plan["layout"] is not None:
+            return conds, None
         return conds, self.epoch_steps(rng, n, conds)
 
     def _frame(
-        self, n: int, steps: Mapping[str, np.ndarray], rng: Any
+        self, n: int, steps: Mapping[str, np.ndarray] | None, rng: Any
     ) -> tuple[Trials, tuple]:
-        """The empty :class:`Trials` frame of trials with these epoch steps, and its layout:
-        the ``(n, T)`` valid steps (None when no trial is padded) and the ``(n_epochs, n)``
-        starts and stops."""
+        """The empty :class:`Trials` frame of trials with these epoch steps (None: the plan's
+        fixed epochs), and its layout: the ``(n, T)`` valid steps (None when no trial is
+        padded), the read-only ``epochs`` mapping of the batch (epoch -> (n, 2) starts and
+        stops), and the plan's fixed ``layout`` (None when the steps were given)."""
         names = self.epoch_names
+        engine = self._engine()
+        class_targets = self.target_kind == "class"
+        if steps is None:
+            fixed = self._plan()["layout"]
+            n_steps = fixed["length"]
+            lengths, starts, stops, epochs = _fixed_epochs(fixed, names, n)
+            trials = Trials(
+                dt=self.dt,
+                lengths=lengths,
+                starts=dict(starts),
+                stops=dict(stops),
+                input_index=engine["input_index"],
+                output_index=engine["output_index"],
+                inputs=np.zeros((n, n_steps, self.n_inputs), dtype=np.float32),
+                targets=np.zeros((n, n_steps) if class_targets else (n, n_steps, self.n_outputs),
+                                 dtype=np.int64 if class_targets else np.float32),
+                mask=np.ones((n, n_steps), dtype=np.float32),
+                rng=rng,
+                _uniform=fixed["spans"],
+                _spans=fixed["merged"],
+            )
+            return trials, (None, epochs, fixed)
         mat = np.zeros((len(names), n), dtype=np.int64)
         for k, e in enumerate(names):
             s = steps[e]
@@ -659,8 +805,6 @@ class Task:
             mask = valid.astype(np.float32)
         else:
             valid, mask = None, np.ones((n, n_steps), dtype=np.float32)
-        engine = self._engine()
-        class_targets = self.target_kind == "class"
         trials = Trials(
             dt=self.dt,
             lengths=lengths,
@@ -675,7 +819,9 @@ class Task:
             rng=rng,
             _uniform=uniform,
         )
-        return trials, (valid, starts_mat, stops_mat)
+        bounds = np.stack((starts_mat, stops_mat), axis=-1)
+        bounds.setflags(write=False)  # the batch's epochs are its rows
+        return trials, (valid, MappingProxyType(dict(zip(names, bounds))), None)
 
     def _finish(
         self, trials: Trials, layout: tuple, conds: dict[str, np.ndarray],
@@ -686,20 +832,33 @@ class Task:
         ``rng`` may be a sequence of E generators for E equal blocks of trials (the stacked
         batches of an ensemble): block k's noise is then drawn from generator k, as a batch of
         its own would draw it."""
-        valid, starts, stops = layout
+        valid, epochs, fixed = layout
         n, n_steps = trials.n, trials.n_steps
-        if noise and self.noise_std > 0 and self.noise_channels:
+        std = self.noise_std
+        if noise and std > 0 and self.noise_channels:
             engine = self._engine()
-            where = valid if self.noise_epochs is None else trials._where(self.noise_epochs)
             if isinstance(rng, np.random.Generator):
                 eps = rng.standard_normal((n, n_steps, engine["n_noise"]))
             else:
                 block = (n // len(rng), n_steps, engine["n_noise"])
                 eps = np.concatenate([r.standard_normal(block) for r in rng])
-            eps *= self.noise_std  # in place: the noise of many-channel tasks is most of a batch
-            if where is not None:
-                eps *= where[..., None]
-            trials.inputs[..., engine["noise_index"]] += eps.astype(np.float32)
+            # in place: the noise of many-channel tasks is most of a batch
+            if fixed is not None and fixed["noise_time"] is not None:
+                # the same noisy steps in every trial: one multiply by std on them and 0
+                # elsewhere, equal to multiplying by std and then by the 0/1 mask (std > 0)
+                eps *= _noise_scale(fixed, std)
+            else:
+                eps *= std
+                if self.noise_epochs is not None:
+                    eps *= trials._where(self.noise_epochs)[..., None]
+                elif valid is not None:
+                    eps *= valid[..., None]
+            idx = engine["noise_index"]
+            if isinstance(idx, slice):  # a view: added in place, without `a[i] += b`'s write-back
+                noisy = trials.inputs[..., idx]
+                noisy += eps.astype(np.float32)
+            else:
+                trials.inputs[..., idx] += eps.astype(np.float32)
         output_mask = None
         if trials.output_mask is not None:
             output_mask = np.asarray(trials.output_mask, dtype=np.float32)
@@ -710,15 +869,13 @@ class Task:
             trials.mask[pad] = 0.0
             if output_mask is not None:
                 output_mask[pad] = 0.0
-        names = self.epoch_names
-        bounds = np.stack((starts, stops), axis=-1)  # (n_epochs, n, 2)
         return TrialBatch._from_engine(
+            epochs=epochs,
             inputs=trials.inputs,
             targets=trials.targets,
             mask=trials.mask,
             lengths=trials.lengths,
             conditions=conds,
-            epochs={e: bounds[k] for k, e in enumerate(names)},
             dt=self.dt,
             input_names=self.input_names,
             output_names=self.output_names,

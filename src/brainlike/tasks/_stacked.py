@@ -46,12 +46,15 @@ def generate_stacked(task: Any, batch_size: int, seeds: Sequence[Any]) -> TrialB
     rngs = [np.random.default_rng(s) for s in seeds]
     draws = [task._draw(rng, n, {}) for rng in rngs]
     names = task.epoch_names
-    longest = {int(sum(np.asarray(steps[e], dtype=np.int64) for e in names).max())
-               for _, steps in draws} if names else {0}
-    if len(longest) != 1:
-        return None
     conds = {k: np.concatenate([c[k] for c, _ in draws]) for k in draws[0][0]}
-    steps = {e: np.concatenate([np.asarray(s[e]) for _, s in draws]) for e in names}
+    if draws[0][1] is None:  # the task's fixed epochs: every trial alike, nothing drawn
+        steps = None
+    else:
+        longest = {int(sum(np.asarray(steps[e], dtype=np.int64) for e in names).max())
+                   for _, steps in draws} if names else {0}
+        if len(longest) != 1:
+            return None
+        steps = {e: np.concatenate([np.asarray(s[e]) for _, s in draws]) for e in names}
     trials, layout = task._frame(n * len(rngs), steps, _NoRng())
     try:
         task.fill(trials, conds)
