@@ -254,8 +254,6 @@ def main() -> None:
                 targets[f"issue19_B{bsz}"] = {"target": want, "speedup": got, "met": got >= want}
                 print(f"issue 19 target >= {want:g}x at B={bsz}: {got:.1f}x "
                       f"({'MET' if got >= want else 'NOT met'})")
-        print(f"\ntarget >= {TARGET_SPEEDUP}x per trial: B16 {b16:.1f}x "
-              f"({'MET' if targets['met_B16'] else 'NOT met'}), best {best:.1f}x")
     write_results(
         args.name,
         {
