@@ -145,20 +145,21 @@ def main() -> None:
         }
         seed_counter = [1000]
 
-        def make_bl_block(bsz: int):
+        def make_block(source, bsz: int):
+            """Seconds per ``source.generate(bsz)`` call over a block of fresh seeds."""
             n_calls = max(1, args.bl_trials // bsz)
 
             def block() -> float:
                 t0 = time.perf_counter()
                 for _ in range(n_calls):
                     seed_counter[0] += 1
-                    task.generate(bsz, seed=seed_counter[0])
+                    source.generate(bsz, seed=seed_counter[0])
                 return (time.perf_counter() - t0) / n_calls
 
             return block
 
         for bsz in args.batch_sizes:
-            blocks[f"brainlike_B{bsz}"] = make_bl_block(bsz)
+            blocks[f"brainlike_B{bsz}"] = make_block(task, bsz)
         if args.baseline_src:
             import os
 
@@ -170,20 +171,8 @@ def main() -> None:
             bl_info["baseline_src"] = base_src
             bl_info["baseline_batches_equal"] = True
 
-            def make_base_block(bsz: int):
-                n_calls = max(1, args.bl_trials // bsz)
-
-                def block() -> float:
-                    t0 = time.perf_counter()
-                    for _ in range(n_calls):
-                        seed_counter[0] += 1
-                        base_task.generate(bsz, seed=seed_counter[0])
-                    return (time.perf_counter() - t0) / n_calls
-
-                return block
-
             for bsz in args.batch_sizes:
-                blocks[f"baseline_B{bsz}"] = make_base_block(bsz)
+                blocks[f"baseline_B{bsz}"] = make_block(base_task, bsz)
     except Exception as e:  # brainlike.tasks not there yet
         bl_info["error"] = f"{type(e).__name__}: {e}"
         print(f"brainlike side skipped: {bl_info['error']}")

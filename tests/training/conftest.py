@@ -1,6 +1,7 @@
 """Fixtures shared by the training tests."""
 
 import pytest
+import torch
 
 
 @pytest.fixture
@@ -15,3 +16,16 @@ def crash_at():
         return callback
 
     return make
+
+
+@pytest.fixture
+def grads_close():
+    """``check(a, b, atol=1e-12)``: two dicts of gradients have the same names and agree entry by
+    entry to ``atol`` (no relative tolerance; float64 rounding)."""
+
+    def check(a, b, atol=1e-12):
+        assert a.keys() == b.keys()
+        for k in a:
+            torch.testing.assert_close(a[k], b[k], rtol=0, atol=atol, msg=k)
+
+    return check

@@ -68,12 +68,6 @@ def _eprop(model, batch, x, y, m, gen_seed, **kw):
                                  generator=torch.Generator().manual_seed(gen_seed), **kw)
 
 
-def _close(a, b, atol=1e-12):
-    assert a.keys() == b.keys()
-    for k in a:
-        torch.testing.assert_close(a[k], b[k], rtol=0, atol=atol, msg=k)
-
-
 CASES = [
     ("class, zero reset", PDM, {}),
     ("value, subtract reset, refractory, input synapse, Poisson inputs", MEMORY,
@@ -87,7 +81,8 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "task", "kw"), CASES, ids=[c[0] for c in CASES])
-def test_eprop_is_the_gradient_of_the_network_with_recurrent_spikes_as_constants(name, task, kw):
+def test_eprop_is_the_gradient_of_the_network_with_recurrent_spikes_as_constants(
+        name, task, kw, grads_close):
     """For any W, symmetric e-prop's update is exactly the gradient of the network in which the
     spikes enter W s_{t-1} as constants (the one path e-prop leaves out), with the model's
     surrogate, resets and refractoriness (float64 rounding); with recurrent weights the model's
@@ -97,7 +92,7 @@ def test_eprop_is_the_gradient_of_the_network_with_recurrent_spikes_as_constants
     loss, stopped = _gradients(model, batch, x, y, m, 3, stop_recurrent=True)
     l_eprop, eprop = _eprop(model, batch, x, y, m, 3)
     torch.testing.assert_close(l_eprop, loss, rtol=1e-12, atol=0)
-    _close(eprop, stopped)
+    grads_close(eprop, stopped)
     _, exact = _gradients(model, batch, x, y, m, 3, stop_recurrent=False)
     key = "w_rec" if "w_rec" in exact else "connectivity.weight"  # the recurrent weights
     gap = (eprop[key] - exact[key]).abs().max() / exact[key].abs().max()
@@ -108,7 +103,7 @@ def test_eprop_is_the_gradient_of_the_network_with_recurrent_spikes_as_constants
                                  "input_encoding": "poisson"}, {"input_synapse": [1, 2]}],
                          ids=["zero reset", "subtract, refractory, input synapse, Poisson",
                               "split input"])
-def test_eprop_equals_bptt_when_the_recurrent_weights_are_zero(kw):
+def test_eprop_equals_bptt_when_the_recurrent_weights_are_zero(kw, grads_close):
     """With W = 0 no gradient crosses a recurrent synapse, and symmetric e-prop's update is the
     model's BPTT gradient (its hand-written backward pass, what ``train`` uses), float64; the
     membrane noise and the Poisson inputs are drawn as the model's forward pass draws them."""
@@ -120,7 +115,7 @@ def test_eprop_equals_bptt_when_the_recurrent_weights_are_zero(kw):
     l_eprop, eprop = _eprop(model, batch, x, y, m, 4)
     torch.testing.assert_close(l_eprop, loss, rtol=1e-12, atol=0)
     assert exact["w_in"].abs().max() > 1e-3  # spikes happened: the gradient is not trivially 0
-    _close(eprop, exact)
+    grads_close(eprop, exact)
 
 
 SURROGATE_FORMULAS = {  # psi(x) at x = (P - theta) / theta, written out here independently
@@ -130,7 +125,7 @@ SURROGATE_FORMULAS = {  # psi(x) at x = (P - theta) / theta, written out here in
 }
 
 
-def test_the_update_uses_the_models_surrogate_as_its_formula_says():
+def test_the_update_uses_the_models_surrogate_as_its_formula_says(grads_close):
     """One step from rest: P = (1 - beta)(W_x x + b), and e-prop's update of W_x is
     (sum_b) L_j psi((P_j - theta)/theta)/theta (1 - beta) x_q with L = 2 (y - target) W_out / B.
     Each surrogate (threshold 0.5, a non-default scale) gives its own formula, and the three

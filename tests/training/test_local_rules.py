@@ -57,12 +57,6 @@ def _bptt(model, batch, x, y, m, gen_seed=None, stop_recurrent=False):
     return loss.detach(), {k: p.grad.clone() for k, p in model.named_parameters()}
 
 
-def _close(a, b, atol=1e-12):
-    assert a.keys() == b.keys()
-    for k in a:
-        torch.testing.assert_close(a[k], b[k], rtol=0, atol=atol, msg=k)
-
-
 CASES = [
     ("class", PDM, {}),
     ("value, noise inside f, Dale", MEMORY,
@@ -72,7 +66,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "task", "kw"), CASES, ids=[c[0] for c in CASES])
-def test_backprop_mode_and_full_traces_give_bptts_gradient(name, task, kw):
+def test_backprop_mode_and_full_traces_give_bptts_gradient(name, task, kw, grads_close):
     """FA's backward pass with B = W (mode 'backprop'), and RTRL (trace='full') with symmetric
     feedback, are BPTT's gradient exactly, for any recurrent weights (float64 rounding)."""
     batch, x, y, m = _batch(task)
@@ -85,11 +79,11 @@ def test_backprop_mode_and_full_traces_give_bptts_gradient(name, task, kw):
                                      generator=gen(5), lengths=batch.lengths)
     torch.testing.assert_close(l1, loss, rtol=1e-13, atol=0)
     torch.testing.assert_close(l2, loss, rtol=1e-13, atol=0)
-    _close(backprop, exact)
-    _close(rtrl, exact)
+    grads_close(backprop, exact)
+    grads_close(rtrl, exact)
 
 
-def test_eprop_is_exact_where_no_gradient_crosses_a_recurrent_synapse():
+def test_eprop_is_exact_where_no_gradient_crosses_a_recurrent_synapse(grads_close):
     """Symmetric e-prop (local traces) is the gradient of the network whose recurrent input
     W r_{t-1} is a constant (stop-gradient; Bellec et al. 2020), for any W; it is BPTT's
     gradient when W = 0, and not otherwise."""
@@ -97,7 +91,7 @@ def test_eprop_is_exact_where_no_gradient_crosses_a_recurrent_synapse():
     model = _rnn(PDM, tau=300.0)
     _, stopped = _bptt(model, batch, x, y, m, stop_recurrent=True)
     _, local = eligibility_gradients(model, x, y, m, batch.target_kind, lengths=batch.lengths)
-    _close(local, stopped)
+    grads_close(local, stopped)
     _, exact = _bptt(model, batch, x, y, m)
     gap = (local["w_rec"] - exact["w_rec"]).abs().max() / exact["w_rec"].abs().max()
     assert gap > 1e-2  # with recurrent weights, the approximation is one
@@ -105,10 +99,10 @@ def test_eprop_is_exact_where_no_gradient_crosses_a_recurrent_synapse():
         model.w_rec.zero_()
     _, exact = _bptt(model, batch, x, y, m)
     _, local = eligibility_gradients(model, x, y, m, batch.target_kind, lengths=batch.lengths)
-    _close(local, exact)
+    grads_close(local, exact)
 
 
-def test_rflos_forward_traces_equal_direct_feedback_alignment_backward():
+def test_rflos_forward_traces_equal_direct_feedback_alignment_backward(grads_close):
     """With the same random B, RFLO's forward-in-time traces and DFA's backward pass through time
     (no error across recurrent synapses) give one update (float64)."""
     batch, x, y, m = _batch(MEMORY)
@@ -119,10 +113,10 @@ def test_rflos_forward_traces_equal_direct_feedback_alignment_backward():
                                    lengths=batch.lengths)
     _, bwd = rate_rnn_gradients(model, x, y, m, "value", mode="dfa", feedback={"B_out": b},
                                 generator=gen(2), lengths=batch.lengths)
-    _close(fwd, bwd)
+    grads_close(fwd, bwd)
 
 
-def test_mlp_updates_backprop_and_fa_with_transposed_feedback():
+def test_mlp_updates_backprop_and_fa_with_transposed_feedback(grads_close):
     """The MLP's backprop update is autograd's gradient; FA with B_l = W_l is backprop."""
     digits = make("digits")
     batch = digits.generate(16, seed=0)
